@@ -1,0 +1,61 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Release builds: hot loops must be vectorised by the compiler, so bounds checks are kept
+// out of the pixel paths with -Ounchecked only where we say so (per target below).
+let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
+let package = Package(
+    name: "cnnpipe",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "cnnpipe", targets: ["cnnpipe"]),
+        // Plugins are real shared objects loaded with dlopen; the host never links them.
+        .library(name: "Basics", type: .dynamic, targets: ["Basics"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
+    ],
+    targets: [
+        // C plugin ABI: the only thing host and plugins share.
+        .target(name: "CNNPipeABI", path: "Sources/CNNPipeABI"),
+
+        // System libraries (Debian -dev packages, found with pkg-config).
+        .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", pkgConfig: "libjpeg",
+                       providers: [.apt(["libjpeg62-turbo-dev"])]),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
+                       providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CWebP", path: "Sources/CWebP", pkgConfig: "libwebp",
+                       providers: [.apt(["libwebp-dev"])]),
+        .systemLibrary(name: "CFreeType", path: "Sources/CFreeType", pkgConfig: "freetype2",
+                       providers: [.apt(["libfreetype-dev"])]),
+
+        // setjmp/longjmp error handling around libjpeg/libpng, plus WebP mux/demux glue.
+        .target(name: "CodecShims", dependencies: ["CJPEG", "CPNG", "CWebP"], path: "Sources/CodecShims",
+                linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16"), .linkedLibrary("webp"),
+                                 .linkedLibrary("webpmux"), .linkedLibrary("webpdemux")]),
+
+        .target(name: "FrameModel", path: "Sources/FrameModel", swiftSettings: fast),
+        .target(name: "ImageIO", dependencies: ["FrameModel", "CodecShims"], path: "Sources/ImageIO",
+                swiftSettings: fast),
+        .target(name: "PluginKit", dependencies: ["CNNPipeABI", "FrameModel"], path: "Sources/PluginKit",
+                swiftSettings: fast),
+        .target(name: "FilterKit",
+                dependencies: ["CNNPipeABI", "FrameModel", "ImageIO", .product(name: "Yams", package: "Yams")],
+                path: "Sources/FilterKit", swiftSettings: fast),
+        .executableTarget(name: "cnnpipe",
+                          dependencies: ["FilterKit", "ImageIO",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          path: "Sources/cnnpipe"),
+
+        .target(name: "Basics", dependencies: ["PluginKit", "CFreeType"], path: "Plugins/Basics",
+                swiftSettings: fast),
+
+        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"], path: "Tests/ImageIOTests"),
+        .testTarget(name: "FilterKitTests", dependencies: ["FilterKit", "ImageIO"], path: "Tests/FilterKitTests"),
+        .testTarget(name: "CLITests", dependencies: ["ImageIO"], path: "Tests/CLITests"),
+    ],
+    // Threads here are pthreads with explicit locks; Swift 5 mode keeps C globals (stderr) usable.
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,113 @@
+import Foundation
+import FrameModel
+import PluginKit
+
+/// Tiles images into one: a contact sheet of the whole stream (emitted at end of stream), or,
+/// with `collect=inputs`, the frames of several inputs side by side for each image.
+final class Grid: Stage {
+    static let name = "grid"
+    static let summary = "Tile a stream (contact sheet) or several inputs into one image, with captions"
+    static let options: StageOptions = [.variadicInputs, .aggregator]
+    static let parameters: [Parameter] = [
+        .choice("collect", ["stream", "inputs"], default: "stream",
+                "stream: one sheet of all frames at end of stream; inputs: one image per frame from all inputs"),
+        .int("columns", default: 0, range: 0...100, "columns (0 = about square)"),
+        .int("cell", default: 256, range: 16...4096, "largest side of each tile in pixels"),
+        .int("gap", default: 4, range: 0...256, "space between tiles"),
+        .bool("captions", default: true, "write each frame's caption (or source file name) under its tile"),
+        .int("limit", default: 400, range: 1...10000, "most tiles on one sheet (memory stays bounded)"),
+        .string("background", default: "#202020", "background colour"),
+    ]
+
+    struct Tile {
+        var image: FloatImage
+        var caption: String
+    }
+
+    let collectStream: Bool, columns: Int, cell: Int, gap: Int, captions: Bool, limit: Int
+    let background: SIMD3<Float>
+    let text: TextRenderer?
+    let host: StageHost
+    private var tiles: [Tile] = []
+    private var dropped = 0
+
+    init(_ p: ParameterValues, host: StageHost) throws {
+        collectStream = p.string("collect") == "stream"
+        columns = p.int("columns"); cell = p.int("cell"); gap = p.int("gap")
+        captions = p.bool("captions"); limit = p.int("limit")
+        guard let bg = parseColor(p.string("background")) else { throw StageError("background: not a colour: \(p.string("background"))") }
+        background = bg
+        text = captions ? try TextRenderer() : nil
+        self.host = host
+    }
+
+    func process(_ inputs: [Frame], _ output: Output) throws {
+        let newTiles = inputs.map(tile)
+        if collectStream {
+            for t in newTiles {
+                if tiles.count < limit { tiles.append(t) } else { dropped += 1 }
+            }
+        } else {
+            try output.emit(sheet(newTiles).image(.rgb8), like: inputs[0])
+        }
+    }
+
+    func finish(_ output: Output) throws {
+        guard collectStream, !tiles.isEmpty else { return }
+        if dropped > 0 { host.log("sheet holds the first \(limit) frames; \(dropped) more left out (raise limit)") }
+        var annotations = Annotations()
+        annotations.caption = "contact sheet of \(tiles.count) frames"
+        try output.emit(sheet(tiles).image(.rgb8), annotations: annotations)
+        tiles = []
+    }
+
+    private func tile(_ frame: Frame) -> Tile {
+        let rgb = FloatImage(frame.image(as: .rgbF32))
+        let s = min(1, Double(cell) / Double(max(rgb.width, rgb.height)))
+        let w = max(1, Int((Double(rgb.width) * s).rounded())), h = max(1, Int((Double(rgb.height) * s).rounded()))
+        let small = Resampler.resize(rgb, width: w, height: h, filter: .lanczos3)
+        let a = frame.annotations
+        let caption = a.caption ?? a.source.map { ($0 as NSString).lastPathComponent } ?? ""
+        return Tile(image: small, caption: caption)
+    }
+
+    private func sheet(_ tiles: [Tile]) -> FloatImage {
+        let cols = columns > 0 ? columns : Int(Double(tiles.count).squareRoot().rounded(.up))
+        let rows = (tiles.count + cols - 1) / cols
+        let fontSize = max(10, cell / 16)
+        let captionHeight = captions ? fontSize * 3 / 2 : 0
+        let cellW = tiles.map(\.image.width).max() ?? 1
+        let cellH = (tiles.map(\.image.height).max() ?? 1) + captionHeight
+        let width = cols * cellW + (cols + 1) * gap, height = rows * cellH + (rows + 1) * gap
+        var out = FloatImage(width: width, height: height, channels: 3)
+        out.fill(x: 0, y: 0, width: width, height: height, color: background)
+        for (i, t) in tiles.enumerated() {
+            let x0 = gap + (i % cols) * (cellW + gap) + (cellW - t.image.width) / 2
+            let y0 = gap + (i / cols) * (cellH + gap)
+            out.paste(t.image, x: x0, y: y0)
+            if let text, !t.caption.isEmpty {
+                let mask = text.render(t.caption, pixelSize: fontSize)
+                let x = gap + (i % cols) * (cellW + gap) + max(0, (cellW - mask.width) / 2)
+                out.draw(mask, x: x, y: y0 + t.image.height + (captionHeight - mask.height) / 2, color: [0.9, 0.9, 0.9])
+            }
+        }
+        return out
+    }
+}
+
+extension FloatImage {
+    /// Copies `image` (same channel count) with its top-left corner at (x, y), row by row.
+    mutating func paste(_ image: FloatImage, x: Int, y: Int) {
+        let c = channels
+        let w = min(image.width, width - x)
+        guard w > 0 else { return }
+        samples.withUnsafeMutableBufferPointer { dst in
+            image.samples.withUnsafeBufferPointer { src in
+                for row in 0..<image.height where y + row >= 0 && y + row < height {
+                    let d = dst.baseAddress! + ((y + row) * width + x) * c
+                    d.update(from: src.baseAddress! + row * image.width * c, count: w * c)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,65 @@
+import FrameModel
+import PluginKit
+
+/// Scales frames with a high-quality filter; face boxes and landmarks scale along.
+final class Resize: Stage {
+    static let name = "resize"
+    static let summary = "Scale to a size: fit inside, fill and crop, or exact"
+    static let parameters: [Parameter] = [
+        .int("width", default: 0, range: 0...65535, "target width in pixels (0 = from height and aspect ratio)"),
+        .int("height", default: 0, range: 0...65535, "target height in pixels (0 = from width and aspect ratio)"),
+        .choice("mode", ["fit", "fill", "exact"], default: "fit",
+                "fit: inside the box, keep aspect; fill: cover the box and crop the overflow; exact: stretch"),
+        .choice("filter", ResampleFilter.allCases.map(\.rawValue), default: "lanczos3", "resampling filter"),
+        .bool("upscale", default: true, "allow making the image larger"),
+    ]
+
+    let width: Int, height: Int, mode: String, filter: ResampleFilter, upscale: Bool, threads: Int
+
+    init(_ p: ParameterValues, host: StageHost) throws {
+        width = p.int("width")
+        height = p.int("height")
+        mode = p.string("mode")
+        filter = ResampleFilter(rawValue: p.string("filter")) ?? .lanczos3
+        upscale = p.bool("upscale")
+        threads = host.threads
+        guard width > 0 || height > 0 else { throw StageError("give width or height (or both)") }
+        if mode != "fit" && (width == 0 || height == 0) { throw StageError("mode \(mode) needs both width and height") }
+    }
+
+    func process(_ inputs: [Frame], _ output: Output) throws {
+        let frame = inputs[0]
+        let (w, h, cropX, cropY, boxW, boxH) = geometry(frame.width, frame.height)
+        if w == frame.width && h == frame.height && boxW == w && boxH == h { return try output.pass(frame) }
+        let src = frame.image
+        var scaled = Resampler.resize(FloatImage(src), width: w, height: h, filter: filter, threads: threads).image(src.format)
+        if boxW != w || boxH != h { scaled = scaled.cropped(x: cropX, y: cropY, width: boxW, height: boxH) }
+        let sx = Double(w) / Double(frame.width), sy = Double(h) / Double(frame.height)
+        let annotations = frame.annotations.mappingFaces { .init(x: $0.x * sx - Double(cropX), y: $0.y * sy - Double(cropY)) }
+        try output.emit(scaled, annotations: annotations, like: frame)
+    }
+
+    /// Scaled size, then the crop (for fill) inside it.
+    func geometry(_ iw: Int, _ ih: Int) -> (Int, Int, Int, Int, Int, Int) {
+        let aspect = Double(iw) / Double(ih)
+        var w: Int, h: Int
+        switch mode {
+        case "exact":
+            (w, h) = (width, height)
+        case "fill":
+            let s = max(Double(width) / Double(iw), Double(height) / Double(ih))
+            (w, h) = (max(width, Int((Double(iw) * s).rounded())), max(height, Int((Double(ih) * s).rounded())))
+        default:
+            if width == 0 { (w, h) = (Int((Double(height) * aspect).rounded()), height) }
+            else if height == 0 { (w, h) = (width, Int((Double(width) / aspect).rounded())) }
+            else {
+                let s = min(Double(width) / Double(iw), Double(height) / Double(ih))
+                (w, h) = (Int((Double(iw) * s).rounded()), Int((Double(ih) * s).rounded()))
+            }
+        }
+        if !upscale && (w > iw || h > ih) { (w, h) = (iw, ih) }
+        w = max(1, w); h = max(1, h)
+        let boxW = mode == "fill" ? min(width, w) : w, boxH = mode == "fill" ? min(height, h) : h
+        return (w, h, (w - boxW) / 2, (h - boxH) / 2, boxW, boxH)
+    }
+}

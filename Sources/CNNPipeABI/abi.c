@@ -1,0 +1,2 @@
+/* Header-only target; this file exists because SwiftPM needs one source per C target. */
+#include "cnnpipe_plugin.h"

@@ -1,0 +1,72 @@
+import Foundation
+
+/// Where cnnpipe finds its plugins, bundled presets and models.
+public struct CNNPipeEnvironment {
+    public let environment: [String: String]
+    public var plugins = PluginLoader()
+
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.environment = environment
+    }
+
+    public mutating func loadPlugins() {
+        plugins.loadAll(from: PluginLoader.defaultSearchPath(environment: environment))
+    }
+
+    /// $CNNPIPE_PRESET_PATH, <exe>/../share/cnnpipe/presets, then the source tree's presets/.
+    public var presetSearchPath: [String] {
+        var dirs = environment["CNNPIPE_PRESET_PATH"].map { $0.split(separator: ":").map(String.init) } ?? []
+        if let exe = PluginLoader.executableDirectory() {
+            dirs.append(exe + "/../share/cnnpipe/presets")
+            if let root = Self.sourceRoot(from: exe) { dirs.append(root + "/presets") }
+        }
+        return dirs
+    }
+
+    /// $CNNPIPE_MODELS, else the source tree's models/, else <exe>/../share/cnnpipe/models.
+    public var modelDirectory: String {
+        if let dir = environment["CNNPIPE_MODELS"], !dir.isEmpty { return dir }
+        if let exe = PluginLoader.executableDirectory() {
+            if let root = Self.sourceRoot(from: exe) { return root + "/models" }
+            return exe + "/../share/cnnpipe/models"
+        }
+        return "models"
+    }
+
+    /// A preset given as a path, or the name of a bundled preset (with or without .yaml).
+    public func resolvePreset(_ name: String) -> String? {
+        if FileManager.default.fileExists(atPath: name) { return name }
+        if name.contains("/") { return nil }
+        for dir in presetSearchPath {
+            for path in [dir + "/" + name, dir + "/" + name + ".yaml"] where FileManager.default.fileExists(atPath: path) {
+                return path
+            }
+        }
+        return nil
+    }
+
+    /// Every bundled preset: (name, path), first found wins.
+    public func bundledPresets() -> [(name: String, path: String)] {
+        var seen = Set<String>()
+        var result: [(String, String)] = []
+        for dir in presetSearchPath {
+            let files = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".yaml") }.sorted()
+            for f in files where !seen.contains(f) {
+                seen.insert(f)
+                result.append((String(f.dropLast(5)), dir + "/" + f))
+            }
+        }
+        return result
+    }
+
+    /// The folder holding Package.swift above a build folder (.build/<triple>/<config>).
+    static func sourceRoot(from exeDir: String) -> String? {
+        var dir = URL(fileURLWithPath: exeDir).standardizedFileURL
+        for _ in 0..<4 {
+            dir.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: dir.path + "/Package.swift"),
+               FileManager.default.fileExists(atPath: dir.path + "/presets") { return dir.path }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,242 @@
+import Foundation
+import FrameModel
+import ImageIO
+
+public struct RunOptions: Sendable {
+    public var keepGoing = false
+    public var limits = DecodeLimits()
+    public var encode = EncodeOptions()
+    /// Output format: nil = the sink's implied format, else the input's format.
+    public var format: ImageFormat?
+    public init() {}
+}
+
+public struct RunSummary: Sendable {
+    public var imagesRead = 0
+    public var imagesWritten = 0
+    public var failures: [String] = []
+    /// Set when the run stopped at an error (without --keep-going).
+    public var stoppedByError = false
+    public var brokenPipe = false
+}
+
+/// Runs image after image through a graph, pipelined over worker threads.
+///
+/// Each image ("wave") is taken by one worker, which decodes it, runs it through every node in
+/// graph order and encodes the results; workers run different waves at the same time, so while
+/// one image is in node B the next is in node A. Stateless stages get one instance per worker;
+/// a stateful stage has one instance that sees waves strictly in order (a turnstile per node).
+/// Results are written in input order (a turnstile for the writer). At most `threads` waves are
+/// in flight, so memory stays flat however long the stream is.
+public final class Executor {
+    public let graph: Graph
+    public let host: HostServices
+    public let options: RunOptions
+    /// Called in stream order for every written frame (for --json).
+    public var onFrameWritten: ((HostFrame, String?) -> Void)?
+
+    private var instances: [[StageInstance]] = []     // [node][worker], stateful nodes have one
+    private var nodeTurns: [Turnstile] = []
+    private let writeTurn = Turnstile()
+    private let lock = Mutex()
+    private var nextWave = 0
+    private var stopWave = Int.max
+    private var summary = RunSummary()
+    private var lastFormat: ImageFormat = .png
+
+    public init(graph: Graph, host: HostServices, options: RunOptions) throws {
+        self.graph = graph
+        self.host = host
+        self.options = options
+        let workers = max(1, host.threads)
+        for node in graph.nodes {
+            let count = node.definition.isStateless ? workers : 1
+            do {
+                instances.append(try (0..<count).map { _ in try StageInstance(node.definition, values: node.values, host: host) })
+            } catch {
+                throw ValueError("node '\(node.id)' (\(node.definition.name)): \(error)")
+            }
+            nodeTurns.append(Turnstile())
+        }
+    }
+
+    public func run(_ source: InputSource, to sink: OutputSink) -> RunSummary {
+        let workers = max(1, host.threads)
+        let group = DispatchGroup()
+        for worker in 0..<workers {
+            let thread = Thread { [self] in
+                workerLoop(worker, source: source, sink: sink)
+                group.leave()
+            }
+            thread.stackSize = 8 << 20
+            group.enter()
+            thread.start()
+        }
+        group.wait()
+        if stopWave == Int.max && !host.isCancelled { flush(sink) }
+        do { try sink.close() } catch { summary.failures.append("\(error)") }
+        host.endProgress()
+        return summary
+    }
+
+    // MARK: waves
+
+    private func workerLoop(_ worker: Int, source: InputSource, sink: OutputSink) {
+        while true {
+            let (wave, item): (Int, Result<InputItem, InputFailure>?) = lock.locked {
+                guard stopWave == Int.max, !host.isCancelled, let item = source.next() else { return (-1, nil) }
+                defer { nextWave += 1 }
+                return (nextWave, item)
+            }
+            guard let item else { return }
+            let outcome = process(wave: wave, item: item, worker: worker, sink: sink)
+            writeTurn.wait(for: wave)
+            write(outcome, wave: wave, sink: sink)
+            writeTurn.advance()
+        }
+    }
+
+    private struct WaveResult {
+        var label: String
+        var stem: String
+        var frames: [HostFrame] = []
+        var encoded: [(bytes: [UInt8], format: ImageFormat)] = []
+        var error: String?
+    }
+
+    private func process(wave: Int, item: Result<InputItem, InputFailure>, worker: Int, sink: OutputSink) -> WaveResult {
+        var passedNodes = Set<Int>()     // stateful nodes this wave has passed, in order
+        defer {
+            // A failed wave still takes its turn at every stateful node, so later waves never wait for it.
+            for n in graph.nodes.indices where instances[n].count == 1 && !passedNodes.contains(n) {
+                nodeTurns[n].wait(for: wave)
+                nodeTurns[n].advance()
+            }
+        }
+        let input: InputItem
+        switch item {
+        case .failure(let f): return WaveResult(label: f.label, stem: "", error: f.message)
+        case .success(let i): input = i
+        }
+        var result = WaveResult(label: input.label, stem: input.stem)
+        do {
+            let decoded = try Codec.decode(input.bytes, limits: options.limits)
+            var metadata = decoded.metadata
+            metadata.annotations.source = input.path == "-" ? "stdin" : input.path
+            metadata.annotations.index = wave
+            let frame = HostFrame(image: decoded.image, metadata: metadata)
+            var outputs: [[[HostFrame]]] = []
+            for (n, node) in graph.nodes.enumerated() {
+                let inputs = node.inputs.map { c in c.node.map { outputs[$0][c.pad] } ?? [frame] }
+                let stateful = instances[n].count == 1
+                if stateful { nodeTurns[n].wait(for: wave) }
+                defer { if stateful { nodeTurns[n].advance(); passedNodes.insert(n) } }
+                outputs.append(try run(node, instances[n][stateful ? 0 : worker], inputs))
+            }
+            result.frames = graph.output.node.map { outputs[$0][graph.output.pad] } ?? [frame]
+            let format = options.format ?? sink.impliedFormat ?? decoded.format
+            result.encoded = try result.frames.map { f in
+                (try Codec.encode(f.image, metadata: f.metadata, as: format, options: options.encode), format)
+            }
+            lock.locked { lastFormat = decoded.format }
+        } catch {
+            result.error = "\(error)"
+            result.frames = []
+            result.encoded = []
+        }
+        return result
+    }
+
+    /// Calls a node once per aligned set of input frames (a merge node pairs its inputs' i-th frames).
+    private func run(_ node: Graph.Node, _ instance: StageInstance, _ inputs: [[HostFrame]]) throws -> [[HostFrame]] {
+        var outputs = Array(repeating: [HostFrame](), count: node.definition.outputs.count)
+        let counts = Set(inputs.map(\.count))
+        guard counts.count <= 1 else {
+            throw ValueError("node '\(node.id)': its inputs carry different numbers of frames (\(inputs.map { String($0.count) }.joined(separator: ", ")))")
+        }
+        for i in 0..<(counts.first ?? 0) {
+            do {
+                let emitted = try instance.process(inputs.map { $0[i] })
+                for pad in emitted.indices { outputs[pad] += emitted[pad] }
+            } catch {
+                throw ValueError("\(node.id): \(error)")
+            }
+        }
+        return outputs
+    }
+
+    private func write(_ result: WaveResult, wave: Int, sink: OutputSink, isInput: Bool = true) {
+        if wave > stopWave { return }
+        if isInput { summary.imagesRead += 1 }
+        if let error = result.error {
+            let line = "\(result.label): \(error)"
+            summary.failures.append(line)
+            host.log(.error, line)
+            if !options.keepGoing {
+                lock.locked { stopWave = wave }
+                summary.stoppedByError = true
+            }
+            return
+        }
+        for (k, encoded) in result.encoded.enumerated() {
+            do {
+                let path = try sink.write(encoded.bytes, format: encoded.format, stem: result.stem, subIndex: k,
+                                          index: summary.imagesWritten)
+                summary.imagesWritten += 1
+                onFrameWritten?(result.frames[k], path)
+            } catch let e as OutputError where e.isBrokenPipe {
+                lock.locked { stopWave = wave }
+                summary.brokenPipe = true
+                return
+            } catch {
+                summary.failures.append("\(error)")
+                host.log(.error, "\(error)")
+                lock.locked { stopWave = wave }
+                summary.stoppedByError = true
+                return
+            }
+        }
+        host.progress("cnnpipe", done: Double(summary.imagesRead), total: 0)
+    }
+
+    // MARK: end of stream
+
+    /// Calls finish() on every node in graph order; frames emitted there flow through later nodes.
+    private func flush(_ sink: OutputSink) {
+        var outputs: [[[HostFrame]]] = []
+        do {
+            for (n, node) in graph.nodes.enumerated() {
+                let inputs = node.inputs.map { c in c.node.map { outputs[$0][c.pad] } ?? [] }
+                let instance = instances[n][0]
+                var produced = inputs.allSatisfy(\.isEmpty) ? Array(repeating: [], count: node.definition.outputs.count)
+                    : try run(node, instance, inputs)
+                do {
+                    let finished = try instance.finish()
+                    for pad in finished.indices { produced[pad] += finished[pad] }
+                } catch {
+                    throw ValueError("\(node.id): at end of stream: \(error)")
+                }
+                outputs.append(produced)
+            }
+        } catch {
+            summary.failures.append("\(error)")
+            host.log(.error, "\(error)")
+            summary.stoppedByError = true
+            return
+        }
+        guard let out = graph.output.node else { return }
+        let format = options.format ?? sink.impliedFormat ?? lastFormat
+        var result = WaveResult(label: "end of stream", stem: "\(graph.nodes[out].id)")
+        result.frames = outputs[out][graph.output.pad]
+        do {
+            result.encoded = try result.frames.map {
+                (try Codec.encode($0.image, metadata: $0.metadata, as: format, options: options.encode), format)
+            }
+        } catch {
+            result.error = "\(error)"
+        }
+        if !result.frames.isEmpty || result.error != nil {
+            write(result, wave: -1, sink: sink, isInput: false)
+        }
+    }
+}

@@ -1,0 +1,112 @@
+import CNNPipeABI
+import FrameModel
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What the host offers every stage: logging, progress, cancellation, threads, model folder,
+/// frame allocation. One per run; its `cp_host` table is handed to every stage instance.
+public final class HostServices: @unchecked Sendable {
+    public enum Level: Int32, Comparable, Sendable {
+        case debug = 0, info, warning, error
+        public static func < (a: Level, b: Level) -> Bool { a.rawValue < b.rawValue }
+    }
+
+    public var logLevel: Level = .warning
+    public var showProgress: Bool
+    public let threads: Int
+    public let modelDirectory: String
+    let table: UnsafeMutablePointer<cp_host>
+    private let modelDirCString: UnsafeMutablePointer<CChar>
+    private let cancelFlag = AtomicFlag()
+    private let printLock = Mutex()
+
+    public init(threads: Int, modelDirectory: String, showProgress: Bool = isatty(2) != 0) {
+        self.threads = threads
+        self.modelDirectory = modelDirectory
+        self.showProgress = showProgress
+        modelDirCString = strdup(modelDirectory)
+        table = .allocate(capacity: 1)
+        table.initialize(to: cp_host(
+            struct_size: UInt32(MemoryLayout<cp_host>.size), abi_version: CNNPIPE_ABI_VERSION, host_data: nil,
+            log: hostLog, progress: hostProgress, is_cancelled: hostIsCancelled, threads: Int32(threads),
+            model_dir: UnsafePointer(modelDirCString), frame_new: hostFrameNew,
+            frame_set_metadata: hostFrameSetMetadata, frame_release: hostFrameRelease))
+        table.pointee.host_data = Unmanaged.passUnretained(self).toOpaque()
+    }
+
+    deinit {
+        free(modelDirCString)
+        table.deallocate()
+    }
+
+    public var isCancelled: Bool { cancelFlag.isSet }
+    public func cancel() { cancelFlag.set() }
+
+    public func log(_ level: Level, _ message: String, stage: String? = nil) {
+        guard level >= logLevel else { return }
+        let prefix = level >= .warning ? (level == .error ? "error: " : "warning: ") : ""
+        let line = "cnnpipe: \(stage.map { "[\($0)] " } ?? "")\(prefix)\(message)\n"
+        printLock.locked { clearProgressLine(); fputs(line, stderr) }
+    }
+
+    private var progressShown = false
+
+    public func progress(_ label: String, done: Double, total: Double) {
+        guard showProgress else { return }
+        let text = total > 0 ? "\(label): \(Int(done))/\(Int(total)) (\(Int(100 * done / total))%)" : "\(label): \(Int(done))"
+        printLock.locked {
+            fputs("\r\u{1B}[K" + text, stderr)
+            progressShown = true
+        }
+    }
+
+    public func endProgress() { printLock.locked { clearProgressLine() } }
+
+    private func clearProgressLine() {
+        if progressShown { fputs("\r\u{1B}[K", stderr); progressShown = false }
+    }
+
+    static func from(_ data: UnsafeMutableRawPointer?) -> HostServices {
+        Unmanaged<HostServices>.fromOpaque(data!).takeUnretainedValue()
+    }
+}
+
+private let hostLog: @convention(c) (UnsafeMutableRawPointer?, Int32, UnsafePointer<CChar>?, UnsafePointer<CChar>?) -> Void = {
+    data, level, stage, message in
+    HostServices.from(data).log(HostServices.Level(rawValue: level) ?? .info, message.map { String(cString: $0) } ?? "",
+                                stage: stage.map { String(cString: $0) })
+}
+
+private let hostProgress: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, Double, Double) -> Void = {
+    data, stage, done, total in
+    HostServices.from(data).progress(stage.map { String(cString: $0) } ?? "", done: done, total: total)
+}
+
+private let hostIsCancelled: @convention(c) (UnsafeMutableRawPointer?) -> Int32 = { data in
+    HostServices.from(data).isCancelled ? 1 : 0
+}
+
+private let hostFrameNew: @convention(c) (UnsafeMutableRawPointer?, Int32, Int32, Int32, UnsafePointer<cp_frame>?)
+    -> UnsafeMutablePointer<cp_frame>? = { _, width, height, format, like in
+    guard width > 0, height > 0, let pixelFormat = PixelFormat(rawValue: format),
+          Int(width) * Int(height) <= 1 << 31 else { return nil }
+    let metadata = like.flatMap(HostFrame.from)?.metadata ?? FrameMetadata()
+    let frame = HostFrame(width: Int(width), height: Int(height), format: pixelFormat, metadata: metadata)
+    frame.writable = true
+    _ = Unmanaged.passRetained(frame)   // the plugin's reference, given back by emit or frame_release
+    return frame.raw
+}
+
+private let hostFrameSetMetadata: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutablePointer<cp_frame>?,
+                                                  UnsafePointer<CChar>?) -> Int32 = { _, raw, json in
+    guard let raw, let json, let frame = HostFrame.from(raw), frame.writable else { return -1 }
+    return frame.setAnnotations(json: String(cString: json)) ? 0 : -1
+}
+
+private let hostFrameRelease: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutablePointer<cp_frame>?) -> Void = {
+    _, raw in
+    guard let raw, let frame = HostFrame.from(raw), frame.writable else { return }
+    frame.writable = false
+    Unmanaged.passUnretained(frame).release()
+}

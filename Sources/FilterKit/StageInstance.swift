@@ -1,0 +1,82 @@
+import CNNPipeABI
+import FrameModel
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One created instance of a plugin stage, driven through the C ABI.
+final class StageInstance {
+    let definition: StageDefinition
+    private let instance: UnsafeMutableRawPointer
+    private let host: HostServices
+
+    /// `values` must be validated and complete, in the order of `definition.params`.
+    init(_ definition: StageDefinition, values: [String], host: HostServices) throws {
+        self.definition = definition
+        self.host = host
+        let cStrings = values.map { strdup($0) }
+        defer { cStrings.forEach { free($0) } }
+        var error = [CChar](repeating: 0, count: 512)
+        let pointers = cStrings.map { UnsafePointer($0) }
+        let created = pointers.withUnsafeBufferPointer { p in
+            error.withUnsafeMutableBufferPointer { e in
+                definition.desc.pointee.create(definition.desc, host.table, p.baseAddress, e.baseAddress, e.count)
+            }
+        }
+        guard let created else {
+            let message = String(cString: error)
+            throw ValueError(message.isEmpty ? "could not be created" : message)
+        }
+        instance = created
+    }
+
+    deinit { definition.desc.pointee.destroy(instance) }
+
+    /// Runs process() on one frame per input pad; returns the frames emitted on each output pad.
+    func process(_ inputs: [HostFrame]) throws -> [[HostFrame]] {
+        try call(inputs) { definition.desc.pointee.process(instance, $0) }
+    }
+
+    func finish() throws -> [[HostFrame]] {
+        guard let finish = definition.desc.pointee.finish else { return Array(repeating: [], count: definition.outputs.count) }
+        return try call([]) { finish(instance, $0) }
+    }
+
+    private func call(_ inputs: [HostFrame], _ body: (UnsafeMutablePointer<cp_call>) -> Int32) throws -> [[HostFrame]] {
+        let sink = EmitSink(pads: definition.outputs.count)
+        var error = [CChar](repeating: 0, count: 512)
+        let status = error.withUnsafeMutableBufferPointer { e -> Int32 in
+            let frames: [UnsafePointer<cp_frame>?] = inputs.map { UnsafePointer($0.raw) }
+            return frames.withUnsafeBufferPointer { f in
+                var c = cp_call(struct_size: UInt32(MemoryLayout<cp_call>.size),
+                                call_data: Unmanaged.passUnretained(sink).toOpaque(), n_inputs: UInt32(inputs.count),
+                                inputs: f.baseAddress, emit: emitThunk, error: e.baseAddress, error_capacity: e.count)
+                return withExtendedLifetime(inputs) { body(&c) }
+            }
+        }
+        if status != 0 {
+            let message = String(cString: error)
+            throw ValueError(message.isEmpty ? "failed" : message)
+        }
+        return sink.frames
+    }
+}
+
+/// Collects what a stage emits during one call.
+private final class EmitSink {
+    var frames: [[HostFrame]]
+    init(pads: Int) { frames = Array(repeating: [], count: pads) }
+}
+
+private let emitThunk: @convention(c) (UnsafeMutableRawPointer?, UInt32, UnsafePointer<cp_frame>?) -> Int32 = {
+    data, pad, raw in
+    guard let data, let raw, let frame = HostFrame.from(raw) else { return -1 }
+    let sink = Unmanaged<EmitSink>.fromOpaque(data).takeUnretainedValue()
+    guard Int(pad) < sink.frames.count else { return -1 }
+    sink.frames[Int(pad)].append(frame)
+    if frame.writable {               // a frame from frame_new: take over the plugin's reference
+        frame.writable = false
+        Unmanaged.passUnretained(frame).release()
+    }
+    return 0
+}

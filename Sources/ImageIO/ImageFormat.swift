@@ -1,0 +1,39 @@
+/// The container formats cnnpipe reads and writes.
+public enum ImageFormat: String, Sendable, CaseIterable {
+    case jpeg, png, webp
+
+    /// Recognises a format from the first bytes of an image (12 are enough).
+    public static func sniff<C: Collection>(_ head: C) -> ImageFormat? where C.Element == UInt8 {
+        let b = Array(head.prefix(12))
+        if b.count >= 3, b[0] == 0xFF, b[1] == 0xD8, b[2] == 0xFF { return .jpeg }
+        if b.count >= 8, b[0..<8].elementsEqual([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return .png }
+        if b.count >= 12, b[0..<4].elementsEqual(Array("RIFF".utf8)), b[8..<12].elementsEqual(Array("WEBP".utf8)) {
+            return .webp
+        }
+        return nil
+    }
+
+    /// From a file name extension (case-insensitive): jpg, jpeg, png, webp.
+    public init?(fileExtension: String) {
+        switch fileExtension.lowercased() {
+        case "jpg", "jpeg", "jpe": self = .jpeg
+        case "png": self = .png
+        case "webp": self = .webp
+        default: return nil
+        }
+    }
+
+    public var fileExtension: String {
+        switch self {
+        case .jpeg: "jpg"
+        case .png: "png"
+        case .webp: "webp"
+        }
+    }
+}
+
+/// An error about one image, with a one-line description.
+public struct ImageError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,86 @@
+import CNNPipeABI
+import FrameModel
+
+/// A frame handed to a stage: read-only pixels and metadata, valid during `process`.
+public struct Frame {
+    let raw: UnsafePointer<cp_frame>
+
+    public var width: Int { Int(raw.pointee.width) }
+    public var height: Int { Int(raw.pointee.height) }
+    public var format: PixelFormat { PixelFormat(rawValue: raw.pointee.format) ?? .rgb8 }
+
+    /// A copy of the pixels, packed (no row padding).
+    public var image: Image {
+        let f = raw.pointee
+        let rowBytes = width * format.bytesPerPixel
+        var bytes = [UInt8](repeating: 0, count: rowBytes * height)
+        bytes.withUnsafeMutableBytes { dst in
+            for y in 0..<height {
+                (dst.baseAddress! + y * rowBytes).copyMemory(from: f.pixels + y * Int(f.stride), byteCount: rowBytes)
+            }
+        }
+        return Image(width: width, height: height, format: format, bytes: bytes)
+    }
+
+    /// The pixels converted to `format`.
+    public func image(as format: PixelFormat) -> Image { image.converted(to: format) }
+
+    public var annotations: Annotations {
+        guard let json = raw.pointee.metadata_json else { return Annotations() }
+        return (try? Annotations(json: String(cString: json))) ?? Annotations()
+    }
+}
+
+/// Where a stage's results go during one process/finish call.
+public struct Output {
+    let call: UnsafeMutablePointer<cp_call>
+    let host: UnsafePointer<cp_host>
+
+    /// Emits a new frame made from `image`, with `annotations` (or those of `like`).
+    public func emit(_ image: Image, annotations: Annotations? = nil, like: Frame? = nil, pad: Int = 0) throws {
+        let h = host.pointee
+        guard let frame = h.frame_new(h.host_data, Int32(image.width), Int32(image.height), image.format.rawValue,
+                                      like?.raw) else {
+            throw StageError("the host could not allocate a \(image.width)x\(image.height) frame")
+        }
+        let rowBytes = image.stride, stride = Int(frame.pointee.stride)
+        image.bytes.withUnsafeBytes { src in
+            for y in 0..<image.height {
+                UnsafeMutableRawPointer(frame.pointee.pixels + y * stride).copyMemory(from: src.baseAddress! + y * rowBytes, byteCount: rowBytes)
+            }
+        }
+        if let annotations {
+            guard h.frame_set_metadata(h.host_data, frame, annotations.jsonString()) == 0 else {
+                h.frame_release(h.host_data, frame)
+                throw StageError("the host refused the frame metadata")
+            }
+        }
+        try send(UnsafePointer(frame), pad: pad)
+    }
+
+    /// Passes an input frame on unchanged (no copy).
+    public func pass(_ frame: Frame, pad: Int = 0) throws { try send(frame.raw, pad: pad) }
+
+    private func send(_ frame: UnsafePointer<cp_frame>, pad: Int) throws {
+        let c = call.pointee
+        guard c.emit(c.call_data, UInt32(pad), frame) == 0 else { throw StageError("no output pad \(pad)") }
+    }
+}
+
+/// Services the host offers a stage.
+public struct StageHost: @unchecked Sendable {
+    let raw: UnsafePointer<cp_host>
+    let stageName: String
+
+    public var threads: Int { max(1, Int(raw.pointee.threads)) }
+    public var modelDirectory: String? { raw.pointee.model_dir.map { String(cString: $0) } }
+    public var isCancelled: Bool { raw.pointee.is_cancelled(raw.pointee.host_data) != 0 }
+
+    public func log(_ message: String, level: cp_log_level = CP_LOG_INFO) {
+        raw.pointee.log(raw.pointee.host_data, Int32(level.rawValue), stageName, message)
+    }
+
+    public func progress(_ done: Double, of total: Double) {
+        raw.pointee.progress(raw.pointee.host_data, stageName, done, total)
+    }
+}

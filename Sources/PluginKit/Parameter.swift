@@ -1,0 +1,50 @@
+/// A stage parameter as a stage declares it. The host validates values against this
+/// declaration before a stage is created, so `process` never sees an ill-typed value.
+public struct Parameter: Sendable {
+    public enum Kind: Int32, Sendable { case int = 1, float, bool, string, choice }
+
+    public let name: String
+    public let kind: Kind
+    public let defaultValue: String?
+    public let range: ClosedRange<Double>?
+    public let choices: [String]
+    public let doc: String
+
+    public static func int(_ name: String, default value: Int?, range: ClosedRange<Int>? = nil, _ doc: String) -> Parameter {
+        Parameter(name: name, kind: .int, defaultValue: value.map(String.init),
+                  range: range.map { Double($0.lowerBound)...Double($0.upperBound) }, choices: [], doc: doc)
+    }
+
+    public static func float(_ name: String, default value: Double?, range: ClosedRange<Double>? = nil, _ doc: String) -> Parameter {
+        Parameter(name: name, kind: .float, defaultValue: value.map { String($0) }, range: range, choices: [], doc: doc)
+    }
+
+    public static func bool(_ name: String, default value: Bool, _ doc: String) -> Parameter {
+        Parameter(name: name, kind: .bool, defaultValue: String(value), range: nil, choices: [], doc: doc)
+    }
+
+    public static func string(_ name: String, default value: String?, _ doc: String) -> Parameter {
+        Parameter(name: name, kind: .string, defaultValue: value, range: nil, choices: [], doc: doc)
+    }
+
+    public static func choice(_ name: String, _ choices: [String], default value: String, _ doc: String) -> Parameter {
+        Parameter(name: name, kind: .choice, defaultValue: value, range: nil, choices: choices, doc: doc)
+    }
+}
+
+/// Parameter values handed to a stage's initialiser, already validated by the host.
+public struct ParameterValues: Sendable {
+    let values: [String: String]
+
+    public init(_ values: [String: String]) { self.values = values }
+
+    public func string(_ name: String) -> String { values[name] ?? "" }
+    public func optionalString(_ name: String) -> String? {
+        guard let v = values[name], !v.isEmpty else { return nil }
+        return v
+    }
+    public func int(_ name: String) -> Int { Int(string(name)) ?? 0 }
+    public func double(_ name: String) -> Double { Double(string(name)) ?? 0 }
+    public func float(_ name: String) -> Float { Float(double(name)) }
+    public func bool(_ name: String) -> Bool { string(name) == "true" }
+}
