@@ -154,9 +154,14 @@ public final class Executor {
         guard counts.count <= 1 else {
             throw ValueError("node '\(node.id)': its inputs carry different numbers of frames (\(inputs.map { String($0.count) }.joined(separator: ", ")))")
         }
+        let accepted = node.definition.acceptedFormats
         for i in 0..<(counts.first ?? 0) {
             do {
-                let emitted = try instance.process(inputs.map { $0[i] })
+                let frames = inputs.map { $0[i] }.map { f -> HostFrame in
+                    guard let target = f.format.closest(in: accepted), target != f.format else { return f }
+                    return HostFrame(image: f.image.converted(to: target), metadata: f.metadata)
+                }
+                let emitted = try instance.process(frames)
                 for pad in emitted.indices { outputs[pad] += emitted[pad] }
             } catch {
                 throw ValueError("\(node.id): \(error)")

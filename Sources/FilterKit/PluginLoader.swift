@@ -1,4 +1,5 @@
 import CNNPipeABI
+import FrameModel
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -104,6 +105,12 @@ public struct PluginLoader {
             isStateless: s.flags & UInt32(CP_STAGE_STATELESS) != 0,
             hasVariadicInputs: s.flags & UInt32(CP_STAGE_VARIADIC_INPUTS) != 0,
             isAggregator: s.flags & UInt32(CP_STAGE_AGGREGATOR) != 0,
+            acceptedFormats: try (0..<Int(s.n_formats)).map { i in
+                guard let f = PixelFormat(rawValue: s.formats[i]) else {
+                    throw LoadError(description: "\(file): stage \(name) accepts unknown pixel format \(s.formats[i])")
+                }
+                return f
+            },
             pluginName: plugin, pluginFile: file, desc: d)
     }
 

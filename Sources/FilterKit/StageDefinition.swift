@@ -1,4 +1,5 @@
 import CNNPipeABI
+import FrameModel
 
 /// A stage as a loaded plugin declares it (a Swift copy of cp_stage_desc).
 public struct StageDefinition: @unchecked Sendable {
@@ -20,6 +21,8 @@ public struct StageDefinition: @unchecked Sendable {
     public let isStateless: Bool
     public let hasVariadicInputs: Bool
     public let isAggregator: Bool
+    /// Formats process() takes; empty = any.
+    public let acceptedFormats: [PixelFormat]
     public let pluginName: String
     public let pluginFile: String
     let desc: UnsafePointer<cp_stage_desc>

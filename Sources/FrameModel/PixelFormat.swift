@@ -53,3 +53,19 @@ public enum PixelFormat: Int32, Sendable, CaseIterable, CustomStringConvertible 
         }
     }
 }
+
+extension PixelFormat {
+    /// Of `candidates`, the one that loses least when `self` is converted to it: alpha first,
+    /// then colour, then depth; among equals the smallest. nil when there are no candidates.
+    public func closest(in candidates: [PixelFormat]) -> PixelFormat? {
+        if candidates.contains(self) { return self }
+        func cost(_ f: PixelFormat) -> Int {
+            var c = 0
+            if hasAlpha && !f.hasAlpha { c += 1000 }
+            if channels >= 3 && f.channels < 3 { c += 500 }
+            if f.bytesPerSample < bytesPerSample { c += 100 * (bytesPerSample - f.bytesPerSample) }
+            return c + f.bytesPerPixel           // prefer the smallest among equals
+        }
+        return candidates.min { cost($0) < cost($1) }
+    }
+}

@@ -44,6 +44,8 @@ public enum PluginDescriptor {
                 min: p.range?.lowerBound ?? 0, max: p.range?.upperBound ?? 0,
                 choices: p.choices.isEmpty ? nil : cString(p.choices.joined(separator: "|")), doc: cString(p.doc))
         }
+        let formats = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, type.acceptedFormats.count))
+        for (i, f) in type.acceptedFormats.enumerated() { formats[i] = f.rawValue }
         return cp_stage_desc(
             struct_size: UInt32(MemoryLayout<cp_stage_desc>.size), name: cString(type.name),
             summary: cString(type.summary), flags: type.options.rawValue,
@@ -51,7 +53,8 @@ public enum PluginDescriptor {
             n_inputs: UInt32(type.inputs.count), input_pads: cStringArray(type.inputs),
             n_outputs: UInt32(type.outputs.count), output_pads: cStringArray(type.outputs),
             create: createThunk, process: processThunk, finish: finishThunk, destroy: destroyThunk,
-            user_data: UnsafeMutableRawPointer(bitPattern: index + 1))
+            user_data: UnsafeMutableRawPointer(bitPattern: index + 1),
+            n_formats: UInt32(type.acceptedFormats.count), formats: UnsafePointer(formats))
     }
 
     private static func cString(_ s: String) -> UnsafePointer<CChar> { UnsafePointer(strdup(s)!) }

@@ -9,6 +9,8 @@ public protocol Stage: AnyObject {
     static var inputs: [String] { get }
     static var outputs: [String] { get }
     static var options: StageOptions { get }
+    /// Pixel formats `process` accepts; empty = any. The host converts other frames.
+    static var acceptedFormats: [PixelFormat] { get }
 
     init(_ parameters: ParameterValues, host: StageHost) throws
 
@@ -33,6 +35,7 @@ extension Stage {
     public static var inputs: [String] { ["in"] }
     public static var outputs: [String] { ["out"] }
     public static var options: StageOptions { [.stateless] }
+    public static var acceptedFormats: [PixelFormat] { [] }
     public func finish(_ output: Output) throws {}
 }
 

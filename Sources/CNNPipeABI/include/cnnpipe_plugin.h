@@ -159,6 +159,10 @@ typedef struct cp_stage_desc {
     int32_t (*finish)(void *instance, cp_call *call);         /* may be NULL */
     void (*destroy)(void *instance);
     void *user_data;                                           /* the plugin's own, for create */
+    /* Pixel formats process() accepts (cp_pixel_format values); 0 = any format. The host
+     * converts other frames to the accepted format that loses least (alpha and depth kept). */
+    uint32_t n_formats;
+    const int32_t *formats;
 } cp_stage_desc;
 
 typedef struct cp_plugin_desc {
