@@ -1,0 +1,87 @@
+import Foundation
+import FrameModel
+import ImageIO
+import XCTest
+
+/// Plugin loading through the real loader: the Basics plugin, the sample C plugin built with cc
+/// against the installed header only, and plugins that must be refused.
+final class PluginTests: XCTestCase {
+    private let header = TestEnv.root + "/Sources/CNNPipeABI/include"
+
+    /// Compiles C source into lib<name>.so in `dir`.
+    private func buildPlugin(_ source: String, name: String, in dir: String) throws {
+        let file = dir + "/\(name).c"
+        try source.write(toFile: file, atomically: true, encoding: .utf8)
+        let r = try runProcess("/usr/bin/cc", ["-shared", "-fPIC", "-fvisibility=hidden", "-I", header, file, "-o", dir + "/lib\(name).so"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+    }
+
+    func testStagesListsTheBasicsPlugin() throws {
+        let r = try cnnpipe(["stages"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let out = String(decoding: r.stdout, as: UTF8.self)
+        for stage in ["annotate", "blend", "crop", "grid", "passthrough", "resize", "rotate"] {
+            XCTAssertTrue(out.contains(stage), "missing \(stage) in:\n\(out)")
+        }
+        let inspect = try cnnpipe(["inspect", "blend"])
+        let text = String(decoding: inspect.stdout, as: UTF8.self)
+        XCTAssertTrue(text.contains("inputs: base, top"), text)
+        XCTAssertTrue(text.contains("opacity: float 0.0..1.0 = 0.5"), text)
+    }
+
+    func testSampleCPluginBuildsWithMakeAndRuns() throws {
+        let dir = try TestEnv.tempDir()
+        let make = try runProcess("/usr/bin/make", ["-s", "-C", TestEnv.root + "/samples/plugins", "CNNPIPE_INCLUDE=\(header)",
+                                                    "libsepia.so"])
+        XCTAssertEqual(make.status, 0, make.stderr)
+        try FileManager.default.copyItem(atPath: TestEnv.root + "/samples/plugins/libsepia.so", toPath: dir + "/libsepia.so")
+        let env = ["CNNPIPE_PLUGIN_PATH": dir]
+        let stages = String(decoding: try cnnpipe(["stages"], environment: env).stdout, as: UTF8.self)
+        XCTAssertTrue(stages.contains("sepia") && stages.contains("[sample-c]"), stages)
+
+        // A blue-grey RGBA PNG goes in; the C stage only takes 8-bit RGB(A), so a 16-bit input is converted by the host.
+        let image = Image(width: 8, height: 8, format: .rgba16,
+                          bytes: (0..<64).flatMap { _ in [UInt16](arrayLiteral: 20000, 30000, 50000, 65535) }.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] })
+        let r = try cnnpipe(["run", "-e", "sepia strength=1 | posterize levels=64", "--format", "png"],
+                            stdin: Data(try Codec.encode(image, as: .png)), environment: env)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let out = try Codec.decode([UInt8](r.stdout)).image
+        XCTAssertEqual(out.format, .rgba8)
+        XCTAssertGreaterThan(out.bytes[0], out.bytes[2], "sepia should make red exceed blue")
+        XCTAssertEqual(out.bytes[3], 255, "alpha kept")
+    }
+
+    func testPluginBuiltForAnotherABIIsRefusedByName() throws {
+        let dir = try TestEnv.tempDir()
+        try buildPlugin("""
+        #include "cnnpipe_plugin.h"
+        static const cp_plugin_desc d = {sizeof(cp_plugin_desc), 99u, "future", "9", 0, 0};
+        CNNPIPE_EXPORT const cp_plugin_desc *cnnpipe_plugin_entry(uint32_t v) { (void)v; return &d; }
+        """, name: "future", in: dir)
+        try buildPlugin("""
+        #include "cnnpipe_plugin.h"
+        CNNPIPE_EXPORT const cp_plugin_desc *cnnpipe_plugin_entry(uint32_t v) { (void)v; return 0; }
+        """, name: "picky", in: dir)
+        let r = try cnnpipe(["stages"], environment: ["CNNPIPE_PLUGIN_PATH": dir])
+        XCTAssertEqual(r.status, 0, "the good plugins still load")
+        XCTAssertTrue(r.stderr.contains("\(dir)/libfuture.so: plugin built for ABI version 99"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("\(dir)/libpicky.so: plugin refused host ABI version 1"), r.stderr)
+        XCTAssertTrue(String(decoding: r.stdout, as: UTF8.self).contains("resize"))
+    }
+
+    func testNotASharedObjectIsReportedAndIgnored() throws {
+        let dir = try TestEnv.tempDir()
+        try "garbage".write(toFile: dir + "/libbroken.so", atomically: true, encoding: .utf8)
+        let r = try cnnpipe(["stages"], environment: ["CNNPIPE_PLUGIN_PATH": dir])
+        XCTAssertEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("libbroken.so: cannot load plugin"), r.stderr)
+    }
+
+    func testCurrentDirectoryIsNeverSearched() throws {
+        let dir = try TestEnv.tempDir()
+        try buildPlugin(try String(contentsOfFile: TestEnv.root + "/samples/plugins/sepia.c", encoding: .utf8),
+                        name: "sepia", in: dir)
+        let r = try runProcess(TestEnv.cnnpipe, ["stages"], cwd: dir)
+        XCTAssertFalse(String(decoding: r.stdout, as: UTF8.self).contains("sepia"))
+    }
+}
