@@ -62,13 +62,30 @@ final class Grid: Stage {
     }
 
     private func tile(_ frame: Frame) -> Tile {
-        let rgb = FloatImage(frame.image(as: .rgbF32))
+        let rgb = flattened(frame)
         let s = min(1, Double(cell) / Double(max(rgb.width, rgb.height)))
         let w = max(1, Int((Double(rgb.width) * s).rounded())), h = max(1, Int((Double(rgb.height) * s).rounded()))
         let small = Resampler.resize(rgb, width: w, height: h, filter: .lanczos3)
         let a = frame.annotations
         let caption = a.caption ?? a.source.map { ($0 as NSString).lastPathComponent } ?? ""
         return Tile(image: small, caption: caption)
+    }
+
+    /// RGB with any transparency composited over the background colour.
+    private func flattened(_ frame: Frame) -> FloatImage {
+        guard frame.format.hasAlpha else { return FloatImage(frame.image(as: .rgbF32)) }
+        let rgba = FloatImage(frame.image(as: .rgbaF32))
+        var out = FloatImage(width: rgba.width, height: rgba.height, channels: 3)
+        let bg = [background.x, background.y, background.z]
+        rgba.samples.withUnsafeBufferPointer { src in
+            out.samples.withUnsafeMutableBufferPointer { dst in
+                for i in 0..<(rgba.width * rgba.height) {
+                    let a = src[4 * i + 3]
+                    for c in 0..<3 { dst[3 * i + c] = bg[c] + a * (src[4 * i + c] - bg[c]) }
+                }
+            }
+        }
+        return out
     }
 
     private func sheet(_ tiles: [Tile]) -> FloatImage {

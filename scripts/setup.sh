@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what cnnpipe needs on Debian 12 and builds it.
+#   scripts/setup.sh            system packages + release build
+#   scripts/setup.sh --deps     system packages only
+# Swift itself is expected on PATH (swift.org toolchain); everything else comes from apt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  pkg-config libjpeg62-turbo-dev libpng-dev libwebp-dev libfreetype-dev fonts-dejavu-core  # build + run
+  libimage-exiftool-perl imagemagick                                                        # tests: independent readers
+  libjpeg-turbo-progs time                                                                  # benchmarks
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  sudo_cmd=(); [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+command -v swift >/dev/null || { echo "setup: swift not found on PATH (install the Swift 6 toolchain)" >&2; exit 1; }
+
+[ "${1:-}" = "--deps" ] && exit 0
+echo "setup: building cnnpipe (release)" >&2
+swift build -c release 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\]' >&2
+echo "setup: done: $(swift build -c release --show-bin-path)/cnnpipe" >&2
