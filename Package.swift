@@ -7,7 +7,7 @@ let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .
 
 let package = Package(
     name: "cnnpipe",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "cnnpipe", targets: ["cnnpipe"]),
         // Plugins are real shared objects loaded with dlopen; the host never links them.

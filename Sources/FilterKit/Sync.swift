@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// A pthread mutex.
 final class Mutex: @unchecked Sendable {
@@ -14,11 +15,11 @@ final class Mutex: @unchecked Sendable {
     }
 }
 
-final class AtomicFlag: @unchecked Sendable {
-    private let lock = Mutex()
-    private var value = false
-    var isSet: Bool { lock.locked { value } }
-    func set() { lock.locked { value = true } }
+/// A flag that is safe to set from a signal handler (lock-free).
+final class AtomicFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    var isSet: Bool { value.load(ordering: .acquiring) }
+    func set() { value.store(true, ordering: .releasing) }
 }
 
 /// Lets work items pass a point strictly in sequence order: `wait(n)` returns once items

@@ -73,6 +73,12 @@ struct Run: ParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         // With -e the first positional argument is an input, not a preset.
         let inputArgs = graphOptions.chain != nil ? (preset.map { [$0] } ?? []) + inputs : inputs
+        if inputArgs.isEmpty && isatty(0) != 0 {
+            fail("no input: give image files or folders, or pipe images into stdin", code: 2)
+        }
+        if (output == nil || output == "-") && isatty(1) != 0 {
+            fail("refusing to write image data to a terminal: use -o FILE|DIR or a pipe", code: 2)
+        }
         let env = graphOptions.loadEnvironment()
         let graph: Graph
         do { graph = try graphOptions.graph(presetArgument: graphOptions.chain == nil ? preset : nil, env: env) } catch {

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs a release build under PREFIX (default /usr/local):
+#   PREFIX/bin/cnnpipe, PREFIX/lib/cnnpipe/plugins/*.so, PREFIX/include/cnnpipe/{cnnpipe_plugin.h,module.modulemap},
+#   PREFIX/share/cnnpipe/presets/*.yaml
+set -euo pipefail
+cd "$(dirname "$0")/.."
+prefix=${1:-/usr/local}
+swift build -c release >/dev/null
+bin=$(swift build -c release --show-bin-path)
+install -d "$prefix/bin" "$prefix/lib/cnnpipe/plugins" "$prefix/include/cnnpipe" "$prefix/share/cnnpipe/presets"
+install -m 755 "$bin/cnnpipe" "$prefix/bin/cnnpipe"
+install -m 755 "$bin"/lib*.so "$prefix/lib/cnnpipe/plugins/"
+install -m 644 Sources/CNNPipeABI/include/cnnpipe_plugin.h "$prefix/include/cnnpipe/"
+printf 'module CNNPipeABI {\n    header "cnnpipe_plugin.h"\n    export *\n}\n' > "$prefix/include/cnnpipe/module.modulemap"
+install -m 644 presets/*.yaml "$prefix/share/cnnpipe/presets/"
+echo "installed cnnpipe into $prefix" >&2
