@@ -69,7 +69,7 @@ struct Resampler {
             out.samples.withUnsafeMutableBufferPointer { dst in
                 let chunks = max(1, min(rows, 4 * threads)), per = (rows + chunks - 1) / chunks
                 DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                    for o in (chunk * per)..<min(rows, (chunk + 1) * per) {
+                    for o in min(rows, chunk * per)..<min(rows, (chunk + 1) * per) {
                         let d = dst.baseAddress! + o * n
                         for (k, w) in taps.weights[o].enumerated() where w != 0 {
                             let s = src.baseAddress! + (taps.start[o] + k) * n

@@ -84,4 +84,44 @@ final class PluginTests: XCTestCase {
         let r = try runProcess(TestEnv.cnnpipe, ["stages"], cwd: dir)
         XCTAssertFalse(String(decoding: r.stdout, as: UTF8.self).contains("sepia"))
     }
+
+    /// A C stage adds a face through the metadata JSON; the Basics annotate stage draws it.
+    func testFaceMetadataCrossesTheABIAndAnnotateDrawsIt() throws {
+        let dir = try TestEnv.tempDir()
+        try buildPlugin("""
+        #include "cnnpipe_plugin.h"
+        #include <stdio.h>
+        static void *create(const cp_stage_desc *s, const cp_host *h, const char *const *v, char *e, size_t n) {
+            (void)s; (void)v; (void)e; (void)n; return (void *)h; }
+        static void destroy(void *p) { (void)p; }
+        static int32_t process(void *p, cp_call *call) {
+            const cp_host *host = p;
+            const cp_frame *in = call->inputs[0];
+            cp_frame *out = host->frame_new(host->host_data, in->width, in->height, in->format, in);
+            for (int32_t y = 0; y < in->height; y++)
+                for (int64_t i = 0; i < in->stride; i++) out->pixels[y * out->stride + i] = in->pixels[y * in->stride + i];
+            char json[512];
+            snprintf(json, sizeof json, "{\\"faces\\":[{\\"box\\":{\\"x\\":10,\\"y\\":20,\\"width\\":30,\\"height\\":40},"
+                     "\\"name\\":\\"ada\\",\\"distance\\":0.25}]}");
+            if (host->frame_set_metadata(host->host_data, out, json) != 0) return -1;
+            return call->emit(call->call_data, 0, out);
+        }
+        static const char *const pads[] = {"in"}, *const outs[] = {"out"};
+        static const cp_stage_desc stages[] = {{sizeof(cp_stage_desc), "fake-detect", "adds one face", CP_STAGE_STATELESS,
+            0, 0, 1, pads, 1, outs, create, process, 0, destroy, 0, 0, 0}};
+        static const cp_plugin_desc d = {sizeof(cp_plugin_desc), CNNPIPE_ABI_VERSION, "fake", "1", 1, stages};
+        CNNPIPE_EXPORT const cp_plugin_desc *cnnpipe_plugin_entry(uint32_t v) { return v == CNNPIPE_ABI_VERSION ? &d : 0; }
+        """, name: "fake", in: dir)
+        let gray = Image(width: 80, height: 80, format: .rgb8, bytes: [UInt8](repeating: 128, count: 80 * 80 * 3))
+        let r = try cnnpipe(["run", "-e", "fake-detect | annotate color=#00ff00 thickness=2 labels=false", "--format", "png",
+                             "--json"], stdin: Data(try Codec.encode(gray, as: .png)), environment: ["CNNPIPE_PLUGIN_PATH": dir])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("\"name\":\"ada\""), r.stderr)
+        let out = try Codec.decode([UInt8](r.stdout)).image
+        func pixel(_ x: Int, _ y: Int) -> [UInt8] { Array(out.bytes[(y * 80 + x) * 3..<(y * 80 + x) * 3 + 3]) }
+        XCTAssertEqual(pixel(10, 40), [0, 255, 0], "left edge of the box")
+        XCTAssertEqual(pixel(25, 20), [0, 255, 0], "top edge of the box")
+        XCTAssertEqual(pixel(25, 40), [128, 128, 128], "inside the box untouched")
+        XCTAssertEqual(pixel(5, 5), [128, 128, 128], "outside the box untouched")
+    }
 }

@@ -174,4 +174,42 @@ final class RunTests: XCTestCase {
         XCTAssertEqual(r.status, 2)
         XCTAssertTrue(r.stderr.contains("width must be a whole number"), r.stderr)
     }
+
+    /// A stateful aggregator after a failed image: the failed image takes its turn, the others make the sheet.
+    func testAggregatorWithKeepGoingSkipsTheBadImage() throws {
+        let dir = try TestEnv.tempDir()
+        for (i, name) in ["a.png", "b.png", "c.png", "d.png"].enumerated() {
+            var bytes = try encoded(pattern(40, 40), .png)
+            if i == 1 { bytes = Array(bytes.prefix(30)) }
+            try Data(bytes).write(to: URL(fileURLWithPath: dir + "/" + name))
+        }
+        let r = try cnnpipe(["run", "-e", "resize width=20 | grid cell=20 columns=3 gap=0 captions=false", "--keep-going",
+                             "--threads", "2", dir, "-o", dir + "/sheet.png"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("b.png"), r.stderr)
+        let sheet = try Codec.decode([UInt8](read(dir + "/sheet.png"))).image
+        XCTAssertEqual(sheet.width, 3 * 20)
+    }
+
+    func testResizeModesAndExtremeSizes() throws {
+        let input = Data(try encoded(pattern(64, 48), .png))
+        let cases: [(String, Int, Int)] = [
+            ("width=1 height=1 mode=exact", 1, 1), ("width=3 height=1 mode=exact", 3, 1), ("width=7 height=5 mode=exact", 7, 5),
+            ("width=200 height=3 mode=exact", 200, 3), ("width=32", 32, 24), ("height=96", 128, 96),
+            ("width=40 height=40 mode=fit", 40, 30), ("width=40 height=40 mode=fill", 40, 40),
+            ("width=640 upscale=false", 64, 48), ("width=1000 height=2 mode=fill", 1000, 2),
+        ]
+        for (params, w, h) in cases {
+            let r = try cnnpipe(["run", "-e", "resize \(params)", "--format", "png", "--threads", "2"], stdin: input)
+            XCTAssertEqual(r.status, 0, "\(params): \(r.stderr)")
+            let out = try Codec.decode([UInt8](r.stdout)).image
+            XCTAssertEqual([out.width, out.height], [w, h], params)
+        }
+        // A flat colour stays exactly that colour at any scale (weights sum to one).
+        let flat = Image(width: 50, height: 30, format: .rgb8, bytes: [UInt8](repeating: 77, count: 50 * 30 * 3))
+        for params in ["width=17 height=9 mode=exact", "width=333 height=201 mode=exact filter=bilinear", "width=5 filter=box"] {
+            let r = try cnnpipe(["run", "-e", "resize \(params)", "--format", "png"], stdin: Data(try encoded(flat, .png)))
+            XCTAssertEqual(Set(try Codec.decode([UInt8](r.stdout)).image.bytes), [77], params)
+        }
+    }
 }
