@@ -16,6 +16,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
     ],
     targets: [
         // C plugin ABI: the only thing host and plugins share.
@@ -28,6 +29,8 @@ let package = Package(
                        providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CWebP", path: "Sources/CWebP", pkgConfig: "libwebp",
                        providers: [.apt(["libwebp-dev"])]),
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CFreeType", path: "Sources/CFreeType", pkgConfig: "freetype2",
                        providers: [.apt(["libfreetype-dev"])]),
 
@@ -44,8 +47,12 @@ let package = Package(
         .target(name: "FilterKit",
                 dependencies: ["CNNPipeABI", "FrameModel", "ImageIO", .product(name: "Yams", package: "Yams")],
                 path: "Sources/FilterKit", swiftSettings: fast),
+        // The CNN runtime: graph IR, ONNX import, kernels (sgemm through OpenBLAS), executor.
+        .target(name: "CNNRuntime",
+                dependencies: ["COpenBLAS", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                path: "Sources/CNNRuntime", swiftSettings: fast),
         .executableTarget(name: "cnnpipe",
-                          dependencies: ["FilterKit", "ImageIO",
+                          dependencies: ["FilterKit", "ImageIO", "CNNRuntime",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/cnnpipe"),
 
@@ -55,6 +62,7 @@ let package = Package(
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"], path: "Tests/ImageIOTests"),
         .testTarget(name: "FilterKitTests", dependencies: ["FilterKit", "ImageIO"], path: "Tests/FilterKitTests"),
         .testTarget(name: "CLITests", dependencies: ["ImageIO"], path: "Tests/CLITests"),
+        .testTarget(name: "CNNRuntimeTests", dependencies: ["CNNRuntime"], path: "Tests/CNNRuntimeTests"),
     ],
     // Threads here are pthreads with explicit locks; Swift 5 mode keeps C globals (stderr) usable.
     swiftLanguageModes: [.v5]

@@ -1,0 +1,212 @@
+import COpenBLAS
+import Foundation
+
+/// A model prepared to run: kernels created (unsupported ops fail here), constant subgraphs
+/// folded, dead nodes removed, Q→DQ pairs and Conv→Relu/Clip fused, and a release plan so each
+/// intermediate tensor is returned to the buffer pool right after its last use.
+public final class Session: @unchecked Sendable {
+    struct Step {
+        let node: Node
+        let kernel: Kernel
+        let inputs: [Int?]        // value slots; nil = omitted optional input
+        let outputs: [Int]
+        var release: [Int] = []   // slots whose last use is this step
+    }
+
+    public let graph: ModelGraph
+    public let threads: Int
+    private var steps: [Step] = []
+    private var slots: [String: Int] = [:]
+    private var constants: [Int: Tensor] = [:]
+    private var inputSlots: [(ValueInfo, Int)] = []
+    private var outputSlots: [(String, Int)] = []
+    private let pool = BufferPool()
+    private let lock = NSLock()
+    /// What preparation did, for `model inspect`.
+    public private(set) var report = PreparationReport()
+
+    public struct PreparationReport: Sendable {
+        public var folded = 0
+        public var removed = 0
+        public var fusedActivations = 0
+        public var fusedQDQ = 0
+    }
+
+    public init(_ graph: ModelGraph, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
+        self.graph = graph
+        self.threads = max(1, threads)
+        openblas_set_num_threads(Int32(self.threads))
+        try prepare()
+    }
+
+    public convenience init(path: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
+        try self.init(try ONNXImporter.load(path: path), threads: threads)
+    }
+
+    private func slot(_ name: String) -> Int {
+        if let s = slots[name] { return s }
+        slots[name] = slots.count
+        return slots.count - 1
+    }
+
+    // MARK: preparation
+
+    private func prepare() throws {
+        for (name, t) in graph.initializers { constants[slot(name)] = t }
+        inputSlots = graph.inputs.map { ($0, slot($0.name)) }
+        let ctx = ExecutionContext(pool: pool, threads: threads)
+        var live: [Step] = []
+        for node in graph.nodes {
+            let kernel = try OpRegistry.kernel(for: node, opset: graph.opsetVersion)
+            let ins = node.inputs.map { $0.isEmpty ? nil : slot($0) }
+            let outs = node.outputs.map { slot($0) }
+            for (i, s) in ins.enumerated() {
+                if let s, constants[s] == nil, !live.contains(where: { $0.outputs.contains(s) }),
+                   !inputSlots.contains(where: { $0.1 == s }) {
+                    throw ModelError("node '\(node.name)' (\(node.opType)): input '\(node.inputs[i])' is produced by no node")
+                }
+            }
+            // Constant folding: every input known now.
+            if ins.allSatisfy({ $0 == nil || constants[$0!] != nil }) {
+                let results: [Tensor]
+                do { results = try kernel.run(ins.map { $0.flatMap { constants[$0] } }, ctx) } catch {
+                    throw ModelError("node '\(node.name)' (\(node.opType)): \(error)")
+                }
+                for (s, t) in zip(outs, results) { constants[s] = t.detached() }
+                report.folded += 1
+                continue
+            }
+            live.append(Step(node: node, kernel: kernel, inputs: ins, outputs: outs))
+        }
+        outputSlots = try graph.outputs.map { o in
+            guard let s = slots[o.name] else { throw ModelError("output '\(o.name)' is produced by no node") }
+            return (o.name, s)
+        }
+        live = fuse(live)
+        steps = removeDeadSteps(live)
+        planReleases()
+    }
+
+    /// Q→DQ on activations becomes one FakeQuant; Conv followed only by Relu/Clip takes it as its activation.
+    private func fuse(_ input: [Step]) -> [Step] {
+        var steps = input
+        func consumers(_ s: Int) -> [Int] { steps.indices.filter { steps[$0].inputs.contains(s) } }
+        let outputs = Set(outputSlots.map(\.1))
+        var i = 0
+        while i < steps.count {
+            let step = steps[i]
+            guard step.outputs.count == 1, !outputs.contains(step.outputs[0]) else { i += 1; continue }
+            let users = consumers(step.outputs[0])
+            guard users.count == 1, let j = users.first else { i += 1; continue }
+            let next = steps[j]
+            if step.node.opType == "QuantizeLinear", next.node.opType == "DequantizeLinear",
+               let fq = fakeQuant(step, next) {
+                steps[j] = Step(node: next.node, kernel: fq, inputs: [step.inputs[0]], outputs: next.outputs)
+                steps.remove(at: i)
+                report.fusedQDQ += 1
+                continue
+            }
+            if step.node.opType == "Conv", var conv = step.kernel as? ConvKernel, next.inputs.first == step.outputs[0] {
+                var act: Activation?
+                if next.node.opType == "Relu" { act = .relu }
+                if next.node.opType == "Clip", let k = next.kernel as? ClipKernel {
+                    let lo = next.inputs.count > 1 ? next.inputs[1].flatMap { constants[$0]?.floats.first } : k.attributeMin
+                    let hi = next.inputs.count > 2 ? next.inputs[2].flatMap { constants[$0]?.floats.first } : k.attributeMax
+                    let loKnown = next.inputs.count < 2 || next.inputs[1] == nil || lo != nil
+                    let hiKnown = next.inputs.count < 3 || next.inputs[2] == nil || hi != nil
+                    if loKnown && hiKnown { act = .clip(lo ?? k.attributeMin, hi ?? k.attributeMax) }
+                }
+                if let act {
+                    conv.activation = act
+                    steps[i] = Step(node: step.node, kernel: conv, inputs: step.inputs, outputs: next.outputs)
+                    steps.remove(at: j)
+                    report.fusedActivations += 1
+                    continue
+                }
+            }
+            i += 1
+        }
+        return steps
+    }
+
+    private func fakeQuant(_ q: Step, _ dq: Step) -> Kernel? {
+        func scalar(_ s: Int??) -> Tensor? { s.flatMap { $0 }.flatMap { constants[$0] } }
+        guard q.inputs.count >= 2, dq.inputs.count >= 2, let qs = scalar(q.inputs[1]), let ds = scalar(dq.inputs[1]),
+              qs.count == 1, ds.count == 1, qs.floats == ds.floats else { return nil }
+        let qz = q.inputs.count > 2 ? scalar(q.inputs[2]) : nil, dz = dq.inputs.count > 2 ? scalar(dq.inputs[2]) : nil
+        guard (qz?.count ?? 1) == 1, qz?.int64s == dz?.int64s else { return nil }
+        let signed = qz?.elementType == .int8
+        return FakeQuantKernel(scale: qs.floats[0], zeroPoint: Float(qz?.int64s.first ?? 0),
+                               lo: signed ? -128 : 0, hi: signed ? 127 : 255)
+    }
+
+    private func removeDeadSteps(_ input: [Step]) -> [Step] {
+        var needed = Set(outputSlots.map(\.1))
+        var kept: [Step] = []
+        for step in input.reversed() where step.outputs.contains(where: needed.contains) {
+            kept.append(step)
+            for s in step.inputs { if let s { needed.insert(s) } }
+        }
+        report.removed = input.count - kept.count
+        return kept.reversed()
+    }
+
+    private func planReleases() {
+        var lastUse: [Int: Int] = [:]
+        for (i, step) in steps.enumerated() { for s in step.inputs { if let s { lastUse[s] = i } } }
+        let keep = Set(outputSlots.map(\.1))
+        for (s, i) in lastUse where !keep.contains(s) && constants[s] == nil { steps[i].release.append(s) }
+    }
+
+    // MARK: running
+
+    public var inputs: [ValueInfo] { graph.inputs }
+    public var outputNames: [String] { outputSlots.map(\.0) }
+
+    /// Runs the model. Inputs by name; returns every graph output by name.
+    public func run(_ feeds: [String: Tensor], context: ExecutionContext? = nil) throws -> [String: Tensor] {
+        let ctx = context ?? ExecutionContext(pool: pool, threads: threads)
+        var values = [Tensor?](repeating: nil, count: slots.count)
+        for (s, t) in constants { values[s] = t }
+        for (info, s) in inputSlots {
+            guard let t = feeds[info.name] else { throw ModelError("missing input '\(info.name)'") }
+            if let want = info.elementType, want != t.elementType {
+                throw ModelError("input '\(info.name)' must be \(want), got \(t.elementType)")
+            }
+            if let shape = info.shape {
+                guard shape.count == t.shape.count, zip(shape, t.shape).allSatisfy({ $0 == nil || $0 == $1 }) else {
+                    throw ModelError("input '\(info.name)' must have shape \(info.shapeDescription), got \(t.shape)")
+                }
+            }
+            values[s] = t
+        }
+        for step in steps {
+            let ins = step.inputs.map { $0.flatMap { values[$0] } }
+            let outs: [Tensor]
+            do { outs = try step.kernel.run(ins, ctx) } catch {
+                throw ModelError("node '\(step.node.name)' (\(step.node.opType)): \(error)")
+            }
+            for (s, t) in zip(step.outputs, outs) { values[s] = t }
+            for s in step.release { values[s] = nil }
+        }
+        var result: [String: Tensor] = [:]
+        for (name, s) in outputSlots {
+            guard let t = values[s] else { throw ModelError("output '\(name)' was not computed") }
+            result[name] = t
+        }
+        return result
+    }
+
+    /// The nodes that run per inference (after folding and fusion), for inspection.
+    public var plannedNodes: [Node] { steps.map(\.node) }
+}
+
+extension Tensor {
+    /// The same values in a buffer that belongs to no pool (for constants kept for the session's life).
+    func detached() -> Tensor {
+        guard case .float(let b) = storage, b.pool != nil else { return self }
+        let copy = FloatBuffer(count: count)
+        copy.pointer.update(from: b.pointer, count: count)
+        return Tensor(shape: shape, storage: .float(copy))
+    }
+}

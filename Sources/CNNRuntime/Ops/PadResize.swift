@@ -1,0 +1,206 @@
+import Foundation
+
+/// Pad: constant, reflect or edge, any rank (pads from the input in opset ≥ 11, else the attribute).
+struct PadKernel: Kernel {
+    let mode: String
+    let attrPads: [Int]?
+    let attrValue: Float
+
+    init(_ a: AttributeReader) throws {
+        mode = try a.string("mode", "constant")
+        guard ["constant", "reflect", "edge"].contains(mode) else { throw a.error("mode \(mode) is not supported") }
+        attrPads = try a.ints("pads")
+        attrValue = try a.float("value", 0)
+    }
+
+    func run(_ inputs: [Tensor?], _ ctx: ExecutionContext) throws -> [Tensor] {
+        let x = try inputs.required(0, "Pad")
+        let r = x.shape.count
+        guard var pads = attrPads ?? (inputs.count > 1 ? inputs[1]?.ints : nil) else { throw ModelError("Pad: no pads") }
+        let value = inputs.count > 2 ? inputs[2]?.floats.first ?? attrValue : attrValue
+        if inputs.count > 3, let axesTensor = inputs[3] {      // opset 18 axes input
+            let axes = try axesTensor.ints.map { try normalizeAxis($0, rank: r, "Pad") }
+            var full = [Int](repeating: 0, count: 2 * r)
+            for (i, ax) in axes.enumerated() { full[ax] = pads[i]; full[ax + r] = pads[i + axes.count] }
+            pads = full
+        }
+        guard pads.count == 2 * r else { throw ModelError("Pad: \(pads.count) pads for rank \(r)") }
+        let shape = (0..<r).map { x.shape[$0] + pads[$0] + pads[$0 + r] }
+        guard shape.allSatisfy({ $0 >= 0 }) else { throw ModelError("Pad: negative output size") }
+        if mode == "reflect" {
+            for i in 0..<r where pads[i] >= x.shape[i] && x.shape[i] > 0 || pads[i + r] >= x.shape[i] && x.shape[i] > 0 {
+                throw ModelError("Pad: reflect pad \(max(pads[i], pads[i + r])) must be smaller than dimension \(x.shape[i])")
+            }
+        }
+        // For each output coordinate along each axis: the source index, or -1 for the constant.
+        let maps: [[Int]] = (0..<r).map { ax in
+            let n = x.shape[ax], before = pads[ax]
+            return (0..<shape[ax]).map { o in
+                let i = o - before
+                if i >= 0 && i < n { return i }
+                switch mode {
+                case "edge": return n == 0 ? -1 : min(max(i, 0), n - 1)
+                case "reflect":
+                    if n == 1 { return 0 }
+                    var j = i
+                    let period = 2 * (n - 1)
+                    j = ((j % period) + period) % period
+                    return j < n ? j : period - j
+                default: return -1
+                }
+            }
+        }
+        guard x.elementType == .float else {
+            throw ModelError("Pad: only float32 tensors are supported")
+        }
+        let out = ctx.tensor(shape)
+        let xp = x.buffer.pointer, op = out.buffer.pointer
+        // Copy whole rows of the last axis at once: the interior is one contiguous block per row.
+        let last = r - 1, rowLen = shape[last], inLen = x.shape[last]
+        let rows = shape.dropLast().reduce(1, *)
+        let lastMap = maps[last]
+        let lo = pads[last], interior = max(0, min(inLen, inLen + min(0, pads[last + r]) - max(0, -lo)))
+        ctx.parallel(rows, minimumPerThread: max(1, 16_384 / max(1, rowLen))) { range in
+            var idx = [Int](repeating: 0, count: max(0, last))
+            for row in range {
+                var q = row, srcRow = 0, valid = true, mul = inLen
+                for ax in stride(from: last - 1, through: 0, by: -1) {
+                    idx[ax] = q % shape[ax]; q /= shape[ax]
+                    let s = maps[ax][idx[ax]]
+                    if s < 0 { valid = false }
+                    srcRow += s * mul
+                    mul *= x.shape[ax]
+                }
+                let d = op + row * rowLen
+                guard valid else { d.update(repeating: value, count: rowLen); continue }
+                let s = xp + srcRow
+                for o in 0..<rowLen {
+                    let j = lastMap[o]
+                    d[o] = j < 0 ? value : s[j]
+                }
+                _ = interior
+            }
+        }
+        return [out]
+    }
+}
+
+/// Resize (opset 11+; opset 10 Upsample-style scales also work): nearest and linear, N-D,
+/// coordinate modes half_pixel, pytorch_half_pixel, align_corners, asymmetric, tf_half_pixel_for_nearest.
+struct ResizeKernel: Kernel {
+    let mode: String
+    let coordinateMode: String
+    let nearestMode: String
+    let excludeOutside: Bool
+
+    init(_ a: AttributeReader, opset: Int) throws {
+        mode = try a.string("mode", "nearest")
+        coordinateMode = try a.string("coordinate_transformation_mode", opset < 11 ? "asymmetric" : "half_pixel")
+        nearestMode = try a.string("nearest_mode", opset < 11 ? "floor" : "round_prefer_floor")
+        excludeOutside = try a.int("exclude_outside", 0) != 0
+        _ = try a.float("cubic_coeff_a", -0.75)
+        _ = try a.float("extrapolation_value", 0)
+        guard ["nearest", "linear"].contains(mode) else { throw a.error("mode \(mode) is not supported") }
+        guard ["half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric", "tf_half_pixel_for_nearest"].contains(coordinateMode) else {
+            throw a.error("coordinate_transformation_mode \(coordinateMode) is not supported")
+        }
+        guard ["round_prefer_floor", "round_prefer_ceil", "floor", "ceil"].contains(nearestMode) else {
+            throw a.error("nearest_mode \(nearestMode) is not supported")
+        }
+        if try a.ints("axes") != nil { throw a.error("the axes attribute is not supported") }
+        if try a.string("keep_aspect_ratio_policy", "stretch") != "stretch" { throw a.error("keep_aspect_ratio_policy is not supported") }
+    }
+
+    func run(_ inputs: [Tensor?], _ ctx: ExecutionContext) throws -> [Tensor] {
+        let x = try inputs.required(0, "Resize")
+        let r = x.shape.count
+        var scales: [Float] = []
+        var shape: [Int] = []
+        // Inputs: X, roi, scales, sizes (opset 11+); X, scales (opset 10).
+        let scaleInput = inputs.count == 2 ? inputs[1] : (inputs.count > 2 ? inputs[2] : nil)
+        if inputs.count > 3, let sizes = inputs[3], sizes.count > 0 {
+            shape = sizes.ints
+            guard shape.count == r else { throw ModelError("Resize: sizes \(shape) for rank \(r)") }
+            scales = (0..<r).map { Float(shape[$0]) / Float(x.shape[$0]) }
+        } else if let s = scaleInput, s.count > 0 {
+            scales = s.floats
+            guard scales.count == r else { throw ModelError("Resize: \(scales.count) scales for rank \(r)") }
+            shape = (0..<r).map { Int((Float(x.shape[$0]) * scales[$0]).rounded(.down)) }
+        } else {
+            throw ModelError("Resize: neither scales nor sizes given")
+        }
+        // Per axis: source coordinate of every output index.
+        let coords: [[Float]] = (0..<r).map { ax in
+            let inSize = Float(x.shape[ax]), outSize = Float(shape[ax]), scale = scales[ax]
+            return (0..<shape[ax]).map { o in
+                let xo = Float(o)
+                switch coordinateMode {
+                case "align_corners": return outSize > 1 ? xo * (inSize - 1) / (outSize - 1) : 0
+                case "asymmetric": return xo / scale
+                case "pytorch_half_pixel": return outSize > 1 ? (xo + 0.5) / scale - 0.5 : 0
+                case "tf_half_pixel_for_nearest": return (xo + 0.5) / scale
+                default: return (xo + 0.5) / scale - 0.5
+                }
+            }
+        }
+        let out = ctx.tensor(shape)
+        let xp = x.buffer.pointer, op = out.buffer.pointer
+        var inStrides = [Int](repeating: 1, count: r)
+        for i in stride(from: r - 2, through: 0, by: -1) { inStrides[i] = inStrides[i + 1] * x.shape[i + 1] }
+        if mode == "nearest" {
+            let index: [[Int]] = (0..<r).map { ax in
+                coords[ax].map { c in
+                    let n = x.shape[ax]
+                    var i: Int
+                    switch nearestMode {
+                    case "floor": i = Int(c.rounded(.down))
+                    case "ceil": i = Int(c.rounded(.up))
+                    case "round_prefer_ceil": i = c - c.rounded(.down) == 0.5 ? Int(c.rounded(.up)) : Int(c.rounded())
+                    default: i = c - c.rounded(.down) == 0.5 ? Int(c.rounded(.down)) : Int(c.rounded())
+                    }
+                    return min(max(i, 0), n - 1) * inStrides[ax]
+                }
+            }
+            let last = r - 1, rowLen = shape[last], rows = shape.dropLast().reduce(1, *)
+            ctx.parallel(rows, minimumPerThread: max(1, 16_384 / max(1, rowLen))) { range in
+                for row in range {
+                    var q = row, base = 0
+                    for ax in stride(from: last - 1, through: 0, by: -1) { base += index[ax][q % shape[ax]]; q /= shape[ax] }
+                    let d = op + row * rowLen, s = xp + base, li = index[last]
+                    for o in 0..<rowLen { d[o] = s[li[o]] }
+                }
+            }
+            return [out]
+        }
+        // Linear: separable weights per axis; axes with scale 1 and identity coordinates stay exact.
+        let taps: [[(Int, Int, Float)]] = (0..<r).map { ax in
+            let n = x.shape[ax]
+            return coords[ax].map { c in
+                let cc = min(max(c, 0), Float(n - 1))
+                let i0 = Int(cc.rounded(.down)), i1 = min(i0 + 1, n - 1)
+                return (i0 * inStrides[ax], i1 * inStrides[ax], cc - Float(i0))
+            }
+        }
+        let total = out.count
+        ctx.parallel(total) { range in
+            var idx = [Int](repeating: 0, count: r)
+            for o in range {
+                var q = o
+                for ax in stride(from: r - 1, through: 0, by: -1) { idx[ax] = q % shape[ax]; q /= shape[ax] }
+                // Sum over the 2^r corners, skipping axes without interpolation.
+                var acc: Float = 0
+                let corners = 1 << r
+                for cnr in 0..<corners {
+                    var w: Float = 1, off = 0
+                    for ax in 0..<r {
+                        let (a, b, f) = taps[ax][idx[ax]]
+                        if cnr & (1 << ax) != 0 { if f == 0 { w = 0; break }; w *= f; off += b } else { w *= 1 - f; off += a }
+                    }
+                    if w != 0 { acc += w * xp[off] }
+                }
+                op[o] = acc
+            }
+        }
+        return [out]
+    }
+}

@@ -1,0 +1,87 @@
+/// MaxPool and AveragePool in 1D, 2D and 3D (pads, strides, dilations for max, ceil_mode,
+/// count_include_pad, auto_pad), and GlobalAveragePool / GlobalMaxPool.
+struct PoolKernel: Kernel {
+    let isMax: Bool
+    let spatial: SpatialAttributes
+    let ceilMode: Bool
+    let countIncludePad: Bool
+
+    init(_ a: AttributeReader, max isMax: Bool) throws {
+        self.isMax = isMax
+        spatial = try SpatialAttributes(a, dilations: isMax)
+        ceilMode = try a.int("ceil_mode", 0) != 0
+        countIncludePad = isMax ? false : try a.int("count_include_pad", 0) != 0
+        if isMax { try a.require("storage_order", equals: 0) }
+        guard spatial.kernel != nil else { throw a.error("kernel_shape is required") }
+        if isMax && a.node.outputs.count > 1 && !a.node.outputs[1].isEmpty { throw a.error("the Indices output is not supported") }
+    }
+
+    func run(_ inputs: [Tensor?], _ ctx: ExecutionContext) throws -> [Tensor] {
+        let op = isMax ? "MaxPool" : "AveragePool"
+        let x = try inputs.required(0, op)
+        guard x.shape.count >= 3 else { throw ModelError("\(op): input \(x.shape) has no spatial dimensions") }
+        let g = try spatial.resolve(input: Array(x.shape[2...]), kernel: spatial.kernel!, ceilMode: ceilMode, op: op)
+        let planes = x.shape[0] * x.shape[1]
+        let out = ctx.tensor(Array(x.shape[..<2]) + g.output)
+        let xp = x.buffer.pointer, op_ = out.buffer.pointer
+        let dims = g.input.count, ks = g.kernelSize, pout = g.outputSize, pin = g.inputSize
+        var inStrides = [Int](repeating: 1, count: dims)
+        for i in stride(from: dims - 2, through: 0, by: -1) { inStrides[i] = inStrides[i + 1] * g.input[i + 1] }
+        let maxPool = isMax, includePad = countIncludePad
+        ctx.parallel(planes, minimumPerThread: max(1, 4096 / max(1, pout * ks))) { r in
+            var o = [Int](repeating: 0, count: dims), k = [Int](repeating: 0, count: dims)
+            for plane in r {
+                let src = xp + plane * pin, dst = op_ + plane * pout
+                for j in 0..<pout {
+                    var q = j
+                    for i in stride(from: dims - 1, through: 0, by: -1) { o[i] = q % g.output[i]; q /= g.output[i] }
+                    var best = -Float.infinity, sum: Float = 0, count = 0, padded = 0
+                    for t in 0..<ks {
+                        var u = t, offset = 0, inside = true, inPadded = true
+                        for i in stride(from: dims - 1, through: 0, by: -1) { k[i] = u % g.kernel[i]; u /= g.kernel[i] }
+                        for i in 0..<dims {
+                            let pos = o[i] * g.strides[i] - g.padBegin[i] + k[i] * g.dilations[i]
+                            if pos < 0 || pos >= g.input[i] { inside = false }
+                            // Positions beyond the explicit padding (ceil_mode overhang) never count.
+                            if pos < -g.padBegin[i] || pos >= g.input[i] + g.padEnd[i] { inPadded = false }
+                            offset += pos * inStrides[i]
+                        }
+                        if inside {
+                            let v = src[offset]
+                            best = max(best, v); sum += v; count += 1
+                        }
+                        if inPadded { padded += 1 }
+                    }
+                    dst[j] = maxPool ? best : sum / Float(max(1, includePad ? padded : count))
+                }
+            }
+        }
+        return [out]
+    }
+}
+
+struct GlobalPoolKernel: Kernel {
+    let isMax: Bool
+
+    func run(_ inputs: [Tensor?], _ ctx: ExecutionContext) throws -> [Tensor] {
+        let x = try inputs.required(0, isMax ? "GlobalMaxPool" : "GlobalAveragePool")
+        let planes = x.shape[0] * x.shape[1], size = x.shape[2...].reduce(1, *)
+        let out = ctx.tensor(Array(x.shape[..<2]) + Array(repeating: 1, count: x.shape.count - 2))
+        let xp = x.buffer.pointer, o = out.buffer.pointer, maxPool = isMax
+        ctx.parallel(planes, minimumPerThread: max(1, 32_768 / max(1, size))) { r in
+            for p in r {
+                let s = xp + p * size
+                if maxPool {
+                    var m = -Float.infinity
+                    for i in 0..<size { m = max(m, s[i]) }
+                    o[p] = m
+                } else {
+                    var sum: Float = 0
+                    for i in 0..<size { sum += s[i] }
+                    o[p] = sum / Float(size)
+                }
+            }
+        }
+        return [out]
+    }
+}

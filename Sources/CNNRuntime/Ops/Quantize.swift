@@ -1,0 +1,90 @@
+import Foundation
+
+/// Per-tensor or per-axis quantization parameters, broadcast over a tensor's elements.
+struct QuantParams {
+    let scales: [Float]
+    let zeroPoints: [Int32]
+    let axis: Int
+    let signed: Bool
+
+    init(scale: Tensor, zeroPoint: Tensor?, axis: Int, rank: Int, op: String) throws {
+        scales = scale.floats
+        let zp = zeroPoint?.int64s.map { Int32($0) } ?? Array(repeating: 0, count: scales.count)
+        zeroPoints = zp.count == scales.count ? zp : Array(repeating: zp.first ?? 0, count: scales.count)
+        signed = zeroPoint?.elementType == .int8
+        self.axis = scales.count > 1 ? try normalizeAxis(axis, rank: rank, op) : 0
+    }
+
+    /// (elements per channel step, channel count) for per-axis parameters over `shape`.
+    func layout(_ shape: [Int]) -> (inner: Int, channels: Int) {
+        guard scales.count > 1 else { return (shape.reduce(1, *), 1) }
+        return (shape[(axis + 1)...].reduce(1, *), shape[axis])
+    }
+}
+
+/// QuantizeLinear: saturate(round_half_to_even(x / scale) + zero_point) to uint8 or int8.
+struct QuantizeKernel: Kernel {
+    let axis: Int
+    init(_ a: AttributeReader) throws {
+        axis = try a.int("axis", 1)
+        _ = try a.int("saturate", 1)
+    }
+
+    func run(_ inputs: [Tensor?], _ ctx: ExecutionContext) throws -> [Tensor] {
+        let x = try inputs.required(0, "QuantizeLinear")
+        let q = try QuantParams(scale: try inputs.required(1, "QuantizeLinear"), zeroPoint: inputs.count > 2 ? inputs[2] : nil,
+                                axis: axis, rank: x.shape.count, op: "QuantizeLinear")
+        let (inner, channels) = q.layout(x.shape)
+        let (lo, hi): (Float, Float) = q.signed ? (-128, 127) : (0, 255)
+        let v = x.floats
+        var out = [Int32](repeating: 0, count: v.count)
+        for i in v.indices {
+            let c = (i / inner) % channels
+            let r = (v[i] / q.scales[c]).rounded(.toNearestOrEven) + Float(q.zeroPoints[c])
+            out[i] = Int32(min(max(r, lo), hi))
+        }
+        return [q.signed ? Tensor(shape: x.shape, storage: .int8(out.map { Int8($0) }))
+                         : Tensor(shape: x.shape, storage: .uint8(out.map { UInt8($0) }))]
+    }
+}
+
+/// DequantizeLinear: (q − zero_point) · scale.
+struct DequantizeKernel: Kernel {
+    let axis: Int
+    init(_ a: AttributeReader) throws { axis = try a.int("axis", 1) }
+
+    func run(_ inputs: [Tensor?], _ ctx: ExecutionContext) throws -> [Tensor] {
+        let x = try inputs.required(0, "DequantizeLinear")
+        let q = try QuantParams(scale: try inputs.required(1, "DequantizeLinear"), zeroPoint: inputs.count > 2 ? inputs[2] : nil,
+                                axis: axis, rank: x.shape.count, op: "DequantizeLinear")
+        let (inner, channels) = q.layout(x.shape)
+        let v = x.int64s
+        let out = ctx.tensor(x.shape)
+        let o = out.buffer.pointer
+        for i in v.indices {
+            let c = (i / inner) % channels
+            o[i] = Float(Int32(v[i]) - q.zeroPoints[c]) * q.scales[c]
+        }
+        return [out]
+    }
+}
+
+/// A QuantizeLinear → DequantizeLinear pair on float activations, fused: the value rounded to the
+/// quantization grid without leaving float (bit-identical to running the two ops).
+struct FakeQuantKernel: Kernel {
+    let scale: Float, zeroPoint: Float, lo: Float, hi: Float
+
+    func run(_ inputs: [Tensor?], _ ctx: ExecutionContext) throws -> [Tensor] {
+        let x = try inputs.required(0, "QDQ")
+        let out = ctx.tensor(x.shape)
+        let p = x.buffer.pointer, o = out.buffer.pointer
+        let s = scale, z = zeroPoint, l = lo, h = hi
+        ctx.parallel(x.count) { r in
+            for i in r {
+                let q = min(max((p[i] / s).rounded(.toNearestOrEven) + z, l), h)
+                o[i] = (q - z) * s
+            }
+        }
+        return [out]
+    }
+}

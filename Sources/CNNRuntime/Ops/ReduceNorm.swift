@@ -1,0 +1,132 @@
+import Foundation
+
+/// ReduceMean / ReduceSum over any axes (attribute before opset 18 for Mean, input from 13 for Sum).
+struct ReduceKernel: Kernel {
+    let mean: Bool
+    let attrAxes: [Int]?
+    let keepDims: Bool
+    let noopWithEmptyAxes: Bool
+
+    init(_ a: AttributeReader, mean: Bool) throws {
+        self.mean = mean
+        attrAxes = try a.ints("axes")
+        keepDims = try a.int("keepdims", 1) != 0
+        noopWithEmptyAxes = try a.int("noop_with_empty_axes", 0) != 0
+    }
+
+    func run(_ inputs: [Tensor?], _ ctx: ExecutionContext) throws -> [Tensor] {
+        let op = mean ? "ReduceMean" : "ReduceSum"
+        let x = try inputs.required(0, op)
+        let r = x.shape.count
+        let given = attrAxes ?? (inputs.count > 1 ? inputs[1]?.ints : nil) ?? []
+        if given.isEmpty && noopWithEmptyAxes { return [x] }
+        let axes = Set(try (given.isEmpty ? Array(0..<r) : given).map { try normalizeAxis($0, rank: r, op) })
+        let outKeep = (0..<r).map { axes.contains($0) ? 1 : x.shape[$0] }
+        let outShape = keepDims ? outKeep : (0..<r).filter { !axes.contains($0) }.map { x.shape[$0] }
+        let reduced = axes.map { x.shape[$0] }.reduce(1, *)
+        let scale: Float = mean ? 1 / Float(max(1, reduced)) : 1
+        guard x.elementType == .float else {
+            // Integer sums (shape arithmetic): plain loops.
+            let v = x.int64s
+            var acc = [Int64](repeating: 0, count: outKeep.reduce(1, *))
+            let strides = broadcastStrides(outKeep, to: x.shape)
+            var i = 0
+            forEachRun(shape: x.shape, strides: [strides]) { _, offs, n, inner in
+                for j in 0..<n { acc[offs[0] + j * inner[0]] += v[i]; i += 1 }
+            }
+            return [Tensor(shape: outShape, storage: .int64(mean ? acc.map { $0 / Int64(max(1, reduced)) } : acc))]
+        }
+        let out = ctx.tensor(outShape)
+        let xp = x.buffer.pointer, op_ = out.buffer.pointer
+        // Fast path: reducing a trailing block of axes (e.g. H, W of NCHW): one sum per row.
+        let firstReduced = axes.min() ?? r
+        if axes == Set(firstReduced..<r) {
+            let rows = x.shape[..<firstReduced].reduce(1, *)
+            ctx.parallel(rows, minimumPerThread: max(1, 65_536 / max(1, reduced))) { range in
+                for row in range {
+                    let s = xp + row * reduced
+                    var sum: Float = 0
+                    for i in 0..<reduced { sum += s[i] }
+                    op_[row] = sum * scale
+                }
+            }
+            return [out]
+        }
+        // General: accumulate each input element into its output cell.
+        op_.update(repeating: 0, count: out.count)
+        let strides = broadcastStrides(outKeep, to: x.shape)
+        var i = 0
+        forEachRun(shape: x.shape, strides: [strides]) { _, offs, n, inner in
+            let d = op_ + offs[0]
+            if inner[0] == 0 {
+                var sum: Float = 0
+                for j in 0..<n { sum += xp[i + j] }
+                d[0] += sum
+            } else {
+                for j in 0..<n { d[j * inner[0]] += xp[i + j] }
+            }
+            i += n
+        }
+        if mean { for j in 0..<out.count { op_[j] *= scale } }
+        return [out]
+    }
+}
+
+/// InstanceNormalization: per (n, c) plane, (x − mean) / sqrt(var + eps) · scale + bias.
+struct InstanceNormKernel: Kernel {
+    let epsilon: Float
+    init(_ a: AttributeReader) throws { epsilon = try a.float("epsilon", 1e-5) }
+
+    func run(_ inputs: [Tensor?], _ ctx: ExecutionContext) throws -> [Tensor] {
+        let x = try inputs.required(0, "InstanceNormalization")
+        let scale = try inputs.required(1, "InstanceNormalization").floats, bias = try inputs.required(2, "InstanceNormalization").floats
+        let c = x.shape[1], planes = x.shape[0] * c, size = x.shape[2...].reduce(1, *)
+        guard scale.count == c, bias.count == c else { throw ModelError("InstanceNormalization: scale/bias do not have \(c) values") }
+        let out = ctx.tensor(x.shape)
+        let xp = x.buffer.pointer, op = out.buffer.pointer, eps = epsilon
+        ctx.parallel(planes, minimumPerThread: max(1, 32_768 / max(1, size))) { r in
+            for p in r {
+                let s = xp + p * size, d = op + p * size
+                var sum: Double = 0
+                for i in 0..<size { sum += Double(s[i]) }
+                let mean = Float(sum / Double(size))
+                var sq: Double = 0
+                for i in 0..<size { let v = s[i] - mean; sq += Double(v * v) }
+                let k = scale[p % c] / (Float(sq / Double(size)) + eps).squareRoot(), b = bias[p % c] - mean * k
+                for i in 0..<size { d[i] = s[i] * k + b }
+            }
+        }
+        return [out]
+    }
+}
+
+/// BatchNormalization (inference): per channel (x − mean) / sqrt(var + eps) · scale + bias.
+struct BatchNormKernel: Kernel {
+    let epsilon: Float
+    init(_ a: AttributeReader) throws {
+        epsilon = try a.float("epsilon", 1e-5)
+        _ = try a.float("momentum", 0.9)
+        try a.require("training_mode", equals: 0)
+        _ = try a.int("spatial", 1)
+        if a.node.outputs.filter({ !$0.isEmpty }).count > 1 { throw a.error("training outputs are not supported") }
+    }
+
+    func run(_ inputs: [Tensor?], _ ctx: ExecutionContext) throws -> [Tensor] {
+        let x = try inputs.required(0, "BatchNormalization")
+        let scale = try inputs.required(1, "BatchNormalization").floats, bias = try inputs.required(2, "BatchNormalization").floats
+        let mean = try inputs.required(3, "BatchNormalization").floats, variance = try inputs.required(4, "BatchNormalization").floats
+        let c = x.shape.count > 1 ? x.shape[1] : 1, size = x.shape.count > 2 ? x.shape[2...].reduce(1, *) : 1
+        let planes = x.shape[0] * c
+        let k = (0..<c).map { scale[$0] / (variance[$0] + epsilon).squareRoot() }
+        let b = (0..<c).map { bias[$0] - mean[$0] * k[$0] }
+        let out = ctx.tensor(x.shape)
+        let xp = x.buffer.pointer, op = out.buffer.pointer
+        ctx.parallel(planes, minimumPerThread: max(1, 32_768 / max(1, size))) { r in
+            for p in r {
+                let s = xp + p * size, d = op + p * size, kk = k[p % c], bb = b[p % c]
+                for i in 0..<size { d[i] = s[i] * kk + bb }
+            }
+        }
+        return [out]
+    }
+}
