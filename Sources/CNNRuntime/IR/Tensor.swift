@@ -135,3 +135,11 @@ public final class FloatBuffer: @unchecked Sendable {
         pointer.deallocate()
     }
 }
+
+extension Tensor {
+    /// The float elements' address, or an error naming the element type found.
+    func floatData() throws -> UnsafeMutablePointer<Float> {
+        guard case .float(let b) = storage else { throw ModelError("needs a float32 tensor, got \(elementType)") }
+        return b.pointer
+    }
+}

@@ -52,7 +52,7 @@ struct ConvKernel: Kernel {
 
         let mg = m / group, kc = cg * g.kernelSize, p = g.outputSize, inSize = g.inputSize
         ctx.multiplyAdds += n * m * p * kc
-        let xp = x.buffer.pointer, wp = w.buffer.pointer, op = out.buffer.pointer
+        let xp = (try x.floatData()), wp = (try w.floatData()), op = out.buffer.pointer
         let depthwise = cg == 1 && mg == 1 && g.input.count <= 2
         for b in 0..<n {
             if depthwise {

@@ -46,7 +46,7 @@ struct ConvTransposeKernel: Kernel {
         let rp = result.buffer.pointer
         rp.update(repeating: 0, count: result.count)
         let columns = ctx.tensor([mg * ks, pin])
-        let cp = columns.buffer.pointer, xp = x.buffer.pointer, wp = w.buffer.pointer
+        let cp = columns.buffer.pointer, xp = (try x.floatData()), wp = (try w.floatData())
         ctx.multiplyAdds += n * c * mg * ks * pin
         var outStrides = [Int](repeating: 1, count: dims)
         for i in stride(from: dims - 2, through: 0, by: -1) { outStrides[i] = outStrides[i + 1] * out[i + 1] }

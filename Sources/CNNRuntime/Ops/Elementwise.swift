@@ -80,9 +80,33 @@ func forEachRun(shape: [Int], strides: [[Int]], _ body: (Int, [Int], Int, [Int])
 
 struct BinaryKernel<Op: BinaryFloatOp>: Kernel {
     let name: String
+    /// Opset < 7 `axis`: B's dimensions line up with A's starting there.
+    var legacyAxis: Int? = nil
+
+    init(name: String) { self.name = name }
+
+    init(name: String, _ a: AttributeReader) throws {
+        self.name = name
+        _ = try a.int("broadcast", 0)
+        legacyAxis = try a.ints("axis")?.first
+    }
 
     func run(_ inputs: [Tensor?], _ ctx: ExecutionContext) throws -> [Tensor] {
-        let a = try inputs.required(0, name), b = try inputs.required(1, name)
+        var a = try inputs.required(0, name), b = try inputs.required(1, name)
+        if let axis = legacyAxis, b.shape.count < a.shape.count {
+            let ax = axis < 0 ? axis + a.shape.count : axis
+            b = b.reshaped(b.shape + Array(repeating: 1, count: max(0, a.shape.count - ax - b.shape.count)))
+        }
+        // PRelu's slope may be one value per channel (axis 1) in older exporters.
+        if Op.self == PReluOp.self, broadcastShape(a.shape, b.shape) == nil, b.shape.count == 1, a.shape.count > 1, b.shape[0] == a.shape[1] {
+            b = b.reshaped([b.shape[0]] + Array(repeating: 1, count: a.shape.count - 2))
+        }
+        // Pow: base and exponent may differ in type; the result has the base's type.
+        if Op.self == PowOp.self, a.elementType != b.elementType || a.elementType != .float {
+            let base = a.elementType
+            let r = try BinaryKernel<PowOp>(name: name).run([a.converted(to: .float, pool: ctx.pool), b.converted(to: .float, pool: ctx.pool)], ctx)[0]
+            return [base == .float ? r : Tensor(shape: r.shape, storage: .int64(r.floats.map { Int64($0.rounded(.towardZero)) })).converted(to: base)]
+        }
         guard let shape = broadcastShape(a.shape, b.shape) else {
             throw ModelError("\(name): shapes \(a.shape) and \(b.shape) do not broadcast")
         }
@@ -90,7 +114,7 @@ struct BinaryKernel<Op: BinaryFloatOp>: Kernel {
             return [try integerBinary(a, b, shape)]
         }
         let out = ctx.tensor(shape)
-        let pa = a.buffer.pointer, pb = b.buffer.pointer, po = out.buffer.pointer
+        let pa = (try a.floatData()), pb = (try b.floatData()), po = out.buffer.pointer
         if a.shape == b.shape {
             ctx.parallel(out.count) { r in Self.loop(pa + r.lowerBound, 1, pb + r.lowerBound, 1, po + r.lowerBound, r.count) }
             return [out]
@@ -158,10 +182,7 @@ struct BinaryKernel<Op: BinaryFloatOp>: Kernel {
             }
         }
         if failed { throw ModelError("\(name): integer division by zero") }
-        switch a.elementType {
-        case .int32: return Tensor(shape: shape, storage: .int32(out.map { Int32(truncatingIfNeeded: $0) }))
-        default: return Tensor(shape: shape, storage: .int64(out))
-        }
+        return Tensor(shape: shape, storage: .int64(out)).converted(to: a.elementType)
     }
 }
 
@@ -184,7 +205,7 @@ struct UnaryKernel<Op: UnaryFloatOp>: Kernel {
         let x = try inputs.required(0, name)
         guard x.elementType == .float else { throw ModelError("\(name): needs float input, got \(x.elementType)") }
         let out = ctx.tensor(x.shape)
-        let p = x.buffer.pointer, o = out.buffer.pointer
+        let p = (try x.floatData()), o = out.buffer.pointer
         ctx.parallel(x.count) { r in
             for i in r { o[i] = Op.apply(p[i]) }
         }
@@ -205,8 +226,13 @@ struct ClipKernel: Kernel {
         let x = try inputs.required(0, "Clip")
         let lo = inputs.count > 1 ? inputs[1]?.floats.first ?? attributeMin : attributeMin
         let hi = inputs.count > 2 ? inputs[2]?.floats.first ?? attributeMax : attributeMax
+        if x.elementType != .float {       // integer tensors: clamp exactly in Int64
+            let l = inputs.count > 1 ? inputs[1]?.int64s.first ?? Int64.min : Int64.min
+            let h = inputs.count > 2 ? inputs[2]?.int64s.first ?? Int64.max : Int64.max
+            return [Tensor(shape: x.shape, storage: .int64(x.int64s.map { min(max($0, l), h) })).converted(to: x.elementType)]
+        }
         let out = ctx.tensor(x.shape)
-        let p = x.buffer.pointer, o = out.buffer.pointer
+        let p = (try x.floatData()), o = out.buffer.pointer
         ctx.parallel(x.count) { r in for i in r { o[i] = min(max(p[i], lo), hi) } }
         return [out]
     }
@@ -219,7 +245,7 @@ struct LeakyReluKernel: Kernel {
     func run(_ inputs: [Tensor?], _ ctx: ExecutionContext) throws -> [Tensor] {
         let x = try inputs.required(0, "LeakyRelu")
         let out = ctx.tensor(x.shape)
-        let p = x.buffer.pointer, o = out.buffer.pointer, k = alpha
+        let p = (try x.floatData()), o = out.buffer.pointer, k = alpha
         ctx.parallel(x.count) { r in for i in r { o[i] = p[i] < 0 ? p[i] * k : p[i] } }
         return [out]
     }
@@ -246,7 +272,7 @@ struct SoftmaxKernel: Kernel {
             (outer, n, inner) = (x.shape[..<ax].reduce(1, *), x.shape[ax], x.shape[(ax + 1)...].reduce(1, *))
         }
         let out = ctx.tensor(x.shape)
-        let p = x.buffer.pointer, o = out.buffer.pointer
+        let p = (try x.floatData()), o = out.buffer.pointer
         for b in 0..<outer {
             for j in 0..<inner {
                 let base = b * n * inner + j

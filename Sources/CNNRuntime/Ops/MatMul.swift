@@ -16,7 +16,7 @@ struct MatMulKernel: Kernel {
         var shape = batch + [m, n]
         let out = ctx.tensor(shape)
         let strideA = broadcastStrides(Array(sa.dropLast(2)), to: batch), strideB = broadcastStrides(Array(sb.dropLast(2)), to: batch)
-        let ap = a.buffer.pointer, bp = b.buffer.pointer, op = out.buffer.pointer
+        let ap = (try a.floatData()), bp = (try b.floatData()), op = out.buffer.pointer
         ctx.multiplyAdds += batch.reduce(1, *) * m * n * k
         var index = 0
         forEachRun(shape: batch, strides: [strideA, strideB]) { _, offs, count, inner in
@@ -42,6 +42,7 @@ struct GemmKernel: Kernel {
         beta = try a.float("beta", 1)
         transA = try a.int("transA", 0) != 0
         transB = try a.int("transB", 0) != 0
+        _ = try a.int("broadcast", 0)      // opset < 7: C broadcasts, as it always does now
     }
 
     func run(_ inputs: [Tensor?], _ ctx: ExecutionContext) throws -> [Tensor] {
@@ -56,13 +57,13 @@ struct GemmKernel: Kernel {
         if inputs.count > 2, let c = inputs[2], beta != 0 {
             guard let s = broadcastShape(c.shape, [m, n]), s == [m, n] else { throw ModelError("Gemm: C \(c.shape) does not broadcast to [\(m), \(n)]") }
             let strides = broadcastStrides(c.shape, to: [m, n])
-            let cp = c.buffer.pointer
+            let cp = (try c.floatData())
             for i in 0..<m { for j in 0..<n { op[i * n + j] = cp[i * strides[0] + j * strides[1]] } }
             betaUsed = beta
         }
         ctx.multiplyAdds += m * n * k
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, a.buffer.pointer, Int32(a.shape[1]), b.buffer.pointer,
+                    Int32(m), Int32(n), Int32(k), alpha, (try a.floatData()), Int32(a.shape[1]), (try b.floatData()),
                     Int32(b.shape[1]), betaUsed, op, Int32(n))
         return [out]
     }

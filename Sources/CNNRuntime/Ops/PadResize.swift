@@ -50,16 +50,28 @@ struct PadKernel: Kernel {
                 }
             }
         }
-        guard x.elementType == .float else {
-            throw ModelError("Pad: only float32 tensors are supported")
+        guard x.elementType == .float else {     // integer tensors: gather through the same maps
+            var inStrides = [Int](repeating: 1, count: r)
+            for i in stride(from: r - 2, through: 0, by: -1) { inStrides[i] = inStrides[i + 1] * x.shape[i + 1] }
+            let padValue = inputs.count > 2 ? inputs[2]?.int64s.first ?? 0 : 0
+            var values = [Int64]()
+            let src = x.int64s
+            var index = [Int](repeating: 0, count: r)
+            for _ in 0..<shape.reduce(1, *) {
+                var off = 0, inside = true
+                for ax in 0..<r { let m = maps[ax][index[ax]]; if m < 0 { inside = false }; off += m * inStrides[ax] }
+                values.append(inside ? src[off] : padValue)
+                var d = r - 1
+                while d >= 0 { index[d] += 1; if index[d] < shape[d] { break }; index[d] = 0; d -= 1 }
+            }
+            return [Tensor(shape: shape, storage: .int64(values)).converted(to: x.elementType)]
         }
         let out = ctx.tensor(shape)
-        let xp = x.buffer.pointer, op = out.buffer.pointer
+        let xp = (try x.floatData()), op = out.buffer.pointer
         // Copy whole rows of the last axis at once: the interior is one contiguous block per row.
         let last = r - 1, rowLen = shape[last], inLen = x.shape[last]
         let rows = shape.dropLast().reduce(1, *)
         let lastMap = maps[last]
-        let lo = pads[last], interior = max(0, min(inLen, inLen + min(0, pads[last + r]) - max(0, -lo)))
         ctx.parallel(rows, minimumPerThread: max(1, 16_384 / max(1, rowLen))) { range in
             var idx = [Int](repeating: 0, count: max(0, last))
             for row in range {
@@ -78,7 +90,6 @@ struct PadKernel: Kernel {
                     let j = lastMap[o]
                     d[o] = j < 0 ? value : s[j]
                 }
-                _ = interior
             }
         }
         return [out]
@@ -101,7 +112,7 @@ struct ResizeKernel: Kernel {
         _ = try a.float("cubic_coeff_a", -0.75)
         _ = try a.float("extrapolation_value", 0)
         guard ["nearest", "linear"].contains(mode) else { throw a.error("mode \(mode) is not supported") }
-        guard ["half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric", "tf_half_pixel_for_nearest"].contains(coordinateMode) else {
+        guard ["half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric", "tf_half_pixel_for_nn"].contains(coordinateMode) else {
             throw a.error("coordinate_transformation_mode \(coordinateMode) is not supported")
         }
         guard ["round_prefer_floor", "round_prefer_ceil", "floor", "ceil"].contains(nearestMode) else {
@@ -131,20 +142,21 @@ struct ResizeKernel: Kernel {
         }
         // Per axis: source coordinate of every output index.
         let coords: [[Float]] = (0..<r).map { ax in
-            let inSize = Float(x.shape[ax]), outSize = Float(shape[ax]), scale = scales[ax]
+            // align_corners uses the unrounded output length (input · scale), as the ONNX reference does.
+            let inSize = Float(x.shape[ax]), scale = scales[ax], outSize = inSize * scale
             return (0..<shape[ax]).map { o in
                 let xo = Float(o)
                 switch coordinateMode {
                 case "align_corners": return outSize > 1 ? xo * (inSize - 1) / (outSize - 1) : 0
                 case "asymmetric": return xo / scale
                 case "pytorch_half_pixel": return outSize > 1 ? (xo + 0.5) / scale - 0.5 : 0
-                case "tf_half_pixel_for_nearest": return (xo + 0.5) / scale
+                case "tf_half_pixel_for_nn": return (xo + 0.5) / scale
                 default: return (xo + 0.5) / scale - 0.5
                 }
             }
         }
         let out = ctx.tensor(shape)
-        let xp = x.buffer.pointer, op = out.buffer.pointer
+        let xp = (try x.floatData()), op = out.buffer.pointer
         var inStrides = [Int](repeating: 1, count: r)
         for i in stride(from: r - 2, through: 0, by: -1) { inStrides[i] = inStrides[i + 1] * x.shape[i + 1] }
         if mode == "nearest" {

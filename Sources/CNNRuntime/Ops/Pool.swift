@@ -23,7 +23,7 @@ struct PoolKernel: Kernel {
         let g = try spatial.resolve(input: Array(x.shape[2...]), kernel: spatial.kernel!, ceilMode: ceilMode, op: op)
         let planes = x.shape[0] * x.shape[1]
         let out = ctx.tensor(Array(x.shape[..<2]) + g.output)
-        let xp = x.buffer.pointer, op_ = out.buffer.pointer
+        let xp = (try x.floatData()), op_ = out.buffer.pointer
         let dims = g.input.count, ks = g.kernelSize, pout = g.outputSize, pin = g.inputSize
         var inStrides = [Int](repeating: 1, count: dims)
         for i in stride(from: dims - 2, through: 0, by: -1) { inStrides[i] = inStrides[i + 1] * g.input[i + 1] }
@@ -67,7 +67,7 @@ struct GlobalPoolKernel: Kernel {
         let x = try inputs.required(0, isMax ? "GlobalMaxPool" : "GlobalAveragePool")
         let planes = x.shape[0] * x.shape[1], size = x.shape[2...].reduce(1, *)
         let out = ctx.tensor(Array(x.shape[..<2]) + Array(repeating: 1, count: x.shape.count - 2))
-        let xp = x.buffer.pointer, o = out.buffer.pointer, maxPool = isMax
+        let xp = (try x.floatData()), o = out.buffer.pointer, maxPool = isMax
         ctx.parallel(planes, minimumPerThread: max(1, 32_768 / max(1, size))) { r in
             for p in r {
                 let s = xp + p * size
@@ -76,12 +76,24 @@ struct GlobalPoolKernel: Kernel {
                     for i in 0..<size { m = max(m, s[i]) }
                     o[p] = m
                 } else {
-                    var sum: Float = 0
-                    for i in 0..<size { sum += s[i] }
-                    o[p] = sum / Float(size)
+                    o[p] = Float(accurateSum(s, size) / Double(size))
                 }
             }
         }
         return [out]
     }
+}
+
+/// A sum accumulated in Double over 8 lanes: long reductions (means over whole feature maps) stay
+/// accurate to float precision, and the lanes keep it vectorisable.
+func accurateSum(_ p: UnsafePointer<Float>, _ n: Int) -> Double {
+    var lanes = SIMD8<Double>(repeating: 0)
+    var i = 0
+    while i + 8 <= n {
+        lanes += SIMD8<Double>(SIMD8<Float>(p[i], p[i + 1], p[i + 2], p[i + 3], p[i + 4], p[i + 5], p[i + 6], p[i + 7]))
+        i += 8
+    }
+    var sum = lanes.sum()
+    while i < n { sum += Double(p[i]); i += 1 }
+    return sum
 }

@@ -77,7 +77,7 @@ struct FakeQuantKernel: Kernel {
     func run(_ inputs: [Tensor?], _ ctx: ExecutionContext) throws -> [Tensor] {
         let x = try inputs.required(0, "QDQ")
         let out = ctx.tensor(x.shape)
-        let p = x.buffer.pointer, o = out.buffer.pointer
+        let p = (try x.floatData()), o = out.buffer.pointer
         let s = scale, z = zeroPoint, l = lo, h = hi
         ctx.parallel(x.count) { r in
             for i in r {

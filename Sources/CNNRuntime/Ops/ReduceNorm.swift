@@ -37,17 +37,14 @@ struct ReduceKernel: Kernel {
             return [Tensor(shape: outShape, storage: .int64(mean ? acc.map { $0 / Int64(max(1, reduced)) } : acc))]
         }
         let out = ctx.tensor(outShape)
-        let xp = x.buffer.pointer, op_ = out.buffer.pointer
+        let xp = (try x.floatData()), op_ = out.buffer.pointer
         // Fast path: reducing a trailing block of axes (e.g. H, W of NCHW): one sum per row.
         let firstReduced = axes.min() ?? r
         if axes == Set(firstReduced..<r) {
             let rows = x.shape[..<firstReduced].reduce(1, *)
             ctx.parallel(rows, minimumPerThread: max(1, 65_536 / max(1, reduced))) { range in
                 for row in range {
-                    let s = xp + row * reduced
-                    var sum: Float = 0
-                    for i in 0..<reduced { sum += s[i] }
-                    op_[row] = sum * scale
+                    op_[row] = Float(accurateSum(xp + row * reduced, reduced) * Double(scale))
                 }
             }
             return [out]
@@ -83,7 +80,7 @@ struct InstanceNormKernel: Kernel {
         let c = x.shape[1], planes = x.shape[0] * c, size = x.shape[2...].reduce(1, *)
         guard scale.count == c, bias.count == c else { throw ModelError("InstanceNormalization: scale/bias do not have \(c) values") }
         let out = ctx.tensor(x.shape)
-        let xp = x.buffer.pointer, op = out.buffer.pointer, eps = epsilon
+        let xp = (try x.floatData()), op = out.buffer.pointer, eps = epsilon
         ctx.parallel(planes, minimumPerThread: max(1, 32_768 / max(1, size))) { r in
             for p in r {
                 let s = xp + p * size, d = op + p * size
@@ -108,6 +105,8 @@ struct BatchNormKernel: Kernel {
         _ = try a.float("momentum", 0.9)
         try a.require("training_mode", equals: 0)
         _ = try a.int("spatial", 1)
+        if try a.int("is_test", 1) == 0 { throw a.error("is_test=0 (training) is not supported") }
+        _ = try a.ints("consumed_inputs")
         if a.node.outputs.filter({ !$0.isEmpty }).count > 1 { throw a.error("training outputs are not supported") }
     }
 
@@ -120,7 +119,7 @@ struct BatchNormKernel: Kernel {
         let k = (0..<c).map { scale[$0] / (variance[$0] + epsilon).squareRoot() }
         let b = (0..<c).map { bias[$0] - mean[$0] * k[$0] }
         let out = ctx.tensor(x.shape)
-        let xp = x.buffer.pointer, op = out.buffer.pointer
+        let xp = (try x.floatData()), op = out.buffer.pointer
         ctx.parallel(planes, minimumPerThread: max(1, 32_768 / max(1, size))) { r in
             for p in r {
                 let s = xp + p * size, d = op + p * size, kk = k[p % c], bb = b[p % c]
