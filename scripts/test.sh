@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --deps
+scripts/make-reference.sh        # ONNX Runtime reference outputs for the parity tests (regenerated, not committed)
 swift build                     # the executable and the plugin .so files the tests load
 log=$(mktemp); trap 'rm -f "$log"' EXIT
 status=0

@@ -30,7 +30,7 @@ struct ModelInspect: ParsableCommand {
         let session = try orFail { try Session(graph) }
         let r = session.report
         print("prepared: \(session.plannedNodes.count) nodes run per inference (\(r.folded) folded as constants, "
-            + "\(r.removed) dead, \(r.fusedActivations) activations and \(r.fusedQDQ) Q/DQ pairs fused)")
+            + "\(r.removed) dead; fused: \(r.fusedActivations) conv activations, \(r.fusedQDQ) Q/DQ pairs, \(r.fusedInstanceNorms) instance norms)")
         let (h, w) = try parseSize(size)
         let feeds = try orFail { try zeroFeeds(graph, h: h, w: w) }
         let ctx = ExecutionContext(threads: session.threads)
@@ -84,6 +84,8 @@ struct ModelBench: ParsableCommand {
     @Option(help: "Threads.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Timed runs.") var runs: Int = 10
     @Flag(help: "Print one JSON object instead of text.") var json = false
+    @Flag(help: "Also print the time spent per op type (one extra run).") var profile = false
+    @Flag(help: "With --profile: per node instead of per op type.") var byNode = false
 
     func run() throws {
         let graph = try orFail { try ModelLocator.loadONNX(model) }
@@ -100,6 +102,13 @@ struct ModelBench: ParsableCommand {
         }
         times.sort()
         let median = times[times.count / 2]
+        if profile {
+            let p = Session.Profile(byNode: byNode)
+            _ = try orFail { try session.run(feeds, profile: p) }
+            for (op, ms) in p.milliseconds.sorted(by: { $0.value > $1.value }) {
+                print(String(format: "  %-22@ %8.2f ms  %4d calls", op, ms, p.calls[op] ?? 0))
+            }
+        }
         let gflops = Double(ctx.multiplyAdds) * 2 / 1e9
         if json {
             print("{\"model\": \"\(model)\", \"size\": \"\(h)x\(w)\", \"threads\": \(threads), \"median_ms\": \(median), \"gflop\": \(gflops), \"gflops_per_s\": \(gflops / median * 1000)}")

@@ -1,4 +1,3 @@
-import COpenBLAS
 import Foundation
 
 /// A model prepared to run: kernels created (unsupported ops fail here), constant subgraphs
@@ -23,19 +22,20 @@ public final class Session: @unchecked Sendable {
     private let pool = BufferPool()
     private let lock = NSLock()
     /// What preparation did, for `model inspect`.
-    public private(set) var report = PreparationReport()
+    public internal(set) var report = PreparationReport()
 
     public struct PreparationReport: Sendable {
         public var folded = 0
         public var removed = 0
         public var fusedActivations = 0
         public var fusedQDQ = 0
+        public var fusedInstanceNorms = 0
     }
 
     public init(_ graph: ModelGraph, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
         self.graph = graph
         self.threads = max(1, threads)
-        openblas_set_num_threads(Int32(self.threads))
+        BLAS.setThreads(self.threads)
         try prepare()
     }
 
@@ -82,6 +82,7 @@ public final class Session: @unchecked Sendable {
             guard let s = slots[o.name] else { throw ModelError("output '\(o.name)' is produced by no node") }
             return (o.name, s)
         }
+        live = fuseInstanceNorm(live, constants: constants, keep: Set(outputSlots.map(\.1)))
         live = fuse(live)
         steps = removeDeadSteps(live)
         planReleases()
@@ -164,7 +165,16 @@ public final class Session: @unchecked Sendable {
     public var outputNames: [String] { outputSlots.map(\.0) }
 
     /// Runs the model. Inputs by name; returns every graph output by name.
-    public func run(_ feeds: [String: Tensor], context: ExecutionContext? = nil) throws -> [String: Tensor] {
+    /// Milliseconds spent per op type, filled when a profile is passed to `run`.
+    public final class Profile: @unchecked Sendable {
+        public var milliseconds: [String: Double] = [:]
+        public var calls: [String: Int] = [:]
+        /// Time each node separately instead of each op type.
+        public var byNode = false
+        public init(byNode: Bool = false) { self.byNode = byNode }
+    }
+
+    public func run(_ feeds: [String: Tensor], context: ExecutionContext? = nil, profile: Profile? = nil) throws -> [String: Tensor] {
         let ctx = context ?? ExecutionContext(pool: pool, threads: threads)
         var values = [Tensor?](repeating: nil, count: slots.count)
         for (s, t) in constants { values[s] = t }
@@ -183,6 +193,14 @@ public final class Session: @unchecked Sendable {
         for step in steps {
             let ins = step.inputs.map { $0.flatMap { values[$0] } }
             let outs: [Tensor]
+            let start = profile == nil ? 0 : DispatchTime.now().uptimeNanoseconds
+            defer {
+                if let profile {
+                    let key = step.kernel is FakeQuantKernel ? "QDQ (fused)" : (profile.byNode ? step.node.name : step.node.opType)
+                    profile.milliseconds[key, default: 0] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+                    profile.calls[key, default: 0] += 1
+                }
+            }
             do { outs = try step.kernel.run(ins, ctx) } catch {
                 throw ModelError("node '\(step.node.name)' (\(step.node.opType)): \(error)")
             }

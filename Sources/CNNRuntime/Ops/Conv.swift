@@ -1,4 +1,4 @@
-import COpenBLAS
+import Dispatch
 import Foundation
 
 /// What a fused convolution applies after adding its bias.
@@ -60,17 +60,15 @@ struct ConvKernel: Kernel {
             } else {
                 let pointwise = g.kernel.allSatisfy { $0 == 1 } && g.strides.allSatisfy { $0 == 1 }
                     && g.padBegin.allSatisfy { $0 == 0 } && g.padEnd.allSatisfy { $0 == 0 }
-                var columns: Tensor? = nil
-                if !pointwise { columns = ctx.tensor([kc, p]) }
                 for gi in 0..<group {
                     let src = xp + (b * c + gi * cg) * inSize
-                    var colPointer = UnsafePointer(src)
-                    if let columns {
-                        im2col(src, columns.buffer.pointer, channels: cg, g, ctx)
-                        colPointer = UnsafePointer(columns.buffer.pointer)
+                    let dst = op + (b * m + gi * mg) * p, weights = wp + gi * mg * kc
+                    if pointwise {
+                        BLAS.setThreads(ctx.threads)
+                        BLAS.sgemm(m: mg, n: p, k: kc, a: weights, lda: kc, b: src, ldb: p, c: dst, ldc: p)
+                    } else {
+                        try blockedIm2colGemm(src, weights, dst, channels: cg, outChannels: mg, g, ctx)
                     }
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(mg), Int32(p), Int32(kc), 1,
-                                wp + gi * mg * kc, Int32(kc), colPointer, Int32(p), 0, op + (b * m + gi * mg) * p, Int32(p))
                 }
             }
             let base = op + b * m * p
@@ -86,40 +84,70 @@ struct ConvKernel: Kernel {
 
     private func isNone(_ a: Activation) -> Bool { if case .none = a { return true }; return false }
 
-    /// Column matrix [channels · K, P]: row (c, k...) holds the input value each output position sees.
-    private func im2col(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, channels: Int, _ geo: Geometry,
-                        _ ctx: ExecutionContext) {
-        if geo.input.count <= 2 {
-            let g = geo.as2D
-            let (ih, iw) = (g.input[0], g.input[1]), (kh, kw) = (g.kernel[0], g.kernel[1])
-            let (oh, ow) = (g.output[0], g.output[1]), (sh, sw) = (g.strides[0], g.strides[1])
-            let (dh, dw) = (g.dilations[0], g.dilations[1]), (ph, pw) = (g.padBegin[0], g.padBegin[1])
-            ctx.parallel(channels * kh * kw, minimumPerThread: max(1, 16_384 / max(1, oh * ow))) { rows in
-                for row in rows {
-                    let ci = row / (kh * kw), ky = (row / kw) % kh, kx = row % kw
-                    let src = x + ci * ih * iw
-                    let dst = col + row * oh * ow
-                    // Output columns whose input x is inside the image: [x0, x1).
-                    let offset = kx * dw - pw
-                    let x0 = min(ow, max(0, (-offset + sw - 1) / sw)), x1 = min(ow, max(x0, (iw - offset + sw - 1) / sw))
-                    for oy in 0..<oh {
-                        let iy = oy * sh - ph + ky * dh
-                        let d = dst + oy * ow
-                        guard iy >= 0 && iy < ih else { d.update(repeating: 0, count: ow); continue }
-                        if x0 > 0 { d.update(repeating: 0, count: x0) }
-                        let s = src + iy * iw + offset
-                        if sw == 1 {
-                            (d + x0).update(from: s + x0, count: x1 - x0)
-                        } else {
-                            for ox in x0..<x1 { d[ox] = s[ox * sw] }
-                        }
-                        if x1 < ow { (d + x1).update(repeating: 0, count: ow - x1) }
-                    }
-                }
-            }
+    /// im2col and sgemm over blocks of output columns small enough for the column block to stay in
+    /// cache (about 1 MB); blocks run in parallel, each with a single-threaded sgemm.
+    private func blockedIm2colGemm(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+                                   channels: Int, outChannels mg: Int, _ geo: Geometry, _ ctx: ExecutionContext) throws {
+        let kc = channels * geo.kernelSize, p = geo.outputSize
+        guard geo.input.count <= 2 else {
+            let columns = ctx.tensor([kc, p])
+            im2col(x, columns.buffer.pointer, channels: channels, geo, ctx)
+            BLAS.setThreads(ctx.threads)
+            BLAS.sgemm(m: mg, n: p, k: kc, a: w, lda: kc, b: columns.buffer.pointer, ldb: p, c: out, ldc: p)
             return
         }
-        // 3D (and any rank): index arithmetic per element.
+        let g2 = geo.as2D
+        let ow = g2.output[1], oh = g2.output[0]
+        let rowsPerBlock = max(1, min(oh, 262_144 / max(1, kc * ow)))
+        let blocks = (oh + rowsPerBlock - 1) / rowsPerBlock
+        let workers = min(ctx.threads, blocks)
+        BLAS.setThreads(workers > 1 ? 1 : ctx.threads)
+        let buffers = (0..<workers).map { _ in ctx.tensor([kc * rowsPerBlock * ow]) }
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let col = buffers[worker].buffer.pointer
+            var block = worker
+            while block < blocks {
+                let y0 = block * rowsPerBlock, y1 = min(oh, y0 + rowsPerBlock)
+                let cols = (y1 - y0) * ow
+                im2col2D(x, col, channels: channels, g2, rows: y0..<y1)
+                BLAS.sgemm(m: mg, n: cols, k: kc, a: w, lda: kc, b: col, ldb: cols, c: out + y0 * ow, ldc: p)
+                block += workers
+            }
+        }
+    }
+
+    /// im2col for output rows `rows` of a 2D convolution: [channels · kh · kw, rows · ow], single-threaded.
+    private func im2col2D(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, channels: Int, _ g: Geometry,
+                          rows: Range<Int>) {
+        let (ih, iw) = (g.input[0], g.input[1]), (kh, kw) = (g.kernel[0], g.kernel[1])
+        let ow = g.output[1], (sh, sw) = (g.strides[0], g.strides[1])
+        let (dh, dw) = (g.dilations[0], g.dilations[1]), (ph, pw) = (g.padBegin[0], g.padBegin[1])
+        let width = rows.count * ow
+        for row in 0..<(channels * kh * kw) {
+            let ci = row / (kh * kw), ky = (row / kw) % kh, kx = row % kw
+            let src = x + ci * ih * iw
+            let dst = col + row * width
+            let offset = kx * dw - pw
+            let x0 = min(ow, max(0, (-offset + sw - 1) / sw)), x1 = min(ow, max(x0, (iw - offset + sw - 1) / sw))
+            for (j, oy) in rows.enumerated() {
+                let iy = oy * sh - ph + ky * dh
+                let d = dst + j * ow
+                guard iy >= 0 && iy < ih else { d.update(repeating: 0, count: ow); continue }
+                if x0 > 0 { d.update(repeating: 0, count: x0) }
+                let s = src + iy * iw + offset
+                if sw == 1 {
+                    (d + x0).update(from: s + x0, count: x1 - x0)
+                } else {
+                    for ox in x0..<x1 { d[ox] = s[ox * sw] }
+                }
+                if x1 < ow { (d + x1).update(repeating: 0, count: ow - x1) }
+            }
+        }
+    }
+
+    /// Column matrix [channels · K, P] for 3D (any rank): index arithmetic per element.
+    private func im2col(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, channels: Int, _ geo: Geometry,
+                        _ ctx: ExecutionContext) {
         let dims = geo.input.count, ks = geo.kernelSize, p = geo.outputSize
         var inStrides = [Int](repeating: 1, count: dims)
         for i in stride(from: dims - 2, through: 0, by: -1) { inStrides[i] = inStrides[i + 1] * geo.input[i + 1] }

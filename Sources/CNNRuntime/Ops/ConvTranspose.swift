@@ -1,4 +1,3 @@
-import COpenBLAS
 
 /// Transposed convolution (1D, 2D, 3D, groups): columns = Wᵀ · X through sgemm, then col2im adds
 /// each column back into the output positions it came from.
@@ -53,8 +52,8 @@ struct ConvTransposeKernel: Kernel {
         for b in 0..<n {
             for gi in 0..<group {
                 // columns[mg·K, Pin] = W_gᵀ [mg·K, cg] × X_g [cg, Pin]
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(mg * ks), Int32(pin), Int32(cg), 1,
-                            wp + gi * cg * mg * ks, Int32(mg * ks), xp + (b * c + gi * cg) * pin, Int32(pin), 0, cp, Int32(pin))
+                BLAS.sgemm(transA: true, m: mg * ks, n: pin, k: cg, a: wp + gi * cg * mg * ks, lda: mg * ks,
+                           b: xp + (b * c + gi * cg) * pin, ldb: pin, c: cp, ldc: pin)
                 let dst = rp + (b * m + gi * mg) * pout
                 var kIdx = [Int](repeating: 0, count: dims), iIdx = [Int](repeating: 0, count: dims)
                 for row in 0..<(mg * ks) {

@@ -1,4 +1,3 @@
-import COpenBLAS
 
 /// MatMul with numpy semantics: 1-D operands are promoted, leading (batch) dimensions broadcast.
 struct MatMulKernel: Kernel {
@@ -22,8 +21,7 @@ struct MatMulKernel: Kernel {
         forEachRun(shape: batch, strides: [strideA, strideB]) { _, offs, count, inner in
             for i in 0..<count {
                 let pa = ap + (offs[0] + i * inner[0]) * m * k, pb = bp + (offs[1] + i * inner[1]) * k * n
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, pa, Int32(k),
-                            pb, Int32(n), 0, op + index * m * n, Int32(n))
+                BLAS.sgemm(m: m, n: n, k: k, a: pa, lda: k, b: pb, ldb: n, c: op + index * m * n, ldc: n)
                 index += 1
             }
         }
@@ -62,9 +60,8 @@ struct GemmKernel: Kernel {
             betaUsed = beta
         }
         ctx.multiplyAdds += m * n * k
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, (try a.floatData()), Int32(a.shape[1]), (try b.floatData()),
-                    Int32(b.shape[1]), betaUsed, op, Int32(n))
+        BLAS.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: try a.floatData(), lda: a.shape[1],
+                   b: try b.floatData(), ldb: b.shape[1], beta: betaUsed, c: op, ldc: n)
         return [out]
     }
 }

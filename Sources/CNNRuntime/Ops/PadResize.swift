@@ -72,6 +72,9 @@ struct PadKernel: Kernel {
         let last = r - 1, rowLen = shape[last], inLen = x.shape[last]
         let rows = shape.dropLast().reduce(1, *)
         let lastMap = maps[last]
+        let interiorStart = max(0, pads[last]), interiorSource = max(0, -pads[last])
+        let interiorCount = max(0, min(rowLen - interiorStart, inLen - interiorSource))
+        let edgeIndices = (0..<rowLen).filter { $0 < interiorStart || $0 >= interiorStart + interiorCount }
         ctx.parallel(rows, minimumPerThread: max(1, 16_384 / max(1, rowLen))) { range in
             var idx = [Int](repeating: 0, count: max(0, last))
             for row in range {
@@ -86,7 +89,9 @@ struct PadKernel: Kernel {
                 let d = op + row * rowLen
                 guard valid else { d.update(repeating: value, count: rowLen); continue }
                 let s = xp + srcRow
-                for o in 0..<rowLen {
+                // The interior is one contiguous copy; only the padded ends are gathered.
+                if interiorCount > 0 { (d + interiorStart).update(from: s + interiorSource, count: interiorCount) }
+                for o in edgeIndices {
                     let j = lastMap[o]
                     d[o] = j < 0 ? value : s[j]
                 }

@@ -1,0 +1,131 @@
+/// Finds instance normalisation written out as elementary ops (what PyTorch exports for
+/// conditional instance norm):
+///
+///     μ = ReduceMean(x, axes=[2,3]);  d = x − μ;  v = ReduceMean(d ^ 2, axes=[2,3])
+///     n = d · (1 / sqrt(v + ε))        [· γ]  [+ β]  [Relu]
+///
+/// and runs it as one kernel: two passes over each plane instead of eight whole-tensor passes.
+extension Session {
+    func fuseInstanceNorm(_ input: [Step], constants: [Int: Tensor], keep: Set<Int>) -> [Step] {
+        var steps = input
+        var producer: [Int: Int] = [:]
+        var consumers: [Int: [Int]] = [:]
+        func index() {
+            producer = [:]; consumers = [:]
+            for (i, s) in steps.enumerated() {
+                for o in s.outputs { producer[o] = i }
+                for case let v? in s.inputs { consumers[v, default: []].append(i) }
+            }
+        }
+        func only(_ value: Int) -> Int? {
+            guard !keep.contains(value), let c = consumers[value], c.count == 1 else { return nil }
+            return c[0]
+        }
+        func op(_ i: Int) -> String { steps[i].node.opType }
+        func const(_ v: Int?) -> Float? {
+            guard let v, let t = constants[v], t.count == 1, t.elementType == .float else { return nil }
+            return t.floats[0]
+        }
+        func spatialMean(_ i: Int) -> Bool {
+            guard op(i) == "ReduceMean", steps[i].node.attributes["keepdims"].map({ if case .int(1) = $0 { return true }; return false }) ?? true,
+                  case .ints(let axes)? = steps[i].node.attributes["axes"] else { return false }
+            return axes == [2, 3] || axes == [-2, -1]
+        }
+        func other(_ i: Int, than v: Int) -> Int? {
+            let ins = steps[i].inputs.compactMap { $0 }
+            guard ins.count == 2, ins.contains(v) else { return nil }
+            return ins[0] == v ? ins[1] : ins[0]
+        }
+
+        index()
+        var i = 0
+        while i < steps.count {
+            defer { i += 1 }
+            guard spatialMean(i), let x = steps[i].inputs.first ?? nil else { continue }
+            let mu = steps[i].outputs[0]
+            // d = x − μ, used by the square and by the final product.
+            guard let sub = only(mu), op(sub) == "Sub", steps[sub].inputs == [x, mu] else { continue }
+            let d = steps[sub].outputs[0]
+            guard let users = consumers[d], users.count == 2, !keep.contains(d) else { continue }
+            guard let pow = users.first(where: { op($0) == "Pow" }), let mul = users.first(where: { op($0) == "Mul" }),
+                  steps[pow].inputs.first == d, const(steps[pow].inputs[1]) == 2 else { continue }
+            guard let mean2 = only(steps[pow].outputs[0]), spatialMean(mean2),
+                  let add = only(steps[mean2].outputs[0]), op(add) == "Add",
+                  let eps = const(other(add, than: steps[mean2].outputs[0])),
+                  let sqrt = only(steps[add].outputs[0]), op(sqrt) == "Sqrt",
+                  let div = only(steps[sqrt].outputs[0]), op(div) == "Div", steps[div].inputs.last == steps[sqrt].outputs[0],
+                  const(steps[div].inputs.first ?? nil) == 1,
+                  other(mul, than: d) == steps[div].outputs[0] else { continue }
+            var chain = [i, sub, pow, mean2, add, sqrt, div, mul]
+            var last = mul
+            var gamma: Int?, beta: Int?, relu = false
+            if let m = only(steps[last].outputs[0]), op(m) == "Mul", let g = other(m, than: steps[last].outputs[0]) {
+                gamma = g; chain.append(m); last = m
+                if let a = only(steps[last].outputs[0]), op(a) == "Add", let b = other(a, than: steps[last].outputs[0]) {
+                    beta = b; chain.append(a); last = a
+                }
+            }
+            if let r = only(steps[last].outputs[0]), op(r) == "Relu" { relu = true; chain.append(r); last = r }
+            let fused = Step(node: Node(name: steps[i].node.name + "+instance-norm", opType: "InstanceNorm (fused)",
+                                        inputs: [], outputs: steps[last].node.outputs),
+                             kernel: FusedInstanceNormKernel(epsilon: eps, hasGamma: gamma != nil, hasBeta: beta != nil, relu: relu),
+                             inputs: [x, gamma, beta], outputs: steps[last].outputs)
+            // The fused step takes the place of the last one (all its inputs are computed before it).
+            steps[last] = fused
+            for j in chain.sorted(by: >) where j != last { steps.remove(at: j) }
+            report.fusedInstanceNorms += 1
+            index()
+            i = -1            // indices moved; scan again (cheap: models have hundreds of nodes)
+        }
+        return steps
+    }
+}
+
+/// The fused kernel: per (n, c) plane, mean and variance in Double, then
+/// y = ((x − μ) · r) · γ + β with r = 1 / sqrt(var + ε), in the same float order as the unfused ops.
+struct FusedInstanceNormKernel: Kernel {
+    let epsilon: Float
+    let hasGamma: Bool, hasBeta: Bool, relu: Bool
+
+    func run(_ inputs: [Tensor?], _ ctx: ExecutionContext) throws -> [Tensor] {
+        let x = try inputs.required(0, "InstanceNorm")
+        guard x.shape.count == 4 else { throw ModelError("InstanceNorm: expected NCHW, got \(x.shape)") }
+        let c = x.shape[1], planes = x.shape[0] * c, size = x.shape[2] * x.shape[3]
+        func perChannel(_ t: Tensor?) throws -> [Float]? {
+            guard let t else { return nil }
+            let v = t.floats
+            guard v.count == c || v.count == 1 else { throw ModelError("InstanceNorm: scale/shift \(t.shape) for \(c) channels") }
+            return v.count == 1 ? Array(repeating: v[0], count: c) : v
+        }
+        let gamma = hasGamma ? try perChannel(inputs[1]) : nil, beta = hasBeta ? try perChannel(inputs[2]) : nil
+        let out = ctx.tensor(x.shape)
+        let xp = try x.floatData(), op = out.buffer.pointer
+        let eps = epsilon, useRelu = relu
+        ctx.parallel(planes, minimumPerThread: max(1, 32_768 / max(1, size))) { r in
+            for p in r {
+                let s = xp + p * size, d = op + p * size
+                let mean = Float(accurateSum(s, size) / Double(size))
+                var sq = SIMD8<Double>(repeating: 0)
+                var i = 0
+                while i + 8 <= size {
+                    var v = SIMD8<Float>()
+                    for k in 0..<8 { v[k] = s[i + k] - mean }
+                    v = v * v
+                    sq += SIMD8<Double>(v)
+                    i += 8
+                }
+                var total = sq.sum()
+                while i < size { let v = s[i] - mean; total += Double(v * v); i += 1 }
+                let variance = Float(total / Double(size))
+                let rstd = 1 / (variance + eps).squareRoot()
+                let g = gamma?[p % c] ?? 1, b = beta?[p % c] ?? 0
+                if useRelu {
+                    for j in 0..<size { d[j] = max(((s[j] - mean) * rstd) * g + b, 0) }
+                } else {
+                    for j in 0..<size { d[j] = ((s[j] - mean) * rstd) * g + b }
+                }
+            }
+        }
+        return [out]
+    }
+}
