@@ -12,6 +12,8 @@ packages=(
   libimage-exiftool-perl imagemagick libonnx-testdata                                       # tests: independent readers, ONNX conformance
   libjpeg-turbo-progs time                                                                  # benchmarks
 )
+# Python only makes reference data and runs benchmarks (in a venv under .build-venv/).
+python3 -c 'import venv, ensurepip' 2>/dev/null || packages+=(python3-venv python3-pip)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

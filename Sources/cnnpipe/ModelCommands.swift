@@ -134,11 +134,11 @@ func zeroFeeds(_ graph: ModelGraph, h: Int, w: Int, random: Bool = false, fixedS
     var feeds: [String: Tensor] = [:]
     for info in graph.inputs {
         guard var shape = info.shape else { throw ModelError("input '\(info.name)' has no declared shape") }
-        let isImage = shape.count == 4
-        let nhwc = isImage && shape[3] == 3
-        for i in shape.indices where shape[i] == nil || (fixedSpatial && isImage && (nhwc ? (i == 1 || i == 2) : i >= 2)) {
-            let spatial = nhwc ? [1: h, 2: w] : [2: h, 3: w]
-            shape[i] = spatial[i] ?? (i == 0 ? 1 : 1)
+        // Image-like inputs (3 channels, NCHW or NHWC) take the requested spatial size.
+        let nchw = shape.count == 4 && shape[1] == 3, nhwc = shape.count == 4 && shape[3] == 3 && !nchw
+        let spatial: [Int: Int] = nhwc ? [1: h, 2: w] : (nchw ? [2: h, 3: w] : [:])
+        for i in shape.indices where shape[i] == nil || (fixedSpatial && spatial[i] != nil) {
+            shape[i] = spatial[i] ?? 1
         }
         let dims = shape.map { $0! }
         let n = dims.reduce(1, *)

@@ -98,7 +98,7 @@ struct ConvKernel: Kernel {
         }
         let g2 = geo.as2D
         let ow = g2.output[1], oh = g2.output[0]
-        let rowsPerBlock = max(1, min(oh, 262_144 / max(1, kc * ow)))
+        let rowsPerBlock = max(1, min(oh, (Int(ProcessInfo.processInfo.environment["CNNPIPE_CONV_BLOCK"] ?? "") ?? 262_144) / max(1, kc * ow)))
         let blocks = (oh + rowsPerBlock - 1) / rowsPerBlock
         let workers = min(ctx.threads, blocks)
         BLAS.setThreads(workers > 1 ? 1 : ctx.threads)
