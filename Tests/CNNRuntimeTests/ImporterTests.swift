@@ -70,7 +70,9 @@ final class ImporterTests: XCTestCase {
         XCTAssertEqual(i8.int64s, [0, 2, 2, 0, -2, 127, -128, 127])
         // The fused Q→DQ gives exactly what the two ops give.
         let fq = FakeQuantKernel(scale: 0.1, zeroPoint: 3, lo: 0, hi: 255)
-        let y = Tensor(shape: [5], floats: [0.05, 0.15, -1, 100, 0.25])
+        // Many values (the vector path), including exact ties k·0.1 + 0.05 and values beyond the range.
+        let values = (0..<1003).map { Float($0 - 100) * 0.05 } + [-1, 100, 0.25]
+        let y = Tensor(shape: [values.count], floats: values)
         let direct = try DequantizeKernel(AttributeReader(Node(name: "d", opType: "DequantizeLinear", inputs: [], outputs: [])))
             .run([try q.run([y, .scalar(0.1), Tensor(shape: [], storage: .uint8([3]))], ctx)[0], .scalar(0.1),
                   Tensor(shape: [], storage: .uint8([3]))], ctx)[0]

@@ -80,9 +80,20 @@ struct FakeQuantKernel: Kernel {
         let p = (try x.floatData()), o = out.buffer.pointer
         let s = scale, z = zeroPoint, l = lo, h = hi
         ctx.parallel(x.count) { r in
-            for i in r {
+            // 16 lanes at a time (vector divide and round-to-nearest-even), the tail one by one.
+            let vs = SIMD16<Float>(repeating: s), vz = SIMD16<Float>(repeating: z)
+            let vl = SIMD16<Float>(repeating: l), vh = SIMD16<Float>(repeating: h)
+            var i = r.lowerBound
+            while i + 16 <= r.upperBound {
+                let v = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self)
+                let q = ((v / vs).rounded(.toNearestOrEven) + vz).clamped(lowerBound: vl, upperBound: vh)
+                UnsafeMutableRawPointer(o + i).storeBytes(of: (q - vz) * vs, as: SIMD16<Float>.self)
+                i += 16
+            }
+            while i < r.upperBound {
                 let q = min(max((p[i] / s).rounded(.toNearestOrEven) + z, l), h)
                 o[i] = (q - z) * s
+                i += 1
             }
         }
         return [out]
