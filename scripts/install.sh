@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs a release build under PREFIX (default /usr/local):
 #   PREFIX/bin/cnnpipe, PREFIX/lib/cnnpipe/plugins/*.so, PREFIX/include/cnnpipe/{cnnpipe_plugin.h,module.modulemap},
-#   PREFIX/share/cnnpipe/presets/*.yaml
+#   PREFIX/share/cnnpipe/presets/*.yaml, PREFIX/share/cnnpipe/models/* (when fetched)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 prefix=${1:-/usr/local}
@@ -13,4 +13,8 @@ install -m 755 "$bin"/lib*.so "$prefix/lib/cnnpipe/plugins/"
 install -m 644 Sources/CNNPipeABI/include/cnnpipe_plugin.h "$prefix/include/cnnpipe/"
 printf 'module CNNPipeABI {\n    header "cnnpipe_plugin.h"\n    export *\n}\n' > "$prefix/include/cnnpipe/module.modulemap"
 install -m 644 presets/*.yaml "$prefix/share/cnnpipe/presets/"
+if compgen -G "${CNNPIPE_MODELS:-models}/*" >/dev/null; then      # models fetched by scripts/setup-models.sh
+  install -d "$prefix/share/cnnpipe/models"
+  install -m 644 "${CNNPIPE_MODELS:-models}"/* "$prefix/share/cnnpipe/models/"
+fi
 echo "installed cnnpipe into $prefix" >&2
