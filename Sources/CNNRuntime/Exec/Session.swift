@@ -98,15 +98,22 @@ public final class Session: @unchecked Sendable {
             let step = steps[i]
             guard step.outputs.count == 1, !outputs.contains(step.outputs[0]) else { i += 1; continue }
             let users = consumers(step.outputs[0])
-            guard users.count == 1, let j = users.first else { i += 1; continue }
-            let next = steps[j]
-            if step.node.opType == "QuantizeLinear", next.node.opType == "DequantizeLinear",
-               let fq = fakeQuant(step, next) {
-                steps[j] = Step(node: next.node, kernel: fq, inputs: [step.inputs[0]], outputs: next.outputs)
+            // Q followed only by DQs with the same parameters: one rounding op; the other DQs alias its result.
+            if step.node.opType == "QuantizeLinear", !users.isEmpty,
+               users.allSatisfy({ steps[$0].node.opType == "DequantizeLinear" && steps[$0].inputs.first == step.outputs[0] }),
+               let fq = fakeQuant(step, steps[users[0]]),
+               users.allSatisfy({ fakeQuant(step, steps[$0]) != nil }) {
+                let first = steps[users[0]]
+                steps[users[0]] = Step(node: first.node, kernel: fq, inputs: [step.inputs[0]], outputs: first.outputs)
+                for j in users.dropFirst() {
+                    steps[j] = Step(node: steps[j].node, kernel: IdentityKernel(), inputs: [first.outputs[0]], outputs: steps[j].outputs)
+                }
                 steps.remove(at: i)
-                report.fusedQDQ += 1
+                report.fusedQDQ += users.count
                 continue
             }
+            guard users.count == 1, let j = users.first else { i += 1; continue }
+            let next = steps[j]
             if step.node.opType == "Conv", var conv = step.kernel as? ConvKernel, next.inputs.first == step.outputs[0] {
                 var act: Activation?
                 if next.node.opType == "Relu" { act = .relu }
