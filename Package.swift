@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "cnnpipe", targets: ["cnnpipe"]),
         // Plugins are real shared objects loaded with dlopen; the host never links them.
         .library(name: "Basics", type: .dynamic, targets: ["Basics"]),
+        .library(name: "Stylize", type: .dynamic, targets: ["Stylize"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
@@ -57,6 +58,9 @@ let package = Package(
                           path: "Sources/cnnpipe"),
 
         .target(name: "Basics", dependencies: ["PluginKit", "CFreeType"], path: "Plugins/Basics",
+                swiftSettings: fast),
+
+        .target(name: "Stylize", dependencies: ["PluginKit", "CNNRuntime", "ImageIO"], path: "Plugins/Stylize",
                 swiftSettings: fast),
 
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"], path: "Tests/ImageIOTests"),

@@ -32,6 +32,10 @@ public final class Session: @unchecked Sendable {
         public var fusedInstanceNorms = 0
     }
 
+    /// Accept inputs whose size differs from the declared one (fully convolutional models declared
+    /// at one size, such as the Magenta transformer at 384×384). Rank and element type are still checked.
+    public var acceptsAnyInputSize = false
+
     public init(_ graph: ModelGraph, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
         self.graph = graph
         self.threads = max(1, threads)
@@ -191,7 +195,7 @@ public final class Session: @unchecked Sendable {
                 throw ModelError("input '\(info.name)' must be \(want), got \(t.elementType)")
             }
             if let shape = info.shape {
-                guard shape.count == t.shape.count, zip(shape, t.shape).allSatisfy({ $0 == nil || $0 == $1 }) else {
+                guard shape.count == t.shape.count, acceptsAnyInputSize || zip(shape, t.shape).allSatisfy({ $0 == nil || $0 == $1 }) else {
                     throw ModelError("input '\(info.name)' must have shape \(info.shapeDescription), got \(t.shape)")
                 }
             }
