@@ -17,6 +17,7 @@ final class Grid: Stage {
         .bool("captions", default: true, "write each frame's caption (or source file name) under its tile"),
         .int("limit", default: 400, range: 1...10000, "most tiles on one sheet (memory stays bounded)"),
         .string("background", default: "#202020", "background colour"),
+        .string("labels", default: "", "collect=inputs: comma-separated captions for the inputs, in order"),
     ]
 
     struct Tile {
@@ -26,6 +27,7 @@ final class Grid: Stage {
 
     let collectStream: Bool, columns: Int, cell: Int, gap: Int, captions: Bool, limit: Int
     let background: SIMD3<Float>
+    let labels: [String]
     let text: TextRenderer?
     let host: StageHost
     private var tiles: [Tile] = []
@@ -37,12 +39,15 @@ final class Grid: Stage {
         captions = p.bool("captions"); limit = p.int("limit")
         guard let bg = parseColor(p.string("background")) else { throw StageError("background: not a colour: \(p.string("background"))") }
         background = bg
+        labels = p.string("labels").isEmpty ? [] : p.string("labels").split(separator: ",", omittingEmptySubsequences: false)
+            .map { String($0).trimmingCharacters(in: .whitespaces) }
         text = captions ? try TextRenderer() : nil
         self.host = host
     }
 
     func process(_ inputs: [Frame], _ output: Output) throws {
-        let newTiles = inputs.map(tile)
+        var newTiles = inputs.map(tile)
+        for i in newTiles.indices where i < labels.count { newTiles[i].caption = labels[i] }
         if collectStream {
             for t in newTiles {
                 if tiles.count < limit { tiles.append(t) } else { dropped += 1 }

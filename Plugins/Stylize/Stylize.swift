@@ -69,7 +69,12 @@ final class Stylize: Stage {
         let alpha: [Float]? = image.format.hasAlpha ? stride(from: 3, to: samples.count, by: 4).map { samples[$0] } : nil
         let out = Image(width: image.width, height: image.height, format: image.format,
                         floatSamples: result.interleaved(alpha: alpha))
-        try output.emit(out, like: frame)
+        var annotations = frame.annotations
+        if case .painting(let vector) = mode {
+            // The painting's style vector, so `--json` can turn any painting into a preset.
+            annotations.tags["style-vector"] = vector.map { String(format: "%.5f", $0) }.joined(separator: ",")
+        }
+        try output.emit(out, annotations: annotations, like: frame)
     }
 
     func stylise(_ photo: PlanarRGB) throws -> PlanarRGB {
