@@ -161,7 +161,16 @@ public final class Executor {
                     guard let target = f.format.closest(in: accepted), target != f.format else { return f }
                     return HostFrame(image: f.image.converted(to: target), metadata: f.metadata)
                 }
-                let emitted = try instance.process(frames)
+                var emitted = try instance.process(frames)
+                // Frames widened for the stage (8-bit to float, say) go back to the depth they came in with.
+                if let original = inputs.first?[i].format, let widened = frames.first?.format,
+                   widened.bytesPerSample > original.bytesPerSample, !original.isFloat {
+                    emitted = emitted.map { pad in pad.map { f in
+                        guard f.format == widened,
+                              let back = PixelFormat.integer(channels: f.format.channels, bitDepth: original.bytesPerSample * 8) else { return f }
+                        return HostFrame(image: f.image.converted(to: back), metadata: f.metadata)
+                    } }
+                }
                 for pad in emitted.indices { outputs[pad] += emitted[pad] }
             } catch {
                 throw ValueError("\(node.id): \(error)")

@@ -1,0 +1,127 @@
+import Foundation
+import FrameModel
+import ImageIO
+import XCTest
+
+/// The stylize stage end to end (real models; skipped when scripts/setup-models.sh has not run).
+final class StylizeTests: XCTestCase {
+    private let models = TestEnv.root + "/models"
+    private let reference = TestEnv.root + "/.build-reference"
+
+    override func setUpWithError() throws {
+        guard FileManager.default.fileExists(atPath: models + "/multistyle26.onnx") else {
+            throw XCTSkip("models not fetched (scripts/setup-models.sh)")
+        }
+    }
+
+    private func photo(_ w: Int = 96, _ h: Int = 64) throws -> Data {
+        let image = try Codec.decode([UInt8](read(TestEnv.corpus + "/content/tubingen.jpg"))).image
+        let r = try cnnpipe(["run", "-e", "resize width=\(w) height=\(h) mode=fill", "--format", "png"],
+                            stdin: Data(try Codec.encode(image, as: .png)))
+        XCTAssertEqual(r.status, 0, r.stderr)
+        return r.stdout
+    }
+
+    private func run(_ chain: String, _ input: Data) throws -> Image {
+        let r = try cnnpipe(["run", "-e", chain, "--format", "png"], stdin: input)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        return try Codec.decode([UInt8](r.stdout)).image
+    }
+
+    private func meanAbs(_ a: Image, _ b: Image) -> Double {
+        zip(a.bytes, b.bytes).map { abs(Double($0) - Double($1)) }.reduce(0, +) / Double(a.bytes.count) / 255
+    }
+
+    /// The stage's output equals ONNX Runtime's on the same pixels, to one 8-bit level.
+    func testBuiltInStyleMatchesONNXRuntimeReference() throws {
+        let raw = reference + "/photos/tubingen-64x64.rgb", expectedFile = reference + "/multistyle26-64x64-s7-out.npy"
+        guard FileManager.default.fileExists(atPath: raw), FileManager.default.fileExists(atPath: expectedFile) else {
+            throw XCTSkip("no reference data (scripts/make-reference.sh)")
+        }
+        let input = Image(width: 64, height: 64, format: .rgb8, bytes: [UInt8](try read(raw)))
+        let out = try run("stylize style=7", Data(try Codec.encode(input, as: .png)))
+        // .npy (version 1) float32 [1, 3, 64, 64]: a 10-byte preamble holding the header length, the header, the data.
+        let npy = [UInt8](try read(expectedFile))
+        let dataStart = 10 + (Int(npy[8]) | Int(npy[9]) << 8)
+        let values = Array(npy[dataStart...]).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        guard values.count == 3 * 64 * 64 else { return XCTFail("reference has \(values.count) values") }
+        var worst = 0
+        for i in 0..<(64 * 64) { for c in 0..<3 {
+            let want = Int((min(max(values[c * 4096 + i], 0), 1) * 255).rounded())
+            worst = max(worst, abs(Int(out.bytes[i * 3 + c]) - want))
+        } }
+        XCTAssertLessThanOrEqual(worst, 1)
+    }
+
+    func testStrengthZeroReturnsTheOriginalAndBlendsAreNormalised() throws {
+        let input = try photo()
+        let original = try Codec.decode([UInt8](input)).image
+        XCTAssertEqual(try run("stylize style=3 strength=0", input), original)
+        let half = try run("stylize style=3 strength=0.5", input), full = try run("stylize style=3", input)
+        XCTAssertGreaterThan(meanAbs(full, original), 0.05)
+        XCTAssertLessThan(abs(meanAbs(half, original) - meanAbs(full, original) / 2), 0.01)
+        XCTAssertEqual(try run("stylize style=3:1,12:1", input), try run("stylize style=12:0.5,3:0.5", input))
+        XCTAssertNotEqual(try run("stylize style=3:1,12:1", input), full)
+    }
+
+    func testPreserveColourKeepsTheChroma() throws {
+        let input = try photo()
+        let original = try Codec.decode([UInt8](input)).image
+        let styled = try run("stylize style=17", input), kept = try run("stylize style=17 preserve-colour=true", input)
+        func chromaDistance(_ a: Image) -> Double {
+            var sum = 0.0
+            for i in stride(from: 0, to: a.bytes.count, by: 3) {
+                func cbcr(_ p: [UInt8], _ j: Int) -> (Double, Double) {
+                    let (r, g, b) = (Double(p[j]), Double(p[j + 1]), Double(p[j + 2]))
+                    let y = 0.299 * r + 0.587 * g + 0.114 * b
+                    return (b - y, r - y)
+                }
+                let (u1, v1) = cbcr(a.bytes, i), (u2, v2) = cbcr(original.bytes, i)
+                sum += abs(u1 - u2) + abs(v1 - v2)
+            }
+            return sum / Double(a.bytes.count / 3) / 255
+        }
+        XCTAssertLessThan(chromaDistance(kept), 0.03)
+        XCTAssertGreaterThan(chromaDistance(styled), 3 * chromaDistance(kept))
+    }
+
+    func testPaintingStyleFromImageAndFromPresetVectorAgree() throws {
+        let input = try photo(64, 64)
+        let fromImage = try run("stylize style-image=\(TestEnv.corpus)/styles/starry_night.jpg", input)
+        let r = try cnnpipe(["run", TestEnv.root + "/presets/starry-night.yaml", "--format", "png"], stdin: input)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let fromPreset = try Codec.decode([UInt8](r.stdout)).image
+        XCTAssertLessThan(meanAbs(fromImage, fromPreset), 0.01, "the preset's stored vector gives the painting's style")
+        XCTAssertGreaterThan(meanAbs(fromImage, try Codec.decode([UInt8](input)).image), 0.05)
+    }
+
+    func testBadParametersAreOneLineErrors() throws {
+        let input = try photo()
+        for (chain, message, status) in [
+            ("stylize style=26", "'26' is not a style index 0-25", Int32(2)),
+            ("stylize style=3:-1", "weight -1.0 for style 3 is negative", 2),
+            ("stylize style-image=/no/such/painting.jpg", "style-image: cannot read /no/such/painting.jpg", 2),
+            ("stylize style-vector=1,2,3", "needs 100 comma-separated numbers, got 3", 2),
+            ("resize width=20 height=20 mode=exact | stylize", "stylize needs at least 32x32 pixels", 1),
+        ] {
+            let r = try cnnpipe(["run", "-e", chain], stdin: input)
+            XCTAssertEqual(r.status, status, chain)
+            XCTAssertTrue(r.stderr.contains(message), "\(chain): \(r.stderr)")
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+        }
+    }
+
+    func testEveryPresetValidatesAndRunsOnASample() throws {
+        let presets = try FileManager.default.contentsOfDirectory(atPath: TestEnv.root + "/presets").filter { $0.hasSuffix(".yaml") }
+        XCTAssertGreaterThan(presets.count, 15)
+        let sample = try photo(64, 48)
+        for p in presets.sorted() where p != "style-sheet.yaml" {
+            let r = try cnnpipe(["run", TestEnv.root + "/presets/" + p, "--format", "png"], stdin: sample)
+            XCTAssertEqual(r.status, 0, "\(p): \(r.stderr)")
+            XCTAssertNoThrow(try Codec.decode([UInt8](r.stdout)), p)
+        }
+        let v = try cnnpipe(["validate", TestEnv.root + "/presets/style-sheet.yaml"])
+        XCTAssertEqual(v.status, 0, v.stderr)
+        XCTAssertTrue(String(decoding: v.stdout, as: UTF8.self).contains("28 nodes"))
+    }
+}
