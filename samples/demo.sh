@@ -19,7 +19,13 @@ run run contact-sheet samples/images "${photos[@]}" -o "$out/contact-sheet.jpg"
 run run square-thumbnails samples/images "${photos[@]}" --format webp -o "$out/thumbs/"
 # 3. A branching graph: each photo beside a blend with its mirror image.
 run run mirror-blend samples/images/color-bars.jpg -o "$out/mirror-blend.jpg"
-# 4. Streams through pipes: mixed formats in, one stream out, split again by a second cnnpipe.
+# 4. Neural style transfer on cnnpipe's own CNN runtime: a painting preset and the 26-style sheet.
+if [ -d "$corpus/content" ]; then
+  run run starry-night "$corpus/content/tubingen.jpg" -o "$out/tubingen-starry-night.jpg"
+  run run -e 'resize width=800 | stylize style=19 preserve-colour=true' "$corpus/content/golden_gate.jpg" -o "$out/golden-gate-swirls.jpg"
+  run run style-sheet "$corpus/content/chicago.jpg" -o "$out/chicago-26-styles.jpg"
+fi
+# 5. Streams through pipes: mixed formats in, one stream out, split again by a second cnnpipe.
 cat samples/images/*.jpg samples/images/*.png samples/images/*.webp \
   | "$bin" run -e 'resize width=400 | rotate angle=90' --format png \
   | "$bin" run -e 'annotate caption="cnnpipe | piped twice"' -o "$out/piped-{index}.png"
