@@ -24,6 +24,12 @@ if [ -d "$corpus/content" ]; then
   run run starry-night "$corpus/content/tubingen.jpg" -o "$out/tubingen-starry-night.jpg"
   run run -e 'resize width=800 | stylize style=19 preserve-colour=true' "$corpus/content/golden_gate.jpg" -o "$out/golden-gate-swirls.jpg"
   run run style-sheet "$corpus/content/chicago.jpg" -o "$out/chicago-26-styles.jpg"
+  # A painting style at the photo's own resolution (left) vs on a 384-pixel copy scaled back (right).
+  for r in native 384; do
+    run run -e "resize width=1200 | stylize style-image=$corpus/styles/the_scream.jpg resolution=$r" \
+      "$corpus/content/chicago.jpg" -o "$out/scream-$r.png"
+  done
+  run run -e 'grid columns=2 cell=1200 captions=false' "$out/scream-native.png" "$out/scream-384.png" -o "$out/native-vs-384.jpg"
 fi
 # 5. Streams through pipes: mixed formats in, one stream out, split again by a second cnnpipe.
 cat samples/images/*.jpg samples/images/*.png samples/images/*.webp \
