@@ -20,6 +20,7 @@ final class Stylize: Stage {
     ]
     static let options: StageOptions = [.stateless]
     static let acceptedFormats: [PixelFormat] = [.rgbF32, .rgbaF32]
+    static let maxPixels = 12_000_000
 
     enum Mode {
         case builtIn(BuiltInBlend)
@@ -60,6 +61,12 @@ final class Stylize: Stage {
         let frame = inputs[0]
         guard frame.width >= 32, frame.height >= 32 else {
             throw StageError("image is \(frame.width)x\(frame.height); stylize needs at least 32x32 pixels")
+        }
+        // Whole-image activations need about 130 bytes per pixel per live tensor; until tiled
+        // processing lands, refuse what would not fit instead of exhausting memory.
+        guard frame.width * frame.height <= Self.maxPixels else {
+            throw StageError("image is \(frame.width)x\(frame.height) (\(frame.width * frame.height / 1_000_000) MP); stylize handles up to "
+                + "\(Self.maxPixels / 1_000_000) MP for now: add 'resize width=3000' before it")
         }
         let image = frame.image
         let samples = image.floatSamples()
