@@ -68,7 +68,7 @@ struct Resampler {
         image.samples.withUnsafeBufferPointer { src in
             out.samples.withUnsafeMutableBufferPointer { dst in
                 let chunks = max(1, min(rows, 4 * threads)), per = (rows + chunks - 1) / chunks
-                DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                let body = { (chunk: Int) in
                     for o in min(rows, chunk * per)..<min(rows, (chunk + 1) * per) {
                         let d = dst.baseAddress! + o * n
                         for (k, w) in taps.weights[o].enumerated() where w != 0 {
@@ -77,6 +77,7 @@ struct Resampler {
                         }
                     }
                 }
+                if threads == 1 { (0..<chunks).forEach(body) } else { DispatchQueue.concurrentPerform(iterations: chunks, execute: body) }
             }
         }
         return out

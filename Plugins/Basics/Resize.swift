@@ -22,7 +22,9 @@ final class Resize: Stage {
         mode = p.string("mode")
         filter = ResampleFilter(rawValue: p.string("filter")) ?? .lanczos3
         upscale = p.bool("upscale")
-        threads = host.threads
+        // The host already runs one resize per core on different images; splitting each image's rows
+        // over the cores as well only adds contention on a stream.
+        threads = 1
         guard width > 0 || height > 0 else { throw StageError("give width or height (or both)") }
         if mode != "fit" && (width == 0 || height == 0) { throw StageError("mode \(mode) needs both width and height") }
     }

@@ -33,12 +33,16 @@ public final class Executor {
     public let host: HostServices
     public let options: RunOptions
     /// Called in stream order for every written frame (for --json).
-    public var onFrameWritten: ((HostFrame, String?) -> Void)?
+    public var onFrameWritten: ((WrittenFrame, String?) -> Void)?
 
     private var instances: [[StageInstance]] = []     // [node][worker], stateful nodes have one
     private var nodeTurns: [Turnstile] = []
-    private let writeTurn = Turnstile()
     private let lock = Mutex()
+    /// Finished waves waiting for the ones before them; whoever completes the next wave writes the run.
+    private var pending: [Int: WaveResult] = [:]
+    private var nextToWrite = 0
+    private let writeLock = Mutex()
+    private var slots: DispatchSemaphore!
     private var nextWave = 0
     private var stopWave = Int.max
     private var summary = RunSummary()
@@ -62,6 +66,9 @@ public final class Executor {
 
     public func run(_ source: InputSource, to sink: OutputSink) -> RunSummary {
         let workers = max(1, host.threads)
+        // Up to two waves per worker in flight: a worker that finishes early starts the next image
+        // instead of waiting for the writer, and memory stays bounded.
+        slots = DispatchSemaphore(value: 2 * workers)
         let group = DispatchGroup()
         for worker in 0..<workers {
             let thread = Thread { [self] in
@@ -83,23 +90,29 @@ public final class Executor {
 
     private func workerLoop(_ worker: Int, source: InputSource, sink: OutputSink) {
         while true {
+            slots.wait()
             let (wave, item): (Int, Result<InputItem, InputFailure>?) = lock.locked {
                 guard stopWave == Int.max, !host.isCancelled, let item = source.next() else { return (-1, nil) }
                 defer { nextWave += 1 }
                 return (nextWave, item)
             }
-            guard let item else { return }
+            guard let item else { slots.signal(); return }
             let outcome = process(wave: wave, item: item, worker: worker, sink: sink)
-            writeTurn.wait(for: wave)
-            write(outcome, wave: wave, sink: sink)
-            writeTurn.advance()
+            lock.locked { pending[wave] = outcome }
+            writeLock.locked {
+                while let ready = lock.locked({ pending.removeValue(forKey: nextToWrite) }) {
+                    write(ready, wave: nextToWrite, sink: sink)
+                    nextToWrite += 1
+                    slots.signal()
+                }
+            }
         }
     }
 
     private struct WaveResult {
         var label: String
         var stem: String
-        var frames: [HostFrame] = []
+        var frames: [WrittenFrame] = []
         var encoded: [(bytes: [UInt8], format: ImageFormat)] = []
         var error: String?
     }
@@ -133,11 +146,12 @@ public final class Executor {
                 defer { if stateful { nodeTurns[n].advance(); passedNodes.insert(n) } }
                 outputs.append(try run(node, instances[n][stateful ? 0 : worker], inputs))
             }
-            result.frames = graph.output.node.map { outputs[$0][graph.output.pad] } ?? [frame]
+            let finished = graph.output.node.map { outputs[$0][graph.output.pad] } ?? [frame]
             let format = options.format ?? sink.impliedFormat ?? decoded.format
-            result.encoded = try result.frames.map { f in
+            result.encoded = try finished.map { f in
                 (try Codec.encode(f.image, metadata: f.metadata, as: format, options: options.encode), format)
             }
+            result.frames = finished.map(WrittenFrame.init)   // keep the metadata, not the pixels
             lock.locked { lastFormat = decoded.format }
         } catch {
             result.error = "\(error)"
@@ -241,9 +255,10 @@ public final class Executor {
         guard let out = graph.output.node else { return }
         let format = options.format ?? sink.impliedFormat ?? lastFormat
         var result = WaveResult(label: "end of stream", stem: "\(graph.nodes[out].id)")
-        result.frames = outputs[out][graph.output.pad]
+        let finished = outputs[out][graph.output.pad]
+        result.frames = finished.map(WrittenFrame.init)
         do {
-            result.encoded = try result.frames.map {
+            result.encoded = try finished.map {
                 (try Codec.encode($0.image, metadata: $0.metadata, as: format, options: options.encode), format)
             }
         } catch {
@@ -252,5 +267,20 @@ public final class Executor {
         if !result.frames.isEmpty || result.error != nil {
             write(result, wave: -1, sink: sink, isInput: false)
         }
+    }
+}
+
+/// What is reported about a written frame (for --json): its size, format and annotations.
+public struct WrittenFrame: Sendable {
+    public let width: Int
+    public let height: Int
+    public let format: PixelFormat
+    public let annotations: Annotations
+
+    init(_ frame: HostFrame) {
+        width = frame.width
+        height = frame.height
+        format = frame.format
+        annotations = frame.annotations
     }
 }

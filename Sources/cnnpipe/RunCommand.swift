@@ -139,7 +139,7 @@ final class JSONLines {
         }
     }
 
-    func write(_ frame: HostFrame, path: String?) {
+    func write(_ frame: WrittenFrame, path: String?) {
         var object: [String: Any] = ["width": frame.width, "height": frame.height, "format": "\(frame.format)"]
         if let path { object["output"] = path }
         let annotations = Data(frame.annotations.jsonString().utf8)
