@@ -66,9 +66,9 @@ public final class Executor {
 
     public func run(_ source: InputSource, to sink: OutputSink) -> RunSummary {
         let workers = max(1, host.threads)
-        // Up to two waves per worker in flight: a worker that finishes early starts the next image
+        // One wave per worker plus one in flight: a worker that finishes early starts the next image
         // instead of waiting for the writer, and memory stays bounded.
-        slots = DispatchSemaphore(value: 2 * workers)
+        slots = DispatchSemaphore(value: workers + 1)
         let group = DispatchGroup()
         for worker in 0..<workers {
             let thread = Thread { [self] in
