@@ -143,8 +143,7 @@ struct ConcatKernel: Kernel {
         }
         let outer = shape[..<ax].reduce(1, *), inner = shape[(ax + 1)...].reduce(1, *)
         if first.elementType != .float {
-            var idx: [Int] = []       // concatenate through Int64 and convert back
-            let all = parts.map(\.int64s)
+            let all = parts.map(\.int64s)     // small integer tensors: concatenate through Int64
             var values: [Int64] = []
             for o in 0..<outer {
                 for (k, p) in parts.enumerated() {
@@ -152,8 +151,7 @@ struct ConcatKernel: Kernel {
                     values += all[k][(o * n)..<(o * n + n)]
                 }
             }
-            idx = Array(values.indices)
-            return [Tensor(shape: shape, storage: .int64(values)).converted(to: first.elementType).gathered(shape, idx, pool: ctx.pool)]
+            return [Tensor(shape: shape, storage: .int64(values)).converted(to: first.elementType)]
         }
         let out = ctx.tensor(shape)
         let o = out.buffer.pointer
