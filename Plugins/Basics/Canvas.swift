@@ -1,3 +1,5 @@
+import FrameModel
+
 /// Drawing on a FloatImage: filled and outlined rectangles, and text masks.
 /// Colours are RGB in 0...1; on gray images their luma is drawn; alpha is set opaque.
 extension FloatImage {

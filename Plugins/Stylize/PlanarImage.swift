@@ -105,31 +105,31 @@ struct PlanarRGB {
         return PlanarRGB(width: width, height: height, planes: p)
     }
 
-    /// Centre square, resized to `side` with area averaging (downscale) or bilinear (upscale).
-    func centreSquare(side: Int) -> PlanarRGB {
-        let s = min(width, height), x0 = (width - s) / 2, y0 = (height - s) / 2
-        var p = [Float](repeating: 0, count: 3 * side * side)
-        let scale = Double(s) / Double(side)
+    /// Each plane resized with the shared separable resampler: area averaging when shrinking,
+    /// bilinear when enlarging.
+    func resized(width w: Int, height h: Int) -> PlanarRGB {
+        if w == width && h == height { return self }
+        let filter: ResampleFilter = w < width && h < height ? .box : .bilinear
+        let n = width * height
+        var p: [Float] = []
+        p.reserveCapacity(3 * w * h)
         for c in 0..<3 {
-            for oy in 0..<side {
-                for ox in 0..<side {
-                    let fx0 = Double(ox) * scale, fy0 = Double(oy) * scale
-                    if scale >= 1 {
-                        var sum: Float = 0, count: Float = 0
-                        for y in Int(fy0)..<max(Int(fy0) + 1, Int(fy0 + scale)) {
-                            for x in Int(fx0)..<max(Int(fx0) + 1, Int(fx0 + scale)) {
-                                sum += planes[c * width * height + (y0 + min(y, s - 1)) * width + x0 + min(x, s - 1)]
-                                count += 1
-                            }
-                        }
-                        p[c * side * side + oy * side + ox] = sum / count
-                    } else {
-                        let x = min(Int(fx0), s - 1), y = min(Int(fy0), s - 1)
-                        p[c * side * side + oy * side + ox] = planes[c * width * height + (y0 + y) * width + x0 + x]
-                    }
-                }
-            }
+            let plane = FloatImage(width: width, height: height, channels: 1, samples: Array(planes[c * n ..< (c + 1) * n]))
+            p += Resampler.resize(plane, width: w, height: h, filter: filter).samples
         }
-        return PlanarRGB(width: side, height: side, planes: p)
+        return PlanarRGB(width: w, height: h, planes: p)
+    }
+
+    /// A smaller copy of at most `pixels` pixels, sides multiples of `m`, same aspect ratio.
+    func downscaled(toAtMost pixels: Int, multipleOf m: Int) -> PlanarRGB {
+        let scale = (Double(pixels) / Double(width * height)).squareRoot()
+        let w = max(m, Int(Double(width) * scale) / m * m), h = max(m, Int(Double(height) * scale) / m * m)
+        return resized(width: w, height: h)
+    }
+
+    /// Centre square, resized to `side`.
+    func centreSquare(side: Int) -> PlanarRGB {
+        let s = min(width, height)
+        return region(x: (width - s) / 2, y: (height - s) / 2, width: s, height: s).resized(width: side, height: side)
     }
 }

@@ -17,10 +17,17 @@ final class Stylize: Stage {
         .bool("preserve-colour", default: false, "keep the stylised brightness but the photo's own colours"),
         .choice("resolution", ["native", "384"], default: "native",
                 "painting styles: run the transformer at the photo's size, or on a 384x384 copy scaled back"),
+        .int("tile-size", default: 0, range: 0...16384,
+             "process in overlapping tiles of this size; 0 = automatic (tiles of 1024 above 4 MP)"),
+        .choice("tile-statistics", ["exact", "approximate", "tile"], default: "exact",
+                "tiles normalised with the whole image's statistics: exact (one pass per norm layer, slower), "
+                + "approximate (from a copy of at most 4 MP), or tile: each its own (tone changes per tile; for comparison)"),
     ]
     static let options: StageOptions = [.stateless]
     static let acceptedFormats: [PixelFormat] = [.rgbF32, .rgbaF32]
-    static let maxPixels = 12_000_000
+    /// Largest image the network runs on at once (about 470 bytes of activations per pixel: 1.9 GB).
+    static let untiledPixels = 4_000_000
+    static let automaticTileSize = 1024
 
     enum Mode {
         case builtIn(BuiltInBlend)
@@ -31,6 +38,9 @@ final class Stylize: Stage {
     let strength: Float
     let preserveColour: Bool
     let nativeResolution: Bool
+    let tileSize: Int
+    let tileStatistics: String
+    let host: StageHost
     private let transformer: Session
     private let predictor: Session?
 
@@ -38,6 +48,9 @@ final class Stylize: Stage {
         strength = p.float("strength")
         preserveColour = p.bool("preserve-colour")
         nativeResolution = p.string("resolution") == "native"
+        tileSize = p.int("tile-size")
+        tileStatistics = p.string("tile-statistics")
+        self.host = host
         let models = ModelFiles(host: host)
         if let path = p.optionalString("style-image") {
             let predictor = try models.session("arbitrary_predict", threads: host.threads)
@@ -62,12 +75,6 @@ final class Stylize: Stage {
         guard frame.width >= 32, frame.height >= 32 else {
             throw StageError("image is \(frame.width)x\(frame.height); stylize needs at least 32x32 pixels")
         }
-        // Whole-image activations need about 130 bytes per pixel per live tensor; until tiled
-        // processing lands, refuse what would not fit instead of exhausting memory.
-        guard frame.width * frame.height <= Self.maxPixels else {
-            throw StageError("image is \(frame.width)x\(frame.height) (\(frame.width * frame.height / 1_000_000) MP); stylize handles up to "
-                + "\(Self.maxPixels / 1_000_000) MP for now: add 'resize width=3000' before it")
-        }
         let image = frame.image
         let samples = image.floatSamples()
         let photo = PlanarRGB(interleaved: samples, width: image.width, height: image.height, channels: image.format.channels)
@@ -88,10 +95,11 @@ final class Stylize: Stage {
         switch mode {
         case .builtIn(let blend):
             if strength == 0 { return photo }
-            let padded = photo.paddedToMultiple(of: 4)
-            let out = try transformer.run(["image": padded.nchw, "style_weights": Tensor(shape: [26], floats: blend.weights)])
-            let styled = PlanarRGB(width: padded.width, height: padded.height, planes: try first(out).floats)
-                .cropped(width: photo.width, height: photo.height)
+            let weights = Tensor(shape: [26], floats: blend.weights)
+            let styled = try fullyConvolutional(photo) { image, statistics in
+                let out = try transformer.run(["image": image.nchw, "style_weights": weights], statistics: statistics)
+                return PlanarRGB(width: image.width, height: image.height, planes: try first(out).floats)
+            }
             return strength < 1 ? photo.mixed(with: styled, amount: strength) : styled
         case .painting(let painting):
             var vector = painting
@@ -100,12 +108,43 @@ final class Stylize: Stage {
                 vector = zip(own, painting).map { $0 + strength * ($1 - $0) }
             }
             let style = Tensor(shape: [1, 1, 1, 100], floats: vector)
-            let input = nativeResolution ? photo.paddedToMultiple(of: 4) : photo.resizedBilinear(width: 384, height: 384)
-            let out = try transformer.run(["content_image": input.nhwc, "mobilenet_conv/Conv/BiasAdd": style])
-            let styled = PlanarRGB.fromNHWC(try first(out))
-            return nativeResolution ? styled.cropped(width: photo.width, height: photo.height)
-                : styled.resizedBilinear(width: photo.width, height: photo.height)
+            let network = { (image: PlanarRGB, statistics: SpatialStatistics?) throws -> PlanarRGB in
+                let out = try self.transformer.run(["content_image": image.nhwc, "mobilenet_conv/Conv/BiasAdd": style],
+                                                   statistics: statistics)
+                return PlanarRGB.fromNHWC(try self.first(out))
+            }
+            guard nativeResolution else {
+                return try network(photo.resized(width: 384, height: 384), nil).resized(width: photo.width, height: photo.height)
+            }
+            return try fullyConvolutional(photo, network)
         }
+    }
+
+    /// Runs a network whose sides must be multiples of 4: reflect-pads and crops back, and goes
+    /// tile by tile (with whole-image statistics) when the image is above the budget.
+    private func fullyConvolutional(_ photo: PlanarRGB,
+                                    _ network: (PlanarRGB, SpatialStatistics?) throws -> PlanarRGB) throws -> PlanarRGB {
+        let padded = photo.paddedToMultiple(of: 4)
+        let pixels = padded.width * padded.height
+        let tiled = tileSize > 0 ? max(padded.width, padded.height) > tileSize : pixels > Self.untiledPixels
+        let styled: PlanarRGB
+        if tiled {
+            // Images that can run whole (tiles forced smaller) record their statistics directly.
+            let fits = pixels <= Self.untiledPixels
+            let statistics: Tiling.Statistics
+            switch tileStatistics {
+            case "tile": statistics = .perTile
+            case "approximate": statistics = .recorded(on: fits ? padded : padded.downscaled(toAtMost: Self.untiledPixels, multipleOf: 4))
+            default: statistics = fits ? .recorded(on: padded) : .measured(countedOn: padded.downscaled(toAtMost: 65_536, multipleOf: 4))
+            }
+            styled = try Tiling(tileSize: tileSize > 0 ? tileSize : Self.automaticTileSize).run(padded, statistics: statistics, progress: { done in
+                if host.isCancelled { throw StageError("cancelled") }
+                host.progress(done, of: 1)
+            }, network: network)
+        } else {
+            styled = try network(padded, nil)
+        }
+        return styled.cropped(width: photo.width, height: photo.height)
     }
 
     private func first(_ outputs: [String: Tensor]) throws -> Tensor {
@@ -149,27 +188,3 @@ struct ModelFiles {
     }
 }
 
-extension PlanarRGB {
-    /// Bilinear resize (half-pixel centres), for the 384-pixel transformer path.
-    func resizedBilinear(width w: Int, height h: Int) -> PlanarRGB {
-        var p = [Float](repeating: 0, count: 3 * w * h)
-        let sx = Float(width) / Float(w), sy = Float(height) / Float(h)
-        let xs = (0..<w).map { x -> (Int, Int, Float) in
-            let f = max(0, (Float(x) + 0.5) * sx - 0.5), i = min(Int(f), width - 1)
-            return (i, min(i + 1, width - 1), f - Float(i))
-        }
-        for c in 0..<3 {
-            for y in 0..<h {
-                let fy = max(0, (Float(y) + 0.5) * sy - 0.5), y0 = min(Int(fy), height - 1), y1 = min(y0 + 1, height - 1)
-                let wy = fy - Float(y0)
-                let r0 = c * width * height + y0 * width, r1 = c * width * height + y1 * width, d = c * w * h + y * w
-                for (x, (x0, x1, wx)) in xs.enumerated() {
-                    let top = planes[r0 + x0] + wx * (planes[r0 + x1] - planes[r0 + x0])
-                    let bottom = planes[r1 + x0] + wx * (planes[r1 + x1] - planes[r1 + x0])
-                    p[d + x] = top + wy * (bottom - top)
-                }
-            }
-        }
-        return PlanarRGB(width: w, height: h, planes: p)
-    }
-}

@@ -83,6 +83,7 @@ extension Session {
 
 /// The fused kernel: per (n, c) plane, mean and variance in Double, then
 /// y = ((x − μ) · r) · γ + β with r = 1 / sqrt(var + ε), in the same float order as the unfused ops.
+/// Mean and variance go through `ctx.statistics` when tiling (recorded or replayed).
 struct FusedInstanceNormKernel: Kernel {
     let epsilon: Float
     let hasGamma: Bool, hasBeta: Bool, relu: Bool
@@ -100,10 +101,36 @@ struct FusedInstanceNormKernel: Kernel {
         let gamma = hasGamma ? try perChannel(inputs[1]) : nil, beta = hasBeta ? try perChannel(inputs[2]) : nil
         let out = ctx.tensor(x.shape)
         let xp = try x.floatData(), op = out.buffer.pointer
+        // [mean of every plane..., variance of every plane...]
+        var moments = [Float](repeating: 0, count: 2 * planes)
+        try moments.withUnsafeMutableBufferPointer { try planeMoments(x, into: $0.baseAddress!, ctx) }
         let eps = epsilon, useRelu = relu
+        moments.withUnsafeBufferPointer { m in
+            ctx.parallel(planes, minimumPerThread: max(1, 32_768 / max(1, size))) { r in
+                for p in r {
+                    let s = xp + p * size, d = op + p * size
+                    let mean = m[p], rstd = 1 / (m[planes + p] + eps).squareRoot()
+                    let g = gamma?[p % c] ?? 1, b = beta?[p % c] ?? 0
+                    if useRelu {
+                        for j in 0..<size { d[j] = max(((s[j] - mean) * rstd) * g + b, 0) }
+                    } else {
+                        for j in 0..<size { d[j] = ((s[j] - mean) * rstd) * g + b }
+                    }
+                }
+            }
+        }
+        return [out]
+    }
+}
+
+/// Mean (Double sum) and then variance around it of each plane, written as
+/// [means..., variances...]; recorded or replayed through `ctx.statistics` when tiling.
+func planeMoments(_ x: Tensor, into m: UnsafeMutablePointer<Float>, _ ctx: ExecutionContext) throws {
+    let xp = try x.floatData(), planes = x.shape[0] * x.shape[1], size = x.shape[2...].reduce(1, *)
+    let compute = {
         ctx.parallel(planes, minimumPerThread: max(1, 32_768 / max(1, size))) { r in
             for p in r {
-                let s = xp + p * size, d = op + p * size
+                let s = xp + p * size
                 let mean = Float(accurateSum(s, size) / Double(size))
                 var sq = SIMD8<Double>(repeating: 0)
                 var i = 0
@@ -116,16 +143,15 @@ struct FusedInstanceNormKernel: Kernel {
                 }
                 var total = sq.sum()
                 while i < size { let v = s[i] - mean; total += Double(v * v); i += 1 }
-                let variance = Float(total / Double(size))
-                let rstd = 1 / (variance + eps).squareRoot()
-                let g = gamma?[p % c] ?? 1, b = beta?[p % c] ?? 0
-                if useRelu {
-                    for j in 0..<size { d[j] = max(((s[j] - mean) * rstd) * g + b, 0) }
-                } else {
-                    for j in 0..<size { d[j] = ((s[j] - mean) * rstd) * g + b }
-                }
+                m[p] = mean
+                m[planes + p] = Float(total / Double(size))
             }
         }
-        return [out]
+    }
+    if let statistics = ctx.statistics, x.shape.count == 4 {
+        try statistics.exchange(.moments, input: xp, planes: planes, height: x.shape[2], width: x.shape[3],
+                                values: m, count: 2 * planes, compute: compute)
+    } else {
+        compute()
     }
 }

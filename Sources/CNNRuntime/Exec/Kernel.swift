@@ -11,6 +11,8 @@ public final class ExecutionContext: @unchecked Sendable {
     public let threads: Int
     /// Multiply-adds of conv/matmul work done (for GFLOP/s reports).
     public var multiplyAdds: Int = 0
+    /// Whole-image statistics to record or replay (tiled inference); nil = compute as usual.
+    public var statistics: SpatialStatistics?
 
     public init(pool: BufferPool = BufferPool(), threads: Int) {
         self.pool = pool

@@ -185,8 +185,12 @@ public final class Session: @unchecked Sendable {
         public init(byNode: Bool = false) { self.byNode = byNode }
     }
 
-    public func run(_ feeds: [String: Tensor], context: ExecutionContext? = nil, profile: Profile? = nil) throws -> [String: Tensor] {
+    /// `statistics` records or replays the spatial reductions (instance norm, global pooling,
+    /// ReduceMean/Sum over H and W) for tiled inference; see `SpatialStatistics`.
+    public func run(_ feeds: [String: Tensor], context: ExecutionContext? = nil, profile: Profile? = nil,
+                    statistics: SpatialStatistics? = nil) throws -> [String: Tensor] {
         let ctx = context ?? ExecutionContext(pool: pool, threads: threads)
+        if let statistics { ctx.statistics = statistics }
         var values = [Tensor?](repeating: nil, count: slots.count)
         for (s, t) in constants { values[s] = t }
         for (info, s) in inputSlots {
@@ -212,7 +216,7 @@ public final class Session: @unchecked Sendable {
                     profile.calls[key, default: 0] += 1
                 }
             }
-            do { outs = try step.kernel.run(ins, ctx) } catch {
+            do { outs = try step.kernel.run(ins, ctx) } catch let stop as StatisticsMeasured { throw stop } catch {
                 throw ModelError("node '\(step.node.name)' (\(step.node.opType)): \(error)")
             }
             for (s, t) in zip(step.outputs, outs) { values[s] = t }

@@ -68,17 +68,25 @@ struct GlobalPoolKernel: Kernel {
         let planes = x.shape[0] * x.shape[1], size = x.shape[2...].reduce(1, *)
         let out = ctx.tensor(Array(x.shape[..<2]) + Array(repeating: 1, count: x.shape.count - 2))
         let xp = (try x.floatData()), o = out.buffer.pointer, maxPool = isMax
-        ctx.parallel(planes, minimumPerThread: max(1, 32_768 / max(1, size))) { r in
-            for p in r {
-                let s = xp + p * size
-                if maxPool {
-                    var m = -Float.infinity
-                    for i in 0..<size { m = max(m, s[i]) }
-                    o[p] = m
-                } else {
-                    o[p] = Float(accurateSum(s, size) / Double(size))
+        let compute = {
+            ctx.parallel(planes, minimumPerThread: max(1, 32_768 / max(1, size))) { r in
+                for p in r {
+                    let s = xp + p * size
+                    if maxPool {
+                        var m = -Float.infinity
+                        for i in 0..<size { m = max(m, s[i]) }
+                        o[p] = m
+                    } else {
+                        o[p] = Float(accurateSum(s, size) / Double(size))
+                    }
                 }
             }
+        }
+        if let statistics = ctx.statistics, x.shape.count == 4 {
+            try statistics.exchange(maxPool ? .max : .mean, input: xp, planes: planes, height: x.shape[2], width: x.shape[3],
+                                    values: o, count: planes, compute: compute)
+        } else {
+            compute()
         }
         return [out]
     }

@@ -42,10 +42,19 @@ struct ReduceKernel: Kernel {
         let firstReduced = axes.min() ?? r
         if axes == Set(firstReduced..<r) {
             let rows = x.shape[..<firstReduced].reduce(1, *)
-            ctx.parallel(rows, minimumPerThread: max(1, 65_536 / max(1, reduced))) { range in
-                for row in range {
-                    op_[row] = Float(accurateSum(xp + row * reduced, reduced) * Double(scale))
+            let compute = {
+                ctx.parallel(rows, minimumPerThread: max(1, 65_536 / max(1, reduced))) { range in
+                    for row in range {
+                        op_[row] = Float(accurateSum(xp + row * reduced, reduced) * Double(scale))
+                    }
                 }
+            }
+            // A reduction over H and W (the last two axes of a feature map) is image-wide.
+            if let statistics = ctx.statistics, r >= 3, firstReduced == r - 2 {
+                try statistics.exchange(mean ? .mean : .sum, input: xp, planes: rows, height: x.shape[r - 2], width: x.shape[r - 1],
+                                        values: op_, count: rows, compute: compute)
+            } else {
+                compute()
             }
             return [out]
         }
@@ -81,16 +90,15 @@ struct InstanceNormKernel: Kernel {
         guard scale.count == c, bias.count == c else { throw ModelError("InstanceNormalization: scale/bias do not have \(c) values") }
         let out = ctx.tensor(x.shape)
         let xp = (try x.floatData()), op = out.buffer.pointer, eps = epsilon
-        ctx.parallel(planes, minimumPerThread: max(1, 32_768 / max(1, size))) { r in
-            for p in r {
-                let s = xp + p * size, d = op + p * size
-                var sum: Double = 0
-                for i in 0..<size { sum += Double(s[i]) }
-                let mean = Float(sum / Double(size))
-                var sq: Double = 0
-                for i in 0..<size { let v = s[i] - mean; sq += Double(v * v) }
-                let k = scale[p % c] / (Float(sq / Double(size)) + eps).squareRoot(), b = bias[p % c] - mean * k
-                for i in 0..<size { d[i] = s[i] * k + b }
+        var moments = [Float](repeating: 0, count: 2 * planes)
+        try moments.withUnsafeMutableBufferPointer { try planeMoments(x, into: $0.baseAddress!, ctx) }
+        moments.withUnsafeBufferPointer { m in
+            ctx.parallel(planes, minimumPerThread: max(1, 32_768 / max(1, size))) { r in
+                for p in r {
+                    let s = xp + p * size, d = op + p * size
+                    let k = scale[p % c] / (m[planes + p] + eps).squareRoot(), b = bias[p % c] - m[p] * k
+                    for i in 0..<size { d[i] = s[i] * k + b }
+                }
             }
         }
         return [out]

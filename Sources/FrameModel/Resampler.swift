@@ -3,10 +3,10 @@ import Foundation
 /// Separable image resampling. Each output row is a weighted sum of whole input rows (a
 /// vectorised axpy over the row); the horizontal pass is the same vertical pass on the
 /// transposed image. Downscaling widens the kernel by the scale factor (antialiasing).
-enum ResampleFilter: String, CaseIterable {
+public enum ResampleFilter: String, CaseIterable, Sendable {
     case lanczos3, bilinear, box
 
-    var support: Double {
+    public var support: Double {
         switch self {
         case .lanczos3: 3
         case .bilinear: 1
@@ -14,7 +14,7 @@ enum ResampleFilter: String, CaseIterable {
         }
     }
 
-    func weight(_ x: Double) -> Double {
+    public func weight(_ x: Double) -> Double {
         let x = abs(x)
         switch self {
         case .lanczos3:
@@ -28,14 +28,14 @@ enum ResampleFilter: String, CaseIterable {
     }
 }
 
-struct Resampler {
+public enum Resampler {
     /// For each output index: the first source index and the normalised weights from there.
-    struct Taps {
-        var start: [Int] = []
-        var weights: [[Float]] = []
+    public struct Taps: Sendable {
+        public var start: [Int] = []
+        public var weights: [[Float]] = []
     }
 
-    static func taps(from inSize: Int, to outSize: Int, filter: ResampleFilter) -> Taps {
+    public static func taps(from inSize: Int, to outSize: Int, filter: ResampleFilter) -> Taps {
         let scale = Double(outSize) / Double(inSize)
         let widen = max(1, 1 / scale)
         let radius = filter.support * widen
@@ -53,7 +53,7 @@ struct Resampler {
         return taps
     }
 
-    static func resize(_ image: FloatImage, width: Int, height: Int, filter: ResampleFilter, threads: Int = 1) -> FloatImage {
+    public static func resize(_ image: FloatImage, width: Int, height: Int, filter: ResampleFilter, threads: Int = 1) -> FloatImage {
         var out = image
         if height != image.height { out = resizeRows(out, to: height, filter: filter, threads: threads) }
         if width != image.width { out = transpose(resizeRows(transpose(out), to: width, filter: filter, threads: threads)) }
@@ -61,7 +61,7 @@ struct Resampler {
     }
 
     /// Changes the number of rows: out_row[o] = Σ w_k · in_row[start_o + k].
-    static func resizeRows(_ image: FloatImage, to rows: Int, filter: ResampleFilter, threads: Int) -> FloatImage {
+    public static func resizeRows(_ image: FloatImage, to rows: Int, filter: ResampleFilter, threads: Int) -> FloatImage {
         let taps = taps(from: image.height, to: rows, filter: filter)
         let n = image.rowLength
         var out = FloatImage(width: image.width, height: rows, channels: image.channels)
@@ -84,7 +84,7 @@ struct Resampler {
     }
 
     /// Swaps rows and columns, moving whole pixels; cache-blocked.
-    static func transpose(_ image: FloatImage) -> FloatImage {
+    public static func transpose(_ image: FloatImage) -> FloatImage {
         let c = image.channels, w = image.width, h = image.height
         var out = FloatImage(width: h, height: w, channels: c)
         image.samples.withUnsafeBufferPointer { src in

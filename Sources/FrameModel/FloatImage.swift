@@ -1,40 +1,38 @@
-import FrameModel
-
 /// Interleaved float samples (0...1) with the channel count of the source format: the working
-/// form of the Basics stages, so 8-bit, 16-bit and float frames all keep their precision.
-struct FloatImage {
-    var width: Int
-    var height: Int
-    var channels: Int
-    var samples: [Float]
+/// form of the pixel stages (Basics, Stylize), so 8-bit, 16-bit and float frames all keep their precision.
+public struct FloatImage: Sendable {
+    public var width: Int
+    public var height: Int
+    public var channels: Int
+    public var samples: [Float]
 
-    init(width: Int, height: Int, channels: Int, samples: [Float]) {
+    public init(width: Int, height: Int, channels: Int, samples: [Float]) {
         self.width = width
         self.height = height
         self.channels = channels
         self.samples = samples
     }
 
-    init(width: Int, height: Int, channels: Int, fill: Float = 0) {
+    public init(width: Int, height: Int, channels: Int, fill: Float = 0) {
         self.init(width: width, height: height, channels: channels,
                   samples: [Float](repeating: fill, count: width * height * channels))
     }
 
-    init(_ image: Image) {
+    public init(_ image: Image) {
         self.init(width: image.width, height: image.height, channels: image.format.channels, samples: image.floatSamples())
     }
 
-    func image(_ format: PixelFormat) -> Image {
+    public func image(_ format: PixelFormat) -> Image {
         Image(width: width, height: height, format: format, floatSamples: samples)
     }
 
-    var rowLength: Int { width * channels }
+    public var rowLength: Int { width * channels }
 }
 
 extension Annotations {
     /// The same annotations with every face box and landmark mapped through `map`
     /// (a transform that maps rectangles to rectangles: scale, shift, quarter turns, flips).
-    func mappingFaces(_ map: (Face.Point) -> Face.Point) -> Annotations {
+    public func mappingFaces(_ map: (Face.Point) -> Face.Point) -> Annotations {
         var copy = self
         copy.faces = faces.map { face in
             var f = face

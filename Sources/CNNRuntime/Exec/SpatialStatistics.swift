@@ -1,0 +1,152 @@
+/// Whole-image statistics for tiled inference.
+///
+/// Instance normalisation and global pooling reduce over the whole feature map, so running a
+/// large image tile by tile changes every tile's tone unless each tile uses the statistics of the
+/// whole image. Everything else in these networks is local: a tile with enough margin computes
+/// what the whole-image run computes, given the same statistics.
+///
+/// - `record` (a whole-image run) keeps every spatial reduction's values in execution order.
+/// - `replay` (a tile) uses held values instead of computing its own.
+/// - `measure` (a tile) replays the reductions already known, and at the first unknown one sums
+///   the tile's *own* positions (`startTile`, scaled to that layer's resolution) and stops the
+///   run by throwing `StatisticsMeasured`. After every tile, `finishMeasurement()` turns the sums
+///   into the whole image's values for that reduction. One such pass per reduction gives exactly
+///   the full-resolution statistics without ever holding a whole-image activation.
+public final class SpatialStatistics: @unchecked Sendable {
+    public enum Mode: Sendable { case record, replay, measure }
+
+    /// What a reduction keeps per plane.
+    enum Kind {
+        case mean, sum, max
+        case moments    // mean and variance: entry = [means..., variances...]
+    }
+
+    public let mode: Mode
+    /// One entry per spatial reduction, in the order the session ran them.
+    public private(set) var entries: [[Float]]
+    private var cursor = 0
+
+    /// For `measure`: the tile's own part of the image, in the tile's input pixels, and that input's size.
+    private var ownedRegion = (x: 0, y: 0, width: 0, height: 0)
+    private var inputSize = (width: 0, height: 0)
+    private var accumulator: Accumulator?
+
+    private struct Accumulator {
+        let kind: Kind
+        var sum: [Double]
+        var squares: [Double]
+        var count = 0
+    }
+
+    private init(mode: Mode, entries: [[Float]]) {
+        self.mode = mode
+        self.entries = entries
+    }
+
+    /// An empty recorder.
+    public static func recorder() -> SpatialStatistics { SpatialStatistics(mode: .record, entries: []) }
+
+    /// A replay of `entries` (from a recorder, or a finished measurement).
+    public static func replaying(_ entries: [[Float]]) -> SpatialStatistics { SpatialStatistics(mode: .replay, entries: entries) }
+
+    /// Measures the reduction after `known` ones over the tiles that follow (`startTile` before each).
+    public static func measuring(after known: [[Float]]) -> SpatialStatistics { SpatialStatistics(mode: .measure, entries: known) }
+
+    /// A fresh replay of what `self` holds (each tile needs its own cursor).
+    public func replay() -> SpatialStatistics { Self.replaying(entries) }
+
+    /// Rewinds for the next tile of a measurement pass.
+    public func startTile(owned: (x: Int, y: Int, width: Int, height: Int), inputSize: (width: Int, height: Int)) {
+        cursor = 0
+        ownedRegion = owned
+        self.inputSize = inputSize
+    }
+
+    /// Whether a replay used every entry (a shorter run means a different model or graph).
+    public var isExhausted: Bool { cursor == entries.count }
+
+    /// After every tile of a measurement pass: the known entries plus the measured one.
+    public func finishMeasurement() throws -> [[Float]] {
+        guard mode == .measure, let a = accumulator else {
+            throw ModelError("whole-image statistics: no tile reached reduction \(entries.count)")
+        }
+        let n = Double(max(1, a.count))
+        let values: [Float]
+        switch a.kind {
+        case .mean: values = a.sum.map { Float($0 / n) }
+        case .sum, .max: values = a.sum.map { Float($0) }
+        case .moments:
+            let means = a.sum.map { $0 / n }
+            values = means.map { Float($0) } + zip(a.squares, means).map { Float(max(0, $0 / n - $1 * $1)) }
+        }
+        return entries + [values]
+    }
+
+    /// Records what `compute` writes to `values`, or writes the held values there without
+    /// computing; a measuring run sums the owned part of `input` (planes × height × width) at the first unknown one.
+    func exchange(_ kind: Kind, input: UnsafePointer<Float>, planes: Int, height: Int, width: Int,
+                  values: UnsafeMutablePointer<Float>, count: Int, compute: () throws -> Void) throws {
+        switch mode {
+        case .record:
+            try compute()
+            entries.append(Array(UnsafeBufferPointer(start: values, count: count)))
+        case .replay, .measure:
+            if mode == .measure && cursor == entries.count {
+                accumulate(kind, input, planes: planes, height: height, width: width)
+                throw StatisticsMeasured()
+            }
+            guard cursor < entries.count else {
+                throw ModelError("whole-image statistics: the run needs more than the \(entries.count) recorded reductions")
+            }
+            let entry = entries[cursor]
+            guard entry.count == count else {
+                throw ModelError("whole-image statistics: reduction \(cursor) has \(entry.count) values, this run needs \(count)")
+            }
+            entry.withUnsafeBufferPointer { values.update(from: $0.baseAddress!, count: count) }
+            cursor += 1
+        }
+    }
+
+    /// Adds the owned rectangle of every plane (scaled to this layer's resolution) to the cursor's accumulator.
+    private func accumulate(_ kind: Kind, _ x: UnsafePointer<Float>, planes: Int, height: Int, width: Int) {
+        var a = accumulator ?? Accumulator(kind: kind, sum: Array(repeating: kind == .max ? -.infinity : 0, count: planes),
+                                           squares: Array(repeating: 0, count: planes))
+        let sx = Double(width) / Double(max(1, inputSize.width)), sy = Double(height) / Double(max(1, inputSize.height))
+        let x0 = Int((Double(ownedRegion.x) * sx).rounded()), x1 = Int((Double(ownedRegion.x + ownedRegion.width) * sx).rounded())
+        let y0 = Int((Double(ownedRegion.y) * sy).rounded()), y1 = Int((Double(ownedRegion.y + ownedRegion.height) * sy).rounded())
+        let n = (x1 - x0) * (y1 - y0)
+        for p in 0..<planes {
+            var sum = 0.0, squares = 0.0, top = -Float.infinity
+            for row in y0..<y1 {
+                let r = x + p * height * width + row * width + x0
+                switch kind {
+                case .max: for i in 0..<(x1 - x0) { top = max(top, r[i]) }
+                case .mean, .sum: sum += accurateSum(r, x1 - x0)
+                case .moments:
+                    sum += accurateSum(r, x1 - x0)
+                    squares += accurateSumOfSquares(r, x1 - x0)
+                }
+            }
+            if kind == .max { a.sum[p] = max(a.sum[p], Double(top)) } else { a.sum[p] += sum; a.squares[p] += squares }
+        }
+        a.count += n
+        accumulator = a
+    }
+}
+
+/// Thrown by a measuring run once it has summed the reduction it measures (the rest is not needed).
+public struct StatisticsMeasured: Error {}
+
+/// Σ x² accumulated in Double over 8 lanes.
+func accurateSumOfSquares(_ p: UnsafePointer<Float>, _ n: Int) -> Double {
+    var lanes = SIMD8<Double>(repeating: 0)
+    var i = 0
+    while i + 8 <= n {
+        let v = SIMD8<Double>(SIMD8<Float>(p[i], p[i + 1], p[i + 2], p[i + 3], p[i + 4], p[i + 5], p[i + 6], p[i + 7]))
+        lanes += v * v
+        i += 8
+    }
+    var sum = (lanes).sum()
+    while i < n { sum += Double(p[i]) * Double(p[i]); i += 1 }
+    return sum
+}
