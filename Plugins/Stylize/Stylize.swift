@@ -75,14 +75,15 @@ final class Stylize: Stage {
         guard frame.width >= 32, frame.height >= 32 else {
             throw StageError("image is \(frame.width)x\(frame.height); stylize needs at least 32x32 pixels")
         }
-        let image = frame.image
-        let samples = image.floatSamples()
-        let photo = PlanarRGB(interleaved: samples, width: image.width, height: image.height, channels: image.format.channels)
+        // Big photos: keep as few whole-image copies alive as possible (each is 12 bytes per pixel).
+        let (photo, alpha) = { () -> (PlanarRGB, [Float]?) in
+            let samples = frame.image.floatSamples()
+            let alpha: [Float]? = frame.format.hasAlpha ? stride(from: 3, to: samples.count, by: 4).map { samples[$0] } : nil
+            return (PlanarRGB(interleaved: samples, width: frame.width, height: frame.height, channels: frame.format.channels), alpha)
+        }()
         var result = try stylise(photo)
         if preserveColour { result = result.withChroma(of: photo) }
-        let alpha: [Float]? = image.format.hasAlpha ? stride(from: 3, to: samples.count, by: 4).map { samples[$0] } : nil
-        let out = Image(width: image.width, height: image.height, format: image.format,
-                        floatSamples: result.interleaved(alpha: alpha))
+        let out = Image(width: frame.width, height: frame.height, format: frame.format, floatSamples: result.interleaved(alpha: alpha))
         var annotations = frame.annotations
         if case .painting(let vector) = mode {
             // The painting's style vector, so `--json` can turn any painting into a preset.
@@ -96,7 +97,7 @@ final class Stylize: Stage {
         case .builtIn(let blend):
             if strength == 0 { return photo }
             let weights = Tensor(shape: [26], floats: blend.weights)
-            let styled = try fullyConvolutional(photo) { image, statistics in
+            let styled = try fullyConvolutional(photo, imageInput: "image") { image, statistics in
                 let out = try transformer.run(["image": image.nchw, "style_weights": weights], statistics: statistics)
                 return PlanarRGB(width: image.width, height: image.height, planes: try first(out).floats)
             }
@@ -116,26 +117,26 @@ final class Stylize: Stage {
             guard nativeResolution else {
                 return try network(photo.resized(width: 384, height: 384), nil).resized(width: photo.width, height: photo.height)
             }
-            return try fullyConvolutional(photo, network)
+            return try fullyConvolutional(photo, imageInput: "content_image", network)
         }
     }
 
     /// Runs a network whose sides must be multiples of 4: reflect-pads and crops back, and goes
     /// tile by tile (with whole-image statistics) when the image is above the budget.
-    private func fullyConvolutional(_ photo: PlanarRGB,
+    private func fullyConvolutional(_ photo: PlanarRGB, imageInput: String,
                                     _ network: (PlanarRGB, SpatialStatistics?) throws -> PlanarRGB) throws -> PlanarRGB {
         let padded = photo.paddedToMultiple(of: 4)
         let pixels = padded.width * padded.height
         let tiled = tileSize > 0 ? max(padded.width, padded.height) > tileSize : pixels > Self.untiledPixels
         let styled: PlanarRGB
         if tiled {
-            // Images that can run whole (tiles forced smaller) record their statistics directly.
-            let fits = pixels <= Self.untiledPixels
             let statistics: Tiling.Statistics
             switch tileStatistics {
             case "tile": statistics = .perTile
-            case "approximate": statistics = .recorded(on: fits ? padded : padded.downscaled(toAtMost: Self.untiledPixels, multipleOf: 4))
-            default: statistics = fits ? .recorded(on: padded) : .measured(countedOn: padded.downscaled(toAtMost: 65_536, multipleOf: 4))
+            case "approximate":
+                statistics = .recorded(on: pixels <= Self.untiledPixels ? padded : padded.downscaled(toAtMost: Self.untiledPixels, multipleOf: 4))
+            default:
+                statistics = .measured(countedOn: padded.downscaled(toAtMost: 65_536, multipleOf: 4), imageInput: imageInput)
             }
             styled = try Tiling(tileSize: tileSize > 0 ? tileSize : Self.automaticTileSize).run(padded, statistics: statistics, progress: { done in
                 if host.isCancelled { throw StageError("cancelled") }

@@ -62,8 +62,8 @@ struct Tiling {
         /// Recorded on one whole-image run: of the image itself (exact) or of a smaller copy (approximate).
         case recorded(on: PlanarRGB)
         /// Measured over the tiles, one pass per reduction (exact at any size); the small copy's run
-        /// says how many reductions there are.
-        case measured(countedOn: PlanarRGB)
+        /// says how many reductions there are; tiles resume each pass from checkpoints of the image input.
+        case measured(countedOn: PlanarRGB, imageInput: String)
         /// Each tile its own (tone changes from tile to tile; for comparison).
         case perTile
     }
@@ -77,6 +77,7 @@ struct Tiling {
             image.region(x: tile.input.x, y: tile.input.y, width: tile.input.width, height: tile.input.height)
         }
         var known: [[Float]]?
+        var checkpoints: TileCheckpoints?
         var runs = 0, totalRuns = tiles.count
         switch statistics {
         case .perTile: break
@@ -84,15 +85,19 @@ struct Tiling {
             let recorder = SpatialStatistics.recorder()
             _ = try network(whole, recorder)
             known = recorder.entries
-        case .measured(let small):
+        case .measured(let small, let imageInput):
             let recorder = SpatialStatistics.recorder()
             _ = try network(small, recorder)
             var entries: [[Float]] = []
             totalRuns += recorder.entries.count * tiles.count
+            // Checkpoints up to 2 floats per input pixel: the quarter-resolution feature maps, not the full-resolution ones.
+            let largest = tiles.map { $0.input.width * $0.input.height }.max() ?? 0
+            let store = TileCheckpoints(imageInput: imageInput, maximumFloats: 2 * largest)
+            checkpoints = store
             for _ in recorder.entries {
-                let pass = SpatialStatistics.measuring(after: entries)
-                for tile in tiles {
-                    pass.startTile(owned: tile.owned, inputSize: (tile.input.width, tile.input.height))
+                let pass = SpatialStatistics.measuring(after: entries, checkpoints: store)
+                for (index, tile) in tiles.enumerated() {
+                    pass.startTile(index, owned: tile.owned, inputSize: (tile.input.width, tile.input.height))
                     do { _ = try network(input(tile), pass) } catch is StatisticsMeasured {}
                     runs += 1
                     try progress(Double(runs) / Double(totalRuns))
@@ -102,9 +107,11 @@ struct Tiling {
             known = entries
         }
         var out = PlanarRGB(width: image.width, height: image.height, planes: [Float](repeating: 0, count: image.planes.count))
-        for tile in tiles {
+        checkpoints?.capturing = false
+        for (index, tile) in tiles.enumerated() {
             let tileImage = input(tile)
-            let replay = known.map(SpatialStatistics.replaying)
+            checkpoints?.start(tile: index)
+            let replay = known.map { SpatialStatistics.replaying($0, checkpoints: checkpoints) }
             let styled = try network(tileImage, replay)
             guard styled.width == tileImage.width, styled.height == tileImage.height else {
                 throw StyleError("tiling: the network turned a \(tileImage.width)x\(tileImage.height) tile into \(styled.width)x\(styled.height)")

@@ -124,4 +124,44 @@ final class StylizeTests: XCTestCase {
         XCTAssertEqual(v.status, 0, v.stderr)
         XCTAssertTrue(String(decoding: v.stdout, as: UTF8.self).contains("28 nodes"))
     }
+
+    /// Differences between two same-size 8-bit images: mean, worst pixel, and the worst mean over
+    /// a single column or row (a seam shows up as a column or row that differs more than the rest).
+    private func difference(_ a: Image, _ b: Image) -> (mean: Double, worst: Int, worstColumn: Double, worstRow: Double) {
+        let w = a.width, h = a.height, c = a.format.channels
+        var columns = [Double](repeating: 0, count: w), rows = [Double](repeating: 0, count: h)
+        var worst = 0, total = 0.0
+        for y in 0..<h { for x in 0..<w { for k in 0..<c {
+            let d = abs(Int(a.bytes[(y * w + x) * c + k]) - Int(b.bytes[(y * w + x) * c + k]))
+            worst = max(worst, d); total += Double(d); columns[x] += Double(d); rows[y] += Double(d)
+        } } }
+        return (total / Double(w * h * c) / 255, worst, columns.max()! / Double(h * c) / 255, rows.max()! / Double(w * c) / 255)
+    }
+
+    /// Tiles (forced small here) use whole-image normalisation statistics: the result matches the
+    /// untiled one and no tile border shows; tiles normalised on their own do not match.
+    func testTiledMatchesUntiledWithoutSeams() throws {
+        let input = try photo(256, 160)
+        let whole = try run("stylize style=19", input)
+        for statistics in ["exact", "approximate"] {
+            let tiled = try run("stylize style=19 tile-size=96 tile-statistics=\(statistics)", input)
+            let d = difference(whole, tiled)
+            XCTAssertLessThanOrEqual(d.mean, 0.01, statistics)
+            XCTAssertLessThanOrEqual(d.worst, 2, statistics)
+            XCTAssertLessThanOrEqual(max(d.worstColumn, d.worstRow), 1.0 / 255, "\(statistics): a tile border differs")
+        }
+        let naive = difference(whole, try run("stylize style=19 tile-size=96 tile-statistics=tile", input))
+        XCTAssertGreaterThan(naive.mean, 0.03, "tiles with their own statistics change tone")
+    }
+
+    func testTiledPaintingStyleMatchesUntiled() throws {
+        let input = try photo(192, 128)
+        let preset = try String(contentsOfFile: TestEnv.root + "/presets/the-scream.yaml", encoding: .utf8)
+        guard let vector = preset.split(separator: "\"").dropFirst().first else { return XCTFail("no style vector in the preset") }
+        let whole = try run("stylize style-vector=\(vector)", input)
+        let d = difference(whole, try run("stylize style-vector=\(vector) tile-size=64", input))
+        // The quantised transformer flips an occasional rounding step; the mean and the borders stay put.
+        XCTAssertLessThanOrEqual(d.mean, 0.01)
+        XCTAssertLessThanOrEqual(max(d.worstColumn, d.worstRow), 2.0 / 255, "a tile border differs")
+    }
 }

@@ -14,11 +14,12 @@ public final class Session: @unchecked Sendable {
 
     public let graph: ModelGraph
     public let threads: Int
-    private var steps: [Step] = []
+    private(set) var steps: [Step] = []
     private var slots: [String: Int] = [:]
     private var constants: [Int: Tensor] = [:]
-    private var inputSlots: [(ValueInfo, Int)] = []
-    private var outputSlots: [(String, Int)] = []
+    private(set) var inputSlots: [(ValueInfo, Int)] = []
+    private(set) var outputSlots: [(String, Int)] = []
+    private var checkpointPlans: [String: CheckpointPlan] = [:]
     private let pool = BufferPool()
     private let lock = NSLock()
     /// What preparation did, for `model inspect`.
@@ -205,7 +206,25 @@ public final class Session: @unchecked Sendable {
             }
             values[s] = t
         }
-        for step in steps {
+        // Tiles run again resume from their latest checkpoint (image-derived steps before it are skipped).
+        let checkpoints = statistics?.checkpoints
+        var plan: CheckpointPlan?
+        var resumeAfter = -1
+        if let checkpoints {
+            plan = try lock.withLock {
+                if let p = checkpointPlans[checkpoints.imageInput] { return p }
+                let p = try checkpointPlan(for: checkpoints.imageInput)
+                checkpointPlans[checkpoints.imageInput] = p
+                return p
+            }
+            if let point = checkpoints.points[checkpoints.tile] {
+                values[point.slot] = point.tensor
+                resumeAfter = point.step
+                statistics?.skip(to: point.reductions)
+            }
+        }
+        for (index, step) in steps.enumerated() {
+            if index <= resumeAfter, plan?.dependsOnImage[index] == true { continue }
             let ins = step.inputs.map { $0.flatMap { values[$0] } }
             let outs: [Tensor]
             let start = profile == nil ? 0 : DispatchTime.now().uptimeNanoseconds
@@ -220,6 +239,11 @@ public final class Session: @unchecked Sendable {
                 throw ModelError("node '\(step.node.name)' (\(step.node.opType)): \(error)")
             }
             for (s, t) in zip(step.outputs, outs) { values[s] = t }
+            if let checkpoints, checkpoints.capturing, let slot = plan?.checkpointAt[index], let t = values[slot],
+               t.count <= checkpoints.maximumFloats {
+                checkpoints.points[checkpoints.tile] = .init(slot: slot, step: index, reductions: statistics?.position ?? 0,
+                                                             tensor: t.detached())
+            }
             for s in step.release { values[s] = nil }
         }
         var result: [String: Tensor] = [:]

@@ -47,20 +47,38 @@ public final class SpatialStatistics: @unchecked Sendable {
     public static func recorder() -> SpatialStatistics { SpatialStatistics(mode: .record, entries: []) }
 
     /// A replay of `entries` (from a recorder, or a finished measurement).
-    public static func replaying(_ entries: [[Float]]) -> SpatialStatistics { SpatialStatistics(mode: .replay, entries: entries) }
+    public static func replaying(_ entries: [[Float]], checkpoints: TileCheckpoints? = nil) -> SpatialStatistics {
+        let s = SpatialStatistics(mode: .replay, entries: entries)
+        s.checkpoints = checkpoints
+        return s
+    }
 
     /// Measures the reduction after `known` ones over the tiles that follow (`startTile` before each).
-    public static func measuring(after known: [[Float]]) -> SpatialStatistics { SpatialStatistics(mode: .measure, entries: known) }
+    public static func measuring(after known: [[Float]], checkpoints: TileCheckpoints? = nil) -> SpatialStatistics {
+        let s = SpatialStatistics(mode: .measure, entries: known)
+        s.checkpoints = checkpoints
+        return s
+    }
 
     /// A fresh replay of what `self` holds (each tile needs its own cursor).
     public func replay() -> SpatialStatistics { Self.replaying(entries) }
 
     /// Rewinds for the next tile of a measurement pass.
-    public func startTile(owned: (x: Int, y: Int, width: Int, height: Int), inputSize: (width: Int, height: Int)) {
+    public func startTile(_ index: Int, owned: (x: Int, y: Int, width: Int, height: Int), inputSize: (width: Int, height: Int)) {
         cursor = 0
+        checkpoints?.start(tile: index)
         ownedRegion = owned
         self.inputSize = inputSize
     }
+
+    /// Resume points of the tiles (see `TileCheckpoints`); nil = every run starts from the pixels.
+    public var checkpoints: TileCheckpoints?
+
+    /// Reductions passed so far in this run.
+    var position: Int { cursor }
+
+    /// Continues a run resumed after `count` reductions.
+    func skip(to count: Int) { cursor = count }
 
     /// Whether a replay used every entry (a shorter run means a different model or graph).
     public var isExhausted: Bool { cursor == entries.count }
