@@ -13,15 +13,73 @@ struct PlanarRGB {
 
     /// From interleaved RGB (or RGBA, alpha ignored) float samples.
     init(interleaved s: [Float], width: Int, height: Int, channels: Int) {
-        self.width = width; self.height = height
-        let n = width * height
-        var p = [Float](repeating: 0, count: 3 * n)
-        s.withUnsafeBufferPointer { src in
-            p.withUnsafeMutableBufferPointer { dst in
-                for c in 0..<3 { for i in 0..<n { dst[c * n + i] = src[i * channels + c] } }
+        self = s.withUnsafeBufferPointer { Self.deinterleave($0, width: width, height: height, channels: channels, scale: 1) }
+    }
+
+    /// The RGB planes of an RGB or RGBA image of any depth (samples scaled to 0...1), and its
+    /// alpha plane if it has one: one pass from the packed pixels, no intermediate float image.
+    static func split(_ image: Image) -> (PlanarRGB, alpha: [Float]?) {
+        let c = image.format.channels, w = image.width, h = image.height
+        func planes<T: BinaryInteger>(_ type: T.Type, _ scale: Float) -> (PlanarRGB, [Float]?) {
+            image.bytes.withUnsafeBytes { raw in
+                let src = raw.bindMemory(to: T.self)
+                let rgb = deinterleave(src, width: w, height: h, channels: c, scale: scale)
+                guard c == 4 else { return (rgb, nil) }
+                let alpha = [Float](unsafeUninitializedCapacity: w * h) { a, n in
+                    for i in 0..<(w * h) { a[i] = Float(src[i * 4 + 3]) * scale }
+                    n = w * h
+                }
+                return (rgb, alpha)
             }
         }
-        planes = p
+        switch image.format.bytesPerSample {
+        case 1: return planes(UInt8.self, 1 / 255)
+        case 2: return planes(UInt16.self, 1 / 65535)
+        default:
+            let s = image.floatSamples()
+            let alpha: [Float]? = c == 4 ? stride(from: 3, to: s.count, by: 4).map { s[$0] } : nil
+            return (PlanarRGB(interleaved: s, width: w, height: h, channels: c), alpha)
+        }
+    }
+
+    private static func deinterleave<T>(_ src: UnsafeBufferPointer<T>, width: Int, height: Int, channels: Int, scale: Float) -> PlanarRGB
+    where T: BinaryInteger {
+        let n = width * height
+        let p = [Float](unsafeUninitializedCapacity: 3 * n) { dst, count in
+            for c in 0..<3 { for i in 0..<n { dst[c * n + i] = Float(src[i * channels + c]) * scale } }
+            count = 3 * n
+        }
+        return PlanarRGB(width: width, height: height, planes: p)
+    }
+
+    private static func deinterleave(_ src: UnsafeBufferPointer<Float>, width: Int, height: Int, channels: Int, scale: Float) -> PlanarRGB {
+        let n = width * height
+        let p = [Float](unsafeUninitializedCapacity: 3 * n) { dst, count in
+            for c in 0..<3 { for i in 0..<n { dst[c * n + i] = src[i * channels + c] } }
+            count = 3 * n
+        }
+        return PlanarRGB(width: width, height: height, planes: p)
+    }
+
+    /// Back to a packed RGB/RGBA image of `format`'s depth (clamped to 0...1, rounded), with `alpha` when it has one.
+    func image(_ format: PixelFormat, alpha: [Float]?) -> Image {
+        let n = width * height, c = format.channels
+        func pack<T: FixedWidthInteger>(_ type: T.Type) -> [UInt8] {
+            let maxValue = Float(T.max)
+            let packed = [T](unsafeUninitializedCapacity: c * n) { dst, count in
+                planes.withUnsafeBufferPointer { src in
+                    for k in 0..<3 { for i in 0..<n { dst[i * c + k] = T(min(max(src[k * n + i], 0), 1) * maxValue + 0.5) } }
+                }
+                if c == 4 { for i in 0..<n { dst[i * 4 + 3] = T(min(max(alpha?[i] ?? 1, 0), 1) * maxValue + 0.5) } }
+                count = c * n
+            }
+            return packed.withUnsafeBytes { Array($0) }
+        }
+        switch format.bytesPerSample {
+        case 1: return Image(width: width, height: height, format: format, bytes: pack(UInt8.self))
+        case 2: return Image(width: width, height: height, format: format, bytes: pack(UInt16.self))
+        default: return Image(width: width, height: height, format: format, floatSamples: interleaved(alpha: c == 4 ? alpha ?? [Float](repeating: 1, count: n) : nil))
+        }
     }
 
     /// Back to interleaved samples; `alpha` (one per pixel) is appended as a 4th channel when given.

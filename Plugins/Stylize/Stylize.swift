@@ -24,7 +24,7 @@ final class Stylize: Stage {
                 + "approximate (from a copy of at most 4 MP), or tile: each its own (tone changes per tile; for comparison)"),
     ]
     static let options: StageOptions = [.stateless]
-    static let acceptedFormats: [PixelFormat] = [.rgbF32, .rgbaF32]
+    static let acceptedFormats: [PixelFormat] = [.rgb8, .rgba8, .rgb16, .rgba16, .rgbF32, .rgbaF32]
     /// Largest image the network runs on at once (about 470 bytes of activations per pixel: 1.9 GB).
     static let untiledPixels = 4_000_000
     static let automaticTileSize = 1024
@@ -75,15 +75,11 @@ final class Stylize: Stage {
         guard frame.width >= 32, frame.height >= 32 else {
             throw StageError("image is \(frame.width)x\(frame.height); stylize needs at least 32x32 pixels")
         }
-        // Big photos: keep as few whole-image copies alive as possible (each is 12 bytes per pixel).
-        let (photo, alpha) = { () -> (PlanarRGB, [Float]?) in
-            let samples = frame.image.floatSamples()
-            let alpha: [Float]? = frame.format.hasAlpha ? stride(from: 3, to: samples.count, by: 4).map { samples[$0] } : nil
-            return (PlanarRGB(interleaved: samples, width: frame.width, height: frame.height, channels: frame.format.channels), alpha)
-        }()
+        // Straight from the packed pixels to planes and back (big photos: few whole-image copies alive).
+        let (photo, alpha) = PlanarRGB.split(frame.image)
         var result = try stylise(photo)
         if preserveColour { result = result.withChroma(of: photo) }
-        let out = Image(width: frame.width, height: frame.height, format: frame.format, floatSamples: result.interleaved(alpha: alpha))
+        let out = result.image(frame.format, alpha: alpha)
         var annotations = frame.annotations
         if case .painting(let vector) = mode {
             // The painting's style vector, so `--json` can turn any painting into a preset.
