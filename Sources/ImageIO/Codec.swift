@@ -59,14 +59,25 @@ public enum Codec {
             image = image.applyingOrientation(orientation)
             exif = Exif.settingOrientation(tiff, to: 1)
         }
+        let xmp = meta.xmp.array
+        // Face regions already tagged in the file (digiKam, Lightroom, exiftool) become frame faces,
+        // so they survive the pipeline and are written back with the faces stages add.
+        let faces = xmp.map { XMPFaceRegions.read($0, width: image.width, height: image.height) } ?? []
         return DecodedImage(image: image,
-                            metadata: FrameMetadata(exif: exif, icc: meta.icc.array, xmp: meta.xmp.array),
+                            metadata: FrameMetadata(exif: exif, icc: meta.icc.array, xmp: xmp,
+                                                    annotations: Annotations(faces: faces)),
                             format: format)
     }
 
     public static func encode(_ image: Image, metadata: FrameMetadata = FrameMetadata(), as format: ImageFormat,
                               options: EncodeOptions = EncodeOptions()) throws -> [UInt8] {
         let ready = image.converted(to: encodableFormat(for: image.format, in: format, options: options))
+        var metadata = metadata
+        // The frame's faces are the regions now (the file's own were read into them on decode).
+        if !metadata.annotations.faces.isEmpty || metadata.xmp.map(XMPFaceRegions.hasRegions) == true {
+            metadata.xmp = XMPFaceRegions.write(metadata.annotations.faces, width: image.width, height: image.height,
+                                                into: metadata.xmp)
+        }
         var out = cs_blob()
         let channels = Int32(ready.format.channels)
         let w = Int32(ready.width), h = Int32(ready.height), stride = ready.stride

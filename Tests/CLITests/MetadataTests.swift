@@ -37,4 +37,49 @@ final class MetadataTests: XCTestCase {
             XCTAssertEqual(size.height, w, ext)
         }
     }
+
+    /// Face regions tagged by another tool are read into the frame's faces and written back as MWG
+    /// (and Microsoft) regions into JPEG, PNG and WebP, following geometry changes; other XMP stays.
+    func testFaceRegionsInXMPAreKeptAndFollowTheImage() throws {
+        let dir = try TestEnv.tempDir()
+        let input = dir + "/tagged.jpg"
+        try FileManager.default.copyItem(atPath: TestEnv.root + "/samples/images/color-bars.jpg", toPath: input)
+        let region = "-XMP-mwg-rs:RegionInfo={AppliedToDimensions={W=640,H=360,Unit=pixel},RegionList=["
+            + "{Area={W=0.1,H=0.2,X=0.5,Y=0.5,Unit=normalized},Name=Ada Lovelace,Type=Face},"
+            + "{Area={W=0.05,H=0.1,X=0.1,Y=0.1,Unit=normalized},Type=Face}]}"
+        let tag = try runProcess("/usr/bin/exiftool", ["-q", "-overwrite_original", "-XMP-dc:Subject=holiday", region, input])
+        XCTAssertEqual(tag.status, 0, tag.stderr)
+        func regions(_ path: String) throws -> [String: Any] {
+            let r = try runProcess("/usr/bin/exiftool", ["-j", "-n", "-XMP-mwg-rs:all", "-XMP-dc:Subject", "-XMP-MP:all", path])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            return (try JSONSerialization.jsonObject(with: r.stdout) as! [[String: Any]])[0]
+        }
+        for ext in ["jpg", "png", "webp"] {
+            let output = dir + "/out.\(ext)"
+            let r = try cnnpipe(["run", "-e", "passthrough", input, "-o", output])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let m = try regions(output)
+            XCTAssertEqual(m["RegionName"] as? String, "Ada Lovelace", ext)
+            XCTAssertEqual(m["RegionType"] as? [String], ["Face", "Face"], ext)
+            XCTAssertEqual(m["RegionAreaX"] as? [Double], [0.5, 0.1], ext)
+            XCTAssertEqual(m["RegionAreaW"] as? [Double], [0.1, 0.05], ext)
+            XCTAssertEqual(m["RegionAppliedToDimensionsW"] as? Int, 640, ext)
+            XCTAssertEqual(m["Subject"] as? String, "holiday", "\(ext): other XMP lost")
+            XCTAssertEqual(m["RegionPersonDisplayName"] as? String, "Ada Lovelace", "\(ext): Microsoft regions")
+        }
+        // Half the size: same normalised areas over the new dimensions.
+        let half = dir + "/half.jpg"
+        XCTAssertEqual(try cnnpipe(["run", "-e", "resize width=320", input, "-o", half]).status, 0)
+        let h = try regions(half)
+        XCTAssertEqual(h["RegionAppliedToDimensionsW"] as? Int, 320)
+        XCTAssertEqual((h["RegionAreaX"] as? [Double])?.map { ($0 * 1000).rounded() / 1000 }, [0.5, 0.1])
+        // A crop around the named face: it moves, the other face is cut away and dropped.
+        let crop = dir + "/crop.png"
+        XCTAssertEqual(try cnnpipe(["run", "-e", "crop x=240 y=100 width=160 height=160", input, "-o", crop]).status, 0)
+        let c = try regions(crop)
+        XCTAssertEqual(c["RegionName"] as? String, "Ada Lovelace")
+        XCTAssertEqual(c["RegionAreaX"] as? Double ?? 0, 0.5, accuracy: 0.001)     // (320 − 240) / 160
+        XCTAssertEqual(c["RegionAreaW"] as? Double ?? 0, 0.4, accuracy: 0.001)     // 64 / 160
+        XCTAssertEqual(c["RegionType"] as? String, "Face", "only one region left")
+    }
 }
