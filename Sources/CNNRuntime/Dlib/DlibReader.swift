@@ -36,7 +36,7 @@ struct DlibReader {
         let control = try take(1, what).first!
         let count = Int(control & 0x0F), negative = control & 0x80 != 0
         guard control & 0x70 == 0, count >= 1, count <= maxBytes else {
-            throw error(String(format: "bad integer control byte 0x%02X for %@", control, what), at: start)
+            throw error("bad integer control byte 0x\(hex(control)) for \(what)", at: start)
         }
         var magnitude: UInt64 = 0
         for (i, byte) in try take(count, what).enumerated() { magnitude |= UInt64(byte) << (8 * UInt64(i)) }
@@ -84,7 +84,7 @@ struct DlibReader {
         switch try take(1, what).first! {
         case 0x31: return true
         case 0x30: return false
-        case let b: throw error(String(format: "%@ is byte 0x%02X, not a boolean ('0' or '1')", what, b), at: start)
+        case let b: throw error("\(what) is byte 0x\(hex(b)), not a boolean ('0' or '1')", at: start)
         }
     }
 
@@ -151,17 +151,18 @@ struct DlibReader {
         return try (0..<4).map { _ in try count(what + " dimension") }
     }
 
-    /// The product of a shape, refused when it overflows or cannot fit the remaining bytes.
+    /// The element count of a shape, refused when it overflows or cannot fit the remaining bytes.
     private func elementCount(_ shape: [Int], _ what: String, bytesPerElement: Int, start: Int) throws -> Int {
-        if shape.contains(0) { return 0 }
-        var n = 1
-        for d in shape {
-            let (p, overflow) = n.multipliedReportingOverflow(by: d)
-            guard !overflow, p <= remaining / bytesPerElement else {
-                throw error("truncated: \(what) of shape \(shape) needs more than the \(remaining) bytes left", at: start)
-            }
-            n = p
+        guard let n = product(shape) else { throw error("\(what) has an impossible shape \(shape)", at: start) }
+        guard n <= remaining / bytesPerElement else {
+            throw error("truncated: \(what) of shape \(shape) needs \(n) float32 values, \(remaining) bytes left", at: start)
         }
         return n
     }
+}
+
+/// Two upper-case hex digits.
+func hex(_ byte: UInt8) -> String {
+    let digits = Array("0123456789ABCDEF")
+    return String([digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]])
 }
