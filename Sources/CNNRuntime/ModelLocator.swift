@@ -34,6 +34,18 @@ public enum ModelLocator {
         throw ModelError("model '\(name)' not found (looked in \(dirs.joined(separator: ", "))); run \(setupCommand) to fetch the models")
     }
 
+    /// Loads a model by name or path: a dlib `.dat` network through DlibImporter, anything else as ONNX.
+    /// A corrupt file says how to fetch it again.
+    public static func load(_ name: String) throws -> ModelGraph {
+        let path = try find(name)
+        do { return isDlibModel(path) ? try DlibImporter.load(path: path) : try ONNXImporter.load(path: path) } catch {
+            throw ModelError("\(error); if this is a bundled model, run \(setupCommand) to fetch it again")
+        }
+    }
+
+    /// A dlib network file (its graph takes RGB values 0…255, not 0…1).
+    public static func isDlibModel(_ path: String) -> Bool { path.hasSuffix(".dat") }
+
     /// Loads an ONNX model by name or path; a corrupt file says how to fetch it again.
     public static func loadONNX(_ name: String) throws -> ModelGraph {
         let path = try find(name)

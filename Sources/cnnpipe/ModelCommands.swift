@@ -6,7 +6,7 @@ import ImageIO
 
 struct ModelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "model", abstract: "Inspect, run and benchmark CNN models (ONNX) on cnnpipe's runtime.",
+        commandName: "model", abstract: "Inspect, run and benchmark CNN models (ONNX, dlib .dat) on cnnpipe's runtime.",
         subcommands: [ModelInspect.self, ModelRun.self, ModelBench.self])
 }
 
@@ -14,11 +14,11 @@ struct ModelInspect: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect", abstract: "Inputs, outputs, op histogram, parameters and FLOPs at an input size.")
 
-    @Argument(help: "Model name (from the models folder) or .onnx path.") var model: String
+    @Argument(help: "Model name (from the models folder), .onnx or dlib .dat path.") var model: String
     @Option(help: "Spatial size for symbolic dimensions, HxW (for the FLOPs count).") var size: String = "256x256"
 
     func run() throws {
-        let graph = try orFail { try ModelLocator.loadONNX(model) }
+        let graph = try orFail { try ModelLocator.load(model) }
         print("model: \(graph.name) (opset \(graph.opsetVersion))")
         for i in graph.inputs { print("input  \(i.name): \(i.elementType.map { "\($0)" } ?? "?") \(i.shapeDescription)") }
         for o in graph.outputs { print("output \(o.name): \(o.elementType.map { "\($0)" } ?? "?") \(o.shapeDescription)") }
@@ -31,8 +31,9 @@ struct ModelInspect: ParsableCommand {
         let r = session.report
         print("prepared: \(session.plannedNodes.count) nodes run per inference (\(r.folded) folded as constants, "
             + "\(r.removed) dead; fused: \(r.fusedActivations) conv activations, \(r.fusedQDQ) Q/DQ pairs, \(r.fusedInstanceNorms) instance norms)")
-        let (h, w) = try parseSize(size)
+        var (h, w) = try parseSize(size)
         let feeds = try orFail { try zeroFeeds(graph, h: h, w: w) }
+        if let fixed = imageSize(graph, feeds) { (h, w) = fixed }
         let ctx = ExecutionContext(threads: session.threads)
         let outputs = try orFail { try session.run(feeds, context: ctx) }
         for (name, t) in outputs.sorted(by: { $0.key < $1.key }) { print("output \(name) at \(h)x\(w): \(t.shape)") }
@@ -44,15 +45,17 @@ struct ModelRun: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run", abstract: "Run a model on images or .npy files; write every output as .npy (and .png when image-shaped).")
 
-    @Argument(help: "Model name or .onnx path.") var model: String
-    @Option(name: .customLong("input"), help: ArgumentHelp("NAME=IMAGE|NPY (repeatable). Images become float 0..1 RGB in the layout the input declares.", valueName: "name=file"))
+    @Argument(help: "Model name, .onnx or dlib .dat path.") var model: String
+    @Option(name: .customLong("input"), help: ArgumentHelp("NAME=IMAGE|NPY (repeatable). Images become float 0..1 RGB (0..255 for dlib models) in the layout the input declares.", valueName: "name=file"))
     var inputs: [String] = []
     @Option(help: "Output folder.") var output: String
     @Option(help: "Threads (default: all cores).") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
     func run() throws {
-        let graph = try orFail { try ModelLocator.loadONNX(model) }
+        let graph = try orFail { try ModelLocator.load(model) }
         let session = try orFail { try Session(graph, threads: threads) }
+        // dlib networks take RGB values 0…255 (their graph normalises them).
+        let takesEightBitLevels = ModelLocator.isDlibModel(try orFail { try ModelLocator.find(model) })
         var feeds: [String: Tensor] = [:]
         for spec in inputs {
             guard let eq = spec.firstIndex(of: "=") else { fail("--input takes name=file, got '\(spec)'", code: 2) }
@@ -60,7 +63,7 @@ struct ModelRun: ParsableCommand {
             guard let info = graph.inputs.first(where: { $0.name == name }) else {
                 fail("model has no input '\(name)' (inputs: \(graph.inputs.map(\.name).joined(separator: ", ")))", code: 2)
             }
-            feeds[name] = try orFail { try loadTensor(file, for: info) }
+            feeds[name] = try orFail { try loadTensor(file, for: info, eightBitLevels: takesEightBitLevels) }
         }
         let outputs = try orFail { try session.run(feeds) }
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
@@ -79,7 +82,7 @@ struct ModelBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Median latency of warm runs at an input size, and achieved GFLOP/s.")
 
-    @Argument(help: "Model name or .onnx path.") var model: String
+    @Argument(help: "Model name, .onnx or dlib .dat path.") var model: String
     @Option(help: "Spatial size HxW for symbolic (or all image) dimensions.") var size: String?
     @Option(help: "Threads.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Timed runs.") var runs: Int = 10
@@ -88,10 +91,11 @@ struct ModelBench: ParsableCommand {
     @Flag(help: "With --profile: per node instead of per op type.") var byNode = false
 
     func run() throws {
-        let graph = try orFail { try ModelLocator.loadONNX(model) }
+        let graph = try orFail { try ModelLocator.load(model) }
         let session = try orFail { try Session(graph, threads: threads) }
-        let (h, w) = try size.map(parseSize) ?? (256, 256)
+        var (h, w) = try size.map(parseSize) ?? (256, 256)
         let feeds = try orFail { try zeroFeeds(graph, h: h, w: w, random: true, fixedSpatial: size != nil) }
+        if size == nil, let fixed = imageSize(graph, feeds) { (h, w) = fixed }
         let ctx = ExecutionContext(threads: threads)
         _ = try orFail { try session.run(feeds, context: ctx) }     // warm-up (and FLOPs count)
         var times: [Double] = []
@@ -129,6 +133,13 @@ func orFail<T>(_ body: () throws -> T) rethrows -> T {
     do { return try body() } catch { fail("\(error)") }
 }
 
+/// The spatial size of the first input when it is an image (a model with a fixed size, such as the
+/// dlib face ResNet at 150×150, runs at that size whatever --size says).
+func imageSize(_ graph: ModelGraph, _ feeds: [String: Tensor]) -> (Int, Int)? {
+    guard let image = graph.inputs.first.flatMap({ feeds[$0.name] }), image.shape.count == 4 else { return nil }
+    return image.shape[1] == 3 ? (image.shape[2], image.shape[3]) : (image.shape[1], image.shape[2])
+}
+
 /// Inputs filled with zeros (or a fixed pseudo-random pattern) at a spatial size for symbolic dims.
 func zeroFeeds(_ graph: ModelGraph, h: Int, w: Int, random: Bool = false, fixedSpatial: Bool = false) throws -> [String: Tensor] {
     var feeds: [String: Tensor] = [:]
@@ -152,13 +163,15 @@ func zeroFeeds(_ graph: ModelGraph, h: Int, w: Int, random: Bool = false, fixedS
     return feeds
 }
 
-/// An image file as float 0..1 RGB in NCHW or NHWC (from the input's declared layout); or a .npy file.
-func loadTensor(_ file: String, for info: ValueInfo) throws -> Tensor {
+/// An image file as float 0..1 RGB (or the 8-bit levels 0…255) in NCHW or NHWC (from the input's
+/// declared layout); or a .npy file.
+func loadTensor(_ file: String, for info: ValueInfo, eightBitLevels: Bool = false) throws -> Tensor {
     if file.hasSuffix(".npy") { return try NPY.read(path: file) }
     guard let data = FileManager.default.contents(atPath: file) else { throw ModelError("\(file): cannot read") }
     let image = try Codec.decode([UInt8](data)).image.converted(to: .rgbF32)
     let hw = image.width * image.height
-    let samples = image.floatSamples()
+    var samples = image.floatSamples()
+    if eightBitLevels { for i in samples.indices { samples[i] = (samples[i] * 255).rounded() } }
     let nhwc = info.shape?.count == 4 && info.shape?[3] == 3
     if nhwc { return Tensor(shape: [1, image.height, image.width, 3], floats: samples) }
     var planar = [Float](repeating: 0, count: 3 * hw)

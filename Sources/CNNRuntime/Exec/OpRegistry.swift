@@ -1,6 +1,10 @@
 /// Maps ONNX op types to kernels. An op not listed here, or an attribute a kernel does not read,
 /// is an import error naming the node — never a silent wrong answer.
+/// cnnpipe's own ops live in the domain `com.cnnpipe` (used by importers of other formats).
 enum OpRegistry {
+    static let customDomain = "com.cnnpipe"
+    static let supportedCustom: Set<String> = ["ZeroPaddedAdd"]
+
     static let supported: Set<String> = [
         "Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
         "Relu", "PRelu", "LeakyRelu", "Clip", "Sigmoid", "Tanh", "Softmax", "Exp", "Neg", "Abs",
@@ -11,6 +15,7 @@ enum OpRegistry {
     ]
 
     static func kernel(for node: Node, opset: Int) throws -> Kernel {
+        if node.domain == customDomain { return try customKernel(for: node) }
         guard node.domain.isEmpty || node.domain == "ai.onnx" else {
             throw ModelError("node '\(node.name)': op \(node.domain).\(node.opType) is not supported")
         }
@@ -64,6 +69,17 @@ enum OpRegistry {
         case "QuantizeLinear": k = try QuantizeKernel(a)
         case "DequantizeLinear": k = try DequantizeKernel(a)
         default: throw ModelError("node '\(node.name)': op \(node.opType) is not supported")
+        }
+        try a.finish()
+        return k
+    }
+
+    private static func customKernel(for node: Node) throws -> Kernel {
+        let a = AttributeReader(node)
+        let k: Kernel
+        switch node.opType {
+        case "ZeroPaddedAdd": k = ZeroPaddedAddKernel()
+        default: throw ModelError("node '\(node.name)': op \(node.domain).\(node.opType) is not supported")
         }
         try a.finish()
         return k
