@@ -19,9 +19,9 @@ final class Stylize: Stage {
                 "painting styles: run the transformer at the photo's size, or on a 384x384 copy scaled back"),
         .int("tile-size", default: 0, range: 0...16384,
              "process in overlapping tiles of this size; 0 = automatic (tiles of 1024 above 4 MP)"),
-        .choice("tile-statistics", ["exact", "approximate", "tile"], default: "exact",
-                "tiles normalised with the whole image's statistics: exact (one pass per norm layer, slower), "
-                + "approximate (from a copy of at most 4 MP), or tile: each its own (tone changes per tile; for comparison)"),
+        .choice("tile-statistics", ["image", "tile"], default: "image",
+                "tiles normalised with the whole image's statistics (measured over the tiles: no seams), "
+                + "or each tile with its own (tone changes from tile to tile; for comparison)"),
     ]
     static let options: StageOptions = [.stateless]
     static let acceptedFormats: [PixelFormat] = [.rgb8, .rgba8, .rgb16, .rgba16, .rgbF32, .rgbaF32]
@@ -126,14 +126,8 @@ final class Stylize: Stage {
         let tiled = tileSize > 0 ? max(padded.width, padded.height) > tileSize : pixels > Self.untiledPixels
         let styled: PlanarRGB
         if tiled {
-            let statistics: Tiling.Statistics
-            switch tileStatistics {
-            case "tile": statistics = .perTile
-            case "approximate":
-                statistics = .recorded(on: pixels <= Self.untiledPixels ? padded : padded.downscaled(toAtMost: Self.untiledPixels, multipleOf: 4))
-            default:
-                statistics = .measured(countedOn: padded.downscaled(toAtMost: 65_536, multipleOf: 4), imageInput: imageInput)
-            }
+            let statistics: Tiling.Statistics = tileStatistics == "tile" ? .perTile
+                : .measured(countedOn: padded.downscaled(toAtMost: 65_536, multipleOf: 4), imageInput: imageInput)
             styled = try Tiling(tileSize: tileSize > 0 ? tileSize : Self.automaticTileSize).run(padded, statistics: statistics, progress: { done in
                 if host.isCancelled { throw StageError("cancelled") }
                 host.progress(done, of: 1)

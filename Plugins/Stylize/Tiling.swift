@@ -5,9 +5,9 @@ import CNNRuntime
 /// Every tile is the network's input with a `margin` of context on each side (so the pixels kept
 /// from it do not see the tile's edge), and neighbouring tiles cross-fade over `2 · feather`
 /// pixels at their common border (the weights of the tiles covering a pixel sum to 1).
-/// Instance normalisation is the one non-local thing in these networks: the tiles replay
-/// statistics recorded on the whole image (or on a smaller copy when the whole image is too big
-/// to run at once), so a tiled result matches an untiled one instead of changing tone per tile.
+/// Instance normalisation is the one non-local thing in these networks: the tiles use statistics
+/// of the whole image, measured over the tiles layer by layer (see `SpatialStatistics`), so a tiled
+/// result matches an untiled one instead of changing tone per tile.
 struct Tiling {
     /// Interior size of a tile; tiles are made equal and a multiple of `alignment`.
     var tileSize: Int
@@ -59,8 +59,6 @@ struct Tiling {
 
     /// Where the tiles' normalisation statistics come from.
     enum Statistics {
-        /// Recorded on one whole-image run: of the image itself (exact) or of a smaller copy (approximate).
-        case recorded(on: PlanarRGB)
         /// Measured over the tiles, one pass per reduction (exact at any size); the small copy's run
         /// says how many reductions there are; tiles resume each pass from checkpoints of the image input.
         case measured(countedOn: PlanarRGB, imageInput: String)
@@ -81,10 +79,6 @@ struct Tiling {
         var runs = 0, totalRuns = tiles.count
         switch statistics {
         case .perTile: break
-        case .recorded(let whole):
-            let recorder = SpatialStatistics.recorder()
-            _ = try network(whole, recorder)
-            known = recorder.entries
         case .measured(let small, let imageInput):
             let recorder = SpatialStatistics.recorder()
             _ = try network(small, recorder)
@@ -116,7 +110,7 @@ struct Tiling {
             guard styled.width == tileImage.width, styled.height == tileImage.height else {
                 throw StyleError("tiling: the network turned a \(tileImage.width)x\(tileImage.height) tile into \(styled.width)x\(styled.height)")
             }
-            if let replay, !replay.isExhausted { throw StyleError("tiling: a tile used fewer statistics than the whole image recorded") }
+            if let replay, !replay.isExhausted { throw StyleError("tiling: a tile used fewer statistics than the whole image has") }
             out.accumulate(styled, at: tile.input.x, tile.input.y, columnWeights: tile.columnWeights, rowWeights: tile.rowWeights)
             runs += 1
             try progress(Double(runs) / Double(totalRuns))
