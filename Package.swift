@@ -52,8 +52,10 @@ let package = Package(
         .target(name: "CNNRuntime",
                 dependencies: ["COpenBLAS", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
                 path: "Sources/CNNRuntime", swiftSettings: fast),
+        // Faces on CNNRuntime: dlib's MMOD detector (tiled pyramid, NMS), landmarks, alignment.
+        .target(name: "FaceKit", dependencies: ["CNNRuntime"], path: "Sources/FaceKit", swiftSettings: fast),
         .executableTarget(name: "cnnpipe",
-                          dependencies: ["FilterKit", "ImageIO", "CNNRuntime",
+                          dependencies: ["FilterKit", "ImageIO", "CNNRuntime", "FaceKit",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/cnnpipe"),
 
@@ -67,6 +69,7 @@ let package = Package(
         .testTarget(name: "FilterKitTests", dependencies: ["FilterKit", "ImageIO"], path: "Tests/FilterKitTests"),
         .testTarget(name: "CLITests", dependencies: ["ImageIO"], path: "Tests/CLITests"),
         .testTarget(name: "CNNRuntimeTests", dependencies: ["CNNRuntime"], path: "Tests/CNNRuntimeTests"),
+        .testTarget(name: "FaceKitTests", dependencies: ["FaceKit"], path: "Tests/FaceKitTests"),
     ],
     // Threads here are pthreads with explicit locks; Swift 5 mode keeps C globals (stderr) usable.
     swiftLanguageModes: [.v5]
