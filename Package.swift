@@ -59,7 +59,10 @@ let package = Package(
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/cnnpipe"),
 
-        .target(name: "Basics", dependencies: ["PluginKit", "CFreeType"], path: "Plugins/Basics",
+        // Boxes, text (FreeType) and face overlays on FloatImage, for the plugins that draw.
+        .target(name: "Drawing", dependencies: ["FrameModel", "CFreeType"], path: "Sources/Drawing", swiftSettings: fast),
+
+        .target(name: "Basics", dependencies: ["PluginKit", "Drawing"], path: "Plugins/Basics",
                 swiftSettings: fast),
 
         .target(name: "Stylize", dependencies: ["PluginKit", "CNNRuntime", "ImageIO"], path: "Plugins/Stylize",

@@ -2,20 +2,20 @@ import CFreeType
 import Foundation
 
 /// Renders text with FreeType into 8-bit coverage masks.
-final class TextRenderer {
-    struct Mask {
-        var width: Int
-        var height: Int
-        var coverage: [UInt8]
+public final class TextRenderer {
+    public struct Mask {
+        public var width: Int
+        public var height: Int
+        public var coverage: [UInt8]
     }
 
-    static let defaultFont = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+    public static let defaultFont = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
     private var library: FT_Library?
     private var face: FT_Face?
     private let lock = NSLock()
 
-    init(fontPath: String = TextRenderer.defaultFont) throws {
+    public init(fontPath: String = TextRenderer.defaultFont) throws {
         guard FT_Init_FreeType(&library) == 0 else { throw TextError("FreeType failed to initialise") }
         guard FT_New_Face(library, fontPath, 0, &face) == 0 else {
             FT_Done_FreeType(library)
@@ -29,7 +29,7 @@ final class TextRenderer {
     }
 
     /// A mask of `text` at `pixelSize`, tightly spanning ascender to descender.
-    func render(_ text: String, pixelSize: Int) -> Mask {
+    public func render(_ text: String, pixelSize: Int) -> Mask {
         lock.lock()
         defer { lock.unlock() }
         guard let face else { return Mask(width: 0, height: 0, coverage: []) }
@@ -66,7 +66,7 @@ final class TextRenderer {
     }
 }
 
-struct TextError: Error, CustomStringConvertible {
-    let description: String
+public struct TextError: Error, CustomStringConvertible {
+    public let description: String
     init(_ d: String) { description = d }
 }

@@ -3,7 +3,7 @@ import FrameModel
 /// Drawing on a FloatImage: filled and outlined rectangles, and text masks.
 /// Colours are RGB in 0...1; on gray images their luma is drawn; alpha is set opaque.
 extension FloatImage {
-    mutating func fill(x: Int, y: Int, width w: Int, height h: Int, color: SIMD3<Float>, opacity: Float = 1) {
+    public mutating func fill(x: Int, y: Int, width w: Int, height h: Int, color: SIMD3<Float>, opacity: Float = 1) {
         let x0 = max(0, x), y0 = max(0, y), x1 = min(width, x + w), y1 = min(height, y + h)
         guard x0 < x1, y0 < y1 else { return }
         let value = paint(color)
@@ -12,7 +12,7 @@ extension FloatImage {
         }
     }
 
-    mutating func strokeRect(x: Int, y: Int, width w: Int, height h: Int, thickness t: Int, color: SIMD3<Float>) {
+    public mutating func strokeRect(x: Int, y: Int, width w: Int, height h: Int, thickness t: Int, color: SIMD3<Float>) {
         fill(x: x, y: y, width: w, height: t, color: color)
         fill(x: x, y: y + h - t, width: w, height: t, color: color)
         fill(x: x, y: y, width: t, height: h, color: color)
@@ -20,7 +20,7 @@ extension FloatImage {
     }
 
     /// Draws a text mask with its top-left corner at (x, y).
-    mutating func draw(_ mask: TextRenderer.Mask, x: Int, y: Int, color: SIMD3<Float>) {
+    public mutating func draw(_ mask: TextRenderer.Mask, x: Int, y: Int, color: SIMD3<Float>) {
         let value = paint(color)
         for row in 0..<mask.height where y + row >= 0 && y + row < height {
             let x0 = max(0, x), x1 = min(width, x + mask.width)
@@ -56,7 +56,7 @@ extension FloatImage {
 }
 
 /// Parses "#rrggbb" or a few colour names.
-func parseColor(_ text: String) -> SIMD3<Float>? {
+public func parseColor(_ text: String) -> SIMD3<Float>? {
     let named: [String: SIMD3<Float>] = [
         "red": [1, 0.2, 0.2], "green": [0.2, 0.9, 0.3], "blue": [0.2, 0.5, 1], "yellow": [1, 0.9, 0.1],
         "white": [1, 1, 1], "black": [0, 0, 0], "cyan": [0.1, 0.9, 0.9], "magenta": [1, 0.2, 0.9],
