@@ -1,12 +1,8 @@
-/// dlib's rectangle: integer corners with right and bottom *inclusive* (width = right − left + 1).
-/// Detections keep this form until they become frame faces, so overlap tests and rounding match dlib.
-public struct DlibRectangle: Equatable, Sendable, CustomStringConvertible {
-    public var left: Int, top: Int, right: Int, bottom: Int
+import CNNRuntime
 
-    public init(left: Int, top: Int, right: Int, bottom: Int) {
-        self.left = left; self.top = top; self.right = right; self.bottom = bottom
-    }
-
+/// dlib's rectangle conventions (right and bottom inclusive, width = right − left + 1), which the
+/// detector keeps until boxes become frame faces, so overlap tests and rounding match dlib.
+extension DlibRectangle: CustomStringConvertible {
     /// Each corner rounded half away from zero (dlib's lround).
     init(_ r: DoubleRectangle) {
         self.init(left: Int(r.left.rounded()), top: Int(r.top.rounded()), right: Int(r.right.rounded()), bottom: Int(r.bottom.rounded()))

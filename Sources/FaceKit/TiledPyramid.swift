@@ -1,3 +1,4 @@
+import CNNRuntime
 import Foundation
 
 /// dlib's tiled image pyramid (`input_rgb_image_pyramid<pyramid_down<6>>`): every level, each 5/6

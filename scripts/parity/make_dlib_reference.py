@@ -12,6 +12,8 @@ OUT_DIR/cases.json lists:
               One chip of random noise is included (no face: the network must still agree).
   detections  dlib.cnn_face_detection_model_v1 results (box l, t, r, b inclusive, and confidence)
               per photo for upsample 0 and 1; the photo itself as <photo>-rgb.npy (uint8).
+  landmarks   dlib.shape_predictor (5 points) on those photos: for every detected box and for
+              seeded random boxes (inside, overlapping the border, tiny, large).
 """
 import json
 import os
@@ -91,9 +93,25 @@ def main():
                                "faces": [{"box": [d.rect.left(), d.rect.top(), d.rect.right(), d.rect.bottom()],
                                           "confidence": d.confidence} for d in found]})
 
+    landmarks = []
+    rng = np.random.default_rng(5)
+    for photo in DETECTION_PHOTOS:
+        image = dlib.load_rgb_image(os.path.join(corpus, "faces", photo))
+        rows, cols = image.shape[:2]
+        boxes = [d["box"] for run in detections if run["photo"] == photo for d in run["faces"]]
+        for _ in range(25):
+            side = int(rng.integers(8, max(cols, rows)))
+            left, top = int(rng.integers(-side // 2, cols)), int(rng.integers(-side // 2, rows))
+            boxes.append([left, top, left + side - 1, top + int(side * rng.uniform(0.8, 1.25)) - 1])
+        for box in boxes:
+            shape = predictor(image, dlib.rectangle(*box))
+            landmarks.append({"image": slug(photo) + "-rgb", "box": box,
+                              "landmarks": [[p.x, p.y] for p in shape.parts()]})
+
     with open(os.path.join(out, "cases.json"), "w") as f:
-        json.dump({"dlib": dlib.__version__, "chips": chips, "detections": detections}, f, indent=1)
-    print(f"dlib reference: {len(chips)} chips, {len(detections)} detection runs written to {out} (dlib {dlib.__version__})")
+        json.dump({"dlib": dlib.__version__, "chips": chips, "detections": detections, "landmarks": landmarks}, f, indent=1)
+    print(f"dlib reference: {len(chips)} chips, {len(detections)} detection runs, {len(landmarks)} landmark cases "
+          f"written to {out} (dlib {dlib.__version__})")
 
 
 if __name__ == "__main__":

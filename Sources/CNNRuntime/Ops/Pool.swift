@@ -25,6 +25,13 @@ struct PoolKernel: Kernel {
         let out = ctx.tensor(Array(x.shape[..<2]) + g.output)
         let xp = (try x.floatData()), op_ = out.buffer.pointer
         let dims = g.input.count, ks = g.kernelSize, pout = g.outputSize, pin = g.inputSize
+        if dims == 2 {
+            let plan = Pool2DPlan(g), maxPool = isMax, includePad = countIncludePad
+            ctx.parallel(planes, minimumPerThread: max(1, 16_384 / max(1, pout * ks))) { r in
+                for plane in r { plan.run(xp + plane * pin, op_ + plane * pout, isMax: maxPool, countIncludePad: includePad) }
+            }
+            return [out]
+        }
         var inStrides = [Int](repeating: 1, count: dims)
         for i in stride(from: dims - 2, through: 0, by: -1) { inStrides[i] = inStrides[i + 1] * g.input[i + 1] }
         let maxPool = isMax, includePad = countIncludePad
