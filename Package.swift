@@ -13,6 +13,7 @@ let package = Package(
         // Plugins are real shared objects loaded with dlopen; the host never links them.
         .library(name: "Basics", type: .dynamic, targets: ["Basics"]),
         .library(name: "Stylize", type: .dynamic, targets: ["Stylize"]),
+        .library(name: "FaceDetect", type: .dynamic, targets: ["FaceDetect"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
@@ -66,6 +67,9 @@ let package = Package(
                 swiftSettings: fast),
 
         .target(name: "Stylize", dependencies: ["PluginKit", "CNNRuntime", "ImageIO"], path: "Plugins/Stylize",
+                swiftSettings: fast),
+
+        .target(name: "FaceDetect", dependencies: ["PluginKit", "FaceKit", "Drawing"], path: "Plugins/FaceDetect",
                 swiftSettings: fast),
 
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"], path: "Tests/ImageIOTests"),

@@ -1,0 +1,89 @@
+import CNNRuntime
+import Drawing
+import FaceKit
+import Foundation
+import FrameModel
+import PluginKit
+
+/// Finds faces with dlib's CNN detector and their 5 landmarks, and adds them to the frame's faces;
+/// the host writes every face into the output's XMP as MWG face regions.
+final class FaceDetect: Stage {
+    static let name = "face-detect"
+    static let summary = "Find faces (dlib's CNN detector) and their landmarks; they become XMP face regions"
+    static let parameters: [Parameter] = [
+        .int("upsample", default: 0, range: 0...2, "double the image this many times first to find smaller faces (0: down to ~80 px, 1: ~40 px, 2: ~20 px)"),
+        .float("threshold", default: 0, range: -2...3, "detector score a face must exceed (dlib's adjust_threshold; higher = fewer, surer faces)"),
+        .int("min-size", default: 0, range: 0...100_000, "ignore faces narrower than this many pixels"),
+        .bool("landmarks", default: true, "find the 5 landmarks (eye corners, nose) of each face"),
+        .bool("replace-regions", default: false, "drop the face regions the input file already had instead of keeping them"),
+        .bool("draw", default: false, "draw the boxes, landmarks and scores (or names) into the image"),
+    ]
+    static let options: StageOptions = [.stateless]
+
+    let finder: FaceFinder
+    let upsample: Int, threshold: Double, minSize: Int
+    let replaceRegions: Bool
+    let overlay: FaceOverlay?
+
+    init(_ p: ParameterValues, host: StageHost) throws {
+        let dir = host.modelDirectory ?? "models"
+        func model(_ file: String) throws -> String {
+            let path = dir + "/" + file
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw StageError("model \(file) not found in \(dir); run scripts/setup-models.sh to fetch it")
+            }
+            return path
+        }
+        do {
+            finder = try FaceFinder(detectorPath: try model(FaceFinder.detectorFile),
+                                    landmarkPath: p.bool("landmarks") ? try model(FaceFinder.landmarkFile) : nil, threads: host.threads)
+        } catch let e as ModelError {
+            throw StageError("\(e); run scripts/setup-models.sh to fetch the models again")
+        }
+        upsample = p.int("upsample"); threshold = Double(p.float("threshold")); minSize = p.int("min-size")
+        replaceRegions = p.bool("replace-regions")
+        overlay = p.bool("draw") ? FaceOverlay(text: try TextRenderer()) : nil
+    }
+
+    func process(_ inputs: [Frame], _ output: Output) throws {
+        let frame = inputs[0]
+        let rgb = frame.image(as: .rgb8)
+        let found = try finder.find(rgb: rgb.bytes, width: rgb.width, height: rgb.height,
+                                    upsample: upsample, threshold: threshold, minSize: minSize)
+        var annotations = frame.annotations
+        annotations.faces = Self.merge(found.map(Self.face), into: replaceRegions ? [] : annotations.faces)
+        if let overlay {
+            var canvas = FloatImage(frame.image)
+            overlay.draw(annotations.faces, on: &canvas)
+            try output.emit(canvas.image(frame.format), annotations: annotations, like: frame)
+        } else {
+            try output.emit(frame.image, annotations: annotations, like: frame)
+        }
+    }
+
+    static func face(_ f: FaceFinder.Found) -> Face {
+        Face(box: .init(x: Double(f.rect.left), y: Double(f.rect.top), width: Double(f.rect.width), height: Double(f.rect.height)),
+             confidence: f.confidence, landmarks: f.landmarks.map { .init(x: Double($0.x), y: Double($0.y)) })
+    }
+
+    /// The detections plus the faces already known (from the file's XMP or an earlier stage). A
+    /// known face that a detection covers (IoU ≥ 0.5) is the same face: the detection takes its
+    /// name and replaces it, so a face tagged in digiKam is not listed twice.
+    static func merge(_ detected: [Face], into known: [Face]) -> [Face] {
+        var result = detected, unmatched: [Face] = []
+        for k in known {
+            if let i = result.indices.max(by: { iou(result[$0].box, k.box) < iou(result[$1].box, k.box) }), iou(result[i].box, k.box) >= 0.5 {
+                if result[i].name == nil { result[i].name = k.name; result[i].distance = k.distance }
+            } else {
+                unmatched.append(k)
+            }
+        }
+        return unmatched + result
+    }
+
+    static func iou(_ a: Face.Box, _ b: Face.Box) -> Double {
+        let w = min(a.x + a.width, b.x + b.width) - max(a.x, b.x), h = min(a.y + a.height, b.y + b.height) - max(a.y, b.y)
+        guard w > 0, h > 0 else { return 0 }
+        return w * h / (a.width * a.height + b.width * b.height - w * h)
+    }
+}
