@@ -1,0 +1,89 @@
+import ArgumentParser
+import CNNRuntime
+import FaceKit
+import FilterKit
+import Foundation
+import FrameModel
+import ImageIO
+
+struct FacesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "faces", abstract: "Find faces in images (dlib's CNN face detector and 5-point landmarks).",
+        subcommands: [FacesDetect.self])
+}
+
+struct FacesDetect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "detect",
+        abstract: "Print the faces in images: one line per face, path,top,right,bottom,left.",
+        discussion: """
+        The line format is face_recognition's face_detection tool's (box clipped to the image, right and
+        bottom inclusive). Images are files, folders (their images) or - for stdin (several images back to
+        back are fine). --json prints one JSON object per face instead: path, box (left, top, right,
+        bottom), confidence and, with --landmarks, the 5 landmarks (eye corners, nose base).
+        An image that cannot be read is reported on stderr; the others are still processed (exit 1).
+        """)
+
+    @Argument(help: "Images, folders of images, or - for stdin.") var inputs: [String] = []
+    @Option(help: "Double the image this many times first to find smaller faces (0-2).") var upsample = 0
+    @Option(help: "Score a face must exceed (dlib's adjust_threshold).") var threshold = 0.0
+    @Option(help: "Worker threads for the network.") var threads = ProcessInfo.processInfo.activeProcessorCount
+    @Flag(help: "Also find the 5 landmarks of each face (in --json output).") var landmarks = false
+    @Flag(help: "One JSON object per face.") var json = false
+
+    func validate() throws {
+        guard (0...2).contains(upsample) else { throw ValidationError("--upsample must be 0, 1 or 2") }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+    }
+
+    func run() throws {
+        let finder = try orFail {
+            try FaceFinder(detectorPath: try ModelLocator.find(FaceFinder.detectorFile),
+                           landmarkPath: landmarks ? try ModelLocator.find(FaceFinder.landmarkFile) : nil, threads: threads)
+        }
+        var failed = false
+        let readable = inputs.filter { path in
+            guard path == "-" || FileManager.default.fileExists(atPath: path) else {
+                reportError("\(path): no such file or folder"); failed = true; return false
+            }
+            return true
+        }
+        if readable.isEmpty && !inputs.isEmpty { throw ExitCode(1) }
+        let source = try orFail { try InputSource(arguments: readable) }
+        while let next = source.next() {
+            switch next {
+            case .failure(let problem):
+                reportError("\(problem)"); failed = true
+            case .success(let item):
+                do {
+                    let image = try Codec.decode(item.bytes).image.converted(to: .rgb8)
+                    let faces = try finder.find(rgb: image.bytes, width: image.width, height: image.height,
+                                                upsample: upsample, threshold: threshold)
+                    for f in faces { print(line(item.label, f, width: image.width, height: image.height)) }
+                } catch {
+                    reportError("\(item.label): \(error)"); failed = true
+                }
+            }
+        }
+        if failed { throw ExitCode(1) }
+    }
+
+    private func line(_ path: String, _ f: FaceFinder.Found, width: Int, height: Int) -> String {
+        if json {
+            var object: [String: Any] = [
+                "path": path, "confidence": f.confidence,
+                "box": ["left": f.rect.left, "top": f.rect.top, "right": f.rect.right, "bottom": f.rect.bottom],
+            ]
+            if landmarks { object["landmarks"] = f.landmarks.map { [$0.x, $0.y] } }
+            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+            return String(decoding: data, as: UTF8.self)
+        }
+        // face_recognition trims its (top, right, bottom, left) boxes to the image.
+        return "\(path),\(max(f.rect.top, 0)),\(min(f.rect.right, width)),\(min(f.rect.bottom, height)),\(max(f.rect.left, 0))"
+    }
+}
+
+/// A one-line error for one input; the command goes on with the others.
+func reportError(_ message: String) {
+    FileHandle.standardError.write(Data("cnnpipe: error: \(message)\n".utf8))
+}
