@@ -31,7 +31,10 @@ if [ -d "$corpus/content" ]; then
   done
   run run -e 'grid columns=2 cell=1200 captions=false' "$out/scream-native.png" "$out/scream-384.png" -o "$out/native-vs-384.jpg"
 fi
-# 5. Streams through pipes: mixed formats in, one stream out, split again by a second cnnpipe.
+# 5. Faces: detected, drawn and tagged as XMP face regions (exiftool -j -XMP-mwg-rs:all shows them).
+run run face-detect-and-tag "$corpus/faces/group/obama_biden_two_people.jpg" -o "$out/faces-tagged.jpg"
+run faces detect "$corpus/faces/group"
+# 6. Streams through pipes: mixed formats in, one stream out, split again by a second cnnpipe.
 cat samples/images/*.jpg samples/images/*.png samples/images/*.webp \
   | "$bin" run -e 'resize width=400 | rotate angle=90' --format png \
   | "$bin" run -e 'annotate caption="cnnpipe | piped twice"' -o "$out/piped-{index}.png"
