@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
         .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
     ],
     targets: [
         // C plugin ABI: the only thing host and plugins share.
@@ -55,8 +56,11 @@ let package = Package(
                 path: "Sources/CNNRuntime", swiftSettings: fast),
         // Faces on CNNRuntime: dlib's MMOD detector (tiled pyramid, NMS), landmarks, alignment.
         .target(name: "FaceKit", dependencies: ["CNNRuntime"], path: "Sources/FaceKit", swiftSettings: fast),
+        // Face galleries: people and their embeddings in SQLite (GRDB), nearest-person search via BLAS.
+        .target(name: "Gallery", dependencies: ["FaceKit", .product(name: "GRDB", package: "GRDB.swift")],
+                path: "Sources/Gallery", swiftSettings: fast),
         .executableTarget(name: "cnnpipe",
-                          dependencies: ["FilterKit", "ImageIO", "CNNRuntime", "FaceKit",
+                          dependencies: ["FilterKit", "ImageIO", "CNNRuntime", "FaceKit", "Gallery",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/cnnpipe"),
 
@@ -77,6 +81,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["ImageIO"], path: "Tests/CLITests"),
         .testTarget(name: "CNNRuntimeTests", dependencies: ["CNNRuntime"], path: "Tests/CNNRuntimeTests"),
         .testTarget(name: "FaceKitTests", dependencies: ["FaceKit"], path: "Tests/FaceKitTests"),
+        .testTarget(name: "GalleryTests", dependencies: ["Gallery"], path: "Tests/GalleryTests"),
     ],
     // Threads here are pthreads with explicit locks; Swift 5 mode keeps C globals (stderr) usable.
     swiftLanguageModes: [.v5]

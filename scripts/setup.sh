@@ -10,6 +10,7 @@ packages=(
   pkg-config libjpeg62-turbo-dev libpng-dev libwebp-dev libfreetype-dev fonts-dejavu-core  # build + run
   libopenblas-dev                                                                           # CNN runtime (sgemm)
   libxml2                                                                                   # XMP face regions (FoundationXML)
+  libsqlite3-dev                                                                            # face galleries (GRDB)
   libimage-exiftool-perl imagemagick libonnx-testdata                                       # tests: independent readers, ONNX conformance
   libjpeg-turbo-progs time                                                                  # benchmarks
 )

@@ -16,5 +16,5 @@ struct CNNPipe: ParsableCommand {
           cnnpipe stages            # what stages the plugins provide
           cnnpipe inspect resize    # one stage's parameters and pads
         """,
-        subcommands: [Run.self, Stages.self, Inspect.self, Presets.self, Validate.self, ModelCommand.self, FacesCommand.self])
+        subcommands: [Run.self, Stages.self, Inspect.self, Presets.self, Validate.self, ModelCommand.self, FacesCommand.self, GalleryCommand.self])
 }
