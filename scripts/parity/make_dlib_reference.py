@@ -68,13 +68,17 @@ def main():
         shape = predictor(image, box)
         chip = dlib.get_face_chip(image, shape, size=150, padding=0.25)
         name = slug(photo)
+        # dlib's own decoding of the photo: its libjpeg upsamples chroma differently from ours, so
+        # alignment and end-to-end descriptors are compared on these exact pixels.
+        save(name + "-rgb", image)
         save(name + "-chip", chip)
         dlib.save_image(chip, os.path.join(out, name + "-chip.png"))
         save(name + "-descriptor", describe(chip))
         chips.append({"name": name, "photo": photo,
                       "box": [box.left(), box.top(), box.right(), box.bottom()],
                       "landmarks": [[p.x, p.y] for p in shape.parts()],
-                      "chip": name + "-chip", "descriptor": name + "-descriptor"})
+                      "image": name + "-rgb", "chip": name + "-chip", "descriptor": name + "-descriptor",
+                      "photo_descriptor": [float(v) for v in recognizer.compute_face_descriptor(image, shape)]})
 
     noise = np.random.default_rng(20261126).integers(0, 256, size=(150, 150, 3), dtype=np.uint8)
     save("noise-chip", noise)
