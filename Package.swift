@@ -80,7 +80,7 @@ let package = Package(
         .testTarget(name: "FilterKitTests", dependencies: ["FilterKit", "ImageIO"], path: "Tests/FilterKitTests"),
         .testTarget(name: "CLITests", dependencies: ["ImageIO"], path: "Tests/CLITests"),
         .testTarget(name: "CNNRuntimeTests", dependencies: ["CNNRuntime"], path: "Tests/CNNRuntimeTests"),
-        .testTarget(name: "FaceKitTests", dependencies: ["FaceKit"], path: "Tests/FaceKitTests"),
+        .testTarget(name: "FaceKitTests", dependencies: ["FaceKit", "ImageIO"], path: "Tests/FaceKitTests"),
         .testTarget(name: "GalleryTests", dependencies: ["Gallery"], path: "Tests/GalleryTests"),
     ],
     // Threads here are pthreads with explicit locks; Swift 5 mode keeps C globals (stderr) usable.

@@ -9,6 +9,7 @@ final class FaceDetectorTests: XCTestCase {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
     static let models = ProcessInfo.processInfo.environment["CNNPIPE_MODELS"] ?? root + "/models"
     static let references = root + "/.build-reference/dlib"
+    static let corpus = root + "/../shared/corpus"
 
     struct Reference: Decodable {
         struct Case: Decodable {
