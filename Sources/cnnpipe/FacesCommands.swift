@@ -9,7 +9,7 @@ import ImageIO
 struct FacesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "faces", abstract: "Find faces in images (dlib's CNN face detector and 5-point landmarks).",
-        subcommands: [FacesDetect.self])
+        subcommands: [FacesDetect.self, FacesVerify.self])
 }
 
 struct FacesDetect: ParsableCommand {
@@ -80,6 +80,55 @@ struct FacesDetect: ParsableCommand {
         }
         // face_recognition trims its (top, right, bottom, left) boxes to the image.
         return "\(path),\(max(f.rect.top, 0)),\(min(f.rect.right, width)),\(min(f.rect.bottom, height)),\(max(f.rect.left, 0))"
+    }
+}
+
+struct FacesVerify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Is it the same person? The distance between the faces of two photos and the verdict.",
+        discussion: """
+        Each photo should show one face (with several, the largest is used and a note says so). Prints
+        `distance same|different` (Euclidean distance of dlib's 128-number face descriptors; same when
+        below --tolerance, dlib's 0.6 by default). Exit status: 0 same person, 1 different, 2 error
+        (unreadable image, no face).
+        """)
+
+    @Argument(help: "The first photo.") var first: String
+    @Argument(help: "The second photo.") var second: String
+    @Option(help: "Distance below which two faces are the same person.") var tolerance = 0.6
+    @Option(help: "Double the images this many times to find small faces (0-2).") var upsample = 0
+    @Option(help: "Worker threads for the networks.") var threads = ProcessInfo.processInfo.activeProcessorCount
+    @Flag(help: "Print a JSON object instead.") var json = false
+
+    func run() throws {
+        let finder = try orFail {
+            try FaceFinder(detectorPath: try ModelLocator.find(FaceFinder.detectorFile),
+                           landmarkPath: try ModelLocator.find(FaceFinder.landmarkFile), threads: threads)
+        }
+        let embedder = try orFail { try FaceEmbedder(modelPath: try ModelLocator.find(FaceEmbedder.modelFile), threads: threads) }
+        func descriptor(_ path: String) -> [Float] {
+            do {
+                guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read the file") }
+                let image = try Codec.decode([UInt8](data)).image.converted(to: .rgb8)
+                let faces = try finder.find(rgb: image.bytes, width: image.width, height: image.height, upsample: upsample)
+                guard let face = faces.max(by: { $0.rect.area < $1.rect.area }) else {
+                    throw CLIError("no face found (try --upsample 1 for small faces)")
+                }
+                if faces.count > 1 { warn("\(path): \(faces.count) faces; using the largest") }
+                return try embedder.embeddings(rgb: image.bytes, width: image.width, height: image.height, faces: [face.landmarks])[0]
+            } catch {
+                fail("\(path): \(error)", code: 2)
+            }
+        }
+        let a = descriptor(first), b = descriptor(second)
+        let distance = Double(FaceEmbedder.distance(a, b)), same = distance < tolerance
+        if json {
+            print("{\"distance\":\(String(format: "%.6f", distance)),\"same\":\(same),\"tolerance\":\(tolerance)}")
+        } else {
+            print(String(format: "%.4f %@", distance, same ? "same" : "different"))
+        }
+        if !same { throw ExitCode(1) }
     }
 }
 
