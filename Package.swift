@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "Basics", type: .dynamic, targets: ["Basics"]),
         .library(name: "Stylize", type: .dynamic, targets: ["Stylize"]),
         .library(name: "FaceDetect", type: .dynamic, targets: ["FaceDetect"]),
+        .library(name: "Identify", type: .dynamic, targets: ["Identify"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
@@ -74,6 +75,9 @@ let package = Package(
                 swiftSettings: fast),
 
         .target(name: "FaceDetect", dependencies: ["PluginKit", "FaceKit", "Drawing"], path: "Plugins/FaceDetect",
+                swiftSettings: fast),
+
+        .target(name: "Identify", dependencies: ["PluginKit", "FaceKit", "Gallery"], path: "Plugins/Identify",
                 swiftSettings: fast),
 
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"], path: "Tests/ImageIOTests"),

@@ -70,17 +70,26 @@ public struct Face: Codable, Sendable, Equatable {
     public var name: String?
     /// Embedding distance to `name`.
     public var distance: Double?
+    /// The nearest people after `name` (the identify stage's top-k), nearest first.
+    public var candidates: [Candidate]?
+
+    public struct Candidate: Codable, Sendable, Equatable {
+        public var name: String
+        public var distance: Double
+        public init(name: String, distance: Double) { self.name = name; self.distance = distance }
+    }
 
     public init(box: Box, confidence: Double? = nil, landmarks: [Point] = [], name: String? = nil,
-                distance: Double? = nil) {
+                distance: Double? = nil, candidates: [Candidate]? = nil) {
         self.box = box
         self.confidence = confidence
         self.landmarks = landmarks
         self.name = name
         self.distance = distance
+        self.candidates = candidates
     }
 
-    enum CodingKeys: String, CodingKey { case box, confidence, landmarks, name, distance }
+    enum CodingKeys: String, CodingKey { case box, confidence, landmarks, name, distance, candidates }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -89,5 +98,6 @@ public struct Face: Codable, Sendable, Equatable {
         landmarks = try c.decodeIfPresent([Point].self, forKey: .landmarks) ?? []
         name = try c.decodeIfPresent(String.self, forKey: .name)
         distance = try c.decodeIfPresent(Double.self, forKey: .distance)
+        candidates = try c.decodeIfPresent([Candidate].self, forKey: .candidates)
     }
 }

@@ -1,0 +1,77 @@
+import CNNRuntime
+import FaceKit
+import Foundation
+import FrameModel
+import Gallery
+import PluginKit
+
+/// Names the faces in a frame's metadata: each face's descriptor (dlib's ResNet on the aligned
+/// chip) against a gallery; the nearest person within `tolerance`, else "unknown". Names and
+/// distances go into the face metadata, so the XMP regions carry them.
+final class Identify: Stage {
+    static let name = "identify"
+    static let summary = "Name the detected faces from a gallery (nearest enrolled person, or unknown)"
+    static let parameters: [Parameter] = [
+        .string("gallery", default: "", "the gallery file (cnnpipe gallery enroll … makes one)"),
+        .float("tolerance", default: 0.6, range: 0...2, "largest descriptor distance that still counts as the person (dlib: 0.6)"),
+        .int("top-k", default: 0, range: 0...20, "also record this many runners-up per face"),
+        .bool("relabel", default: false, "identify faces that already have a name too (by default they keep it)"),
+    ]
+    static let options: StageOptions = [.stateless]
+
+    let index: GalleryIndex
+    let embedder: FaceEmbedder
+    let predictor: DlibShapePredictor
+    let tolerance: Float, topK: Int, relabel: Bool
+
+    init(_ p: ParameterValues, host: StageHost) throws {
+        guard let path = p.optionalString("gallery") else {
+            throw StageError("gallery: give the gallery file (make one with 'cnnpipe gallery enroll --gallery G.db --name NAME PHOTO')")
+        }
+        let dir = host.modelDirectory ?? "models"
+        func model(_ file: String) throws -> String {
+            let path = dir + "/" + file
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw StageError("model \(file) not found in \(dir); run scripts/setup-models.sh to fetch it")
+            }
+            return path
+        }
+        let modelPath = try model(FaceEmbedder.modelFile)
+        do {
+            let gallery = try Gallery(path: path, modelIdentity: try SHA256.hexOfFile(atPath: modelPath), create: false)
+            index = try GalleryIndex(gallery: gallery)
+            embedder = try FaceEmbedder(modelPath: modelPath, threads: host.threads)
+            predictor = try DlibShapePredictor.load(path: try model(FaceFinder.landmarkFile))
+        } catch let e as StageError { throw e } catch {
+            throw StageError("\(error)")
+        }
+        tolerance = p.float("tolerance"); topK = p.int("top-k"); relabel = p.bool("relabel")
+    }
+
+    func process(_ inputs: [Frame], _ output: Output) throws {
+        let frame = inputs[0]
+        var annotations = frame.annotations
+        let todo = annotations.faces.indices.filter { relabel || annotations.faces[$0].name == nil || annotations.faces[$0].name == "unknown" }
+        guard !todo.isEmpty, index.count > 0 else { return try output.pass(frame) }
+        let rgb = frame.image(as: .rgb8)
+        // Faces read from a file's XMP have no landmarks: find them in the box.
+        let landmarks = try todo.map { i -> [DlibPoint] in
+            let f = annotations.faces[i]
+            if f.landmarks.count == 5 { return f.landmarks.map { DlibPoint(x: Int($0.x.rounded()), y: Int($0.y.rounded())) } }
+            let box = DlibRectangle(left: Int(f.box.x.rounded()), top: Int(f.box.y.rounded()),
+                                    right: Int((f.box.x + f.box.width).rounded()) - 1, bottom: Int((f.box.y + f.box.height).rounded()) - 1)
+            return try predictor.landmarks(rgb: rgb.bytes, width: rgb.width, height: rgb.height, box: box)
+        }
+        let descriptors = try embedder.embeddings(rgb: rgb.bytes, width: rgb.width, height: rgb.height, faces: landmarks)
+        let matches = try index.nearestMany(descriptors, k: topK + 1)
+        for (i, m) in zip(todo, matches) {
+            guard let best = m.first else { continue }
+            annotations.faces[i].name = best.distance <= tolerance ? best.name : "unknown"
+            annotations.faces[i].distance = Double(best.distance)
+            if topK > 0 {
+                annotations.faces[i].candidates = m.dropFirst().map { .init(name: $0.name, distance: Double($0.distance)) }
+            }
+        }
+        try output.emit(frame.image, annotations: annotations, like: frame)
+    }
+}
