@@ -115,11 +115,13 @@ final class StylizeTests: XCTestCase {
         let presets = try FileManager.default.contentsOfDirectory(atPath: TestEnv.root + "/presets").filter { $0.hasSuffix(".yaml") }
         XCTAssertGreaterThan(presets.count, 15)
         let sample = try photo(64, 48)
-        for p in presets.sorted() where p != "style-sheet.yaml" {
+        // tag-people needs a gallery made by the user: it is validated here and run in IdentifyTests.
+        for p in presets.sorted() where p != "style-sheet.yaml" && p != "tag-people.yaml" {
             let r = try cnnpipe(["run", TestEnv.root + "/presets/" + p, "--format", "png"], stdin: sample)
             XCTAssertEqual(r.status, 0, "\(p): \(r.stderr)")
             XCTAssertNoThrow(try Codec.decode([UInt8](r.stdout)), p)
         }
+        XCTAssertEqual(try cnnpipe(["validate", TestEnv.root + "/presets/tag-people.yaml"]).status, 0)
         let v = try cnnpipe(["validate", TestEnv.root + "/presets/style-sheet.yaml"])
         XCTAssertEqual(v.status, 0, v.stderr)
         XCTAssertTrue(String(decoding: v.stdout, as: UTF8.self).contains("28 nodes"))
