@@ -63,14 +63,10 @@ final class Identify: Stage {
             return try predictor.landmarks(rgb: rgb.bytes, width: rgb.width, height: rgb.height, box: box)
         }
         let descriptors = try embedder.embeddings(rgb: rgb.bytes, width: rgb.width, height: rgb.height, faces: landmarks)
-        let matches = try index.nearestMany(descriptors, k: topK + 1)
-        for (i, m) in zip(todo, matches) {
-            guard let best = m.first else { continue }
-            annotations.faces[i].name = best.distance <= tolerance ? best.name : "unknown"
-            annotations.faces[i].distance = Double(best.distance)
-            if topK > 0 {
-                annotations.faces[i].candidates = m.dropFirst().map { .init(name: $0.name, distance: Double($0.distance)) }
-            }
+        for (i, who) in zip(todo, try index.identify(descriptors, tolerance: tolerance, runnersUp: topK)) {
+            annotations.faces[i].name = who.name ?? "unknown"
+            annotations.faces[i].distance = who.distance.map(Double.init)
+            if topK > 0 { annotations.faces[i].candidates = who.runnersUp.map { .init(name: $0.name, distance: Double($0.distance)) } }
         }
         try output.emit(frame.image, annotations: annotations, like: frame)
     }

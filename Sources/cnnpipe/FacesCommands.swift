@@ -4,12 +4,13 @@ import FaceKit
 import FilterKit
 import Foundation
 import FrameModel
+import Gallery
 import ImageIO
 
 struct FacesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "faces", abstract: "Find faces in images (dlib's CNN face detector and 5-point landmarks).",
-        subcommands: [FacesDetect.self, FacesVerify.self])
+        subcommands: [FacesDetect.self, FacesVerify.self, FacesIdentify.self])
 }
 
 struct FacesDetect: ParsableCommand {
@@ -129,6 +130,70 @@ struct FacesVerify: ParsableCommand {
             print(String(format: "%.4f %@", distance, same ? "same" : "different"))
         }
         if !same { throw ExitCode(1) }
+    }
+}
+
+struct FacesIdentify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "identify",
+        abstract: "Name the faces in images from a gallery: one line per face, path,name,distance.",
+        discussion: """
+        For each face the nearest enrolled person within --tolerance (dlib's 0.6), else `unknown_person`;
+        an image without faces prints `path,no_persons_found,None` (the names face_recognition uses).
+        --json prints one object per face with its box and, with --top-k, the runners-up.
+        """)
+
+    @Option(help: "The gallery file (cnnpipe gallery enroll makes one).") var gallery: String
+    @Argument(help: "Images, folders of images, or - for stdin.") var inputs: [String] = []
+    @Option(help: "Largest descriptor distance that still counts as the person.") var tolerance: Float = 0.6
+    @Option(name: .customLong("top-k"), help: "Also report this many runners-up per face (--json).") var topK = 0
+    @Option(help: "Double the images this many times to find small faces (0-2).") var upsample = 0
+    @Option(help: "Worker threads for the networks.") var threads = ProcessInfo.processInfo.activeProcessorCount
+    @Flag(help: "One JSON object per face.") var json = false
+
+    func run() throws {
+        let (finder, embedder, index) = try orFail { () -> (FaceFinder, FaceEmbedder, GalleryIndex) in
+            let modelPath = try ModelLocator.find(FaceEmbedder.modelFile)
+            let g = try Gallery(path: gallery, modelIdentity: try SHA256.hexOfFile(atPath: modelPath), create: false)
+            return (try FaceFinder(detectorPath: try ModelLocator.find(FaceFinder.detectorFile),
+                                   landmarkPath: try ModelLocator.find(FaceFinder.landmarkFile), threads: threads),
+                    try FaceEmbedder(modelPath: modelPath, threads: threads), try GalleryIndex(gallery: g))
+        }
+        var failed = false
+        let source = try orFail { try InputSource(arguments: inputs) }
+        while let next = source.next() {
+            switch next {
+            case .failure(let problem):
+                reportError("\(problem)"); failed = true
+            case .success(let item):
+                do {
+                    let image = try Codec.decode(item.bytes).image.converted(to: .rgb8)
+                    let faces = try finder.find(rgb: image.bytes, width: image.width, height: image.height, upsample: upsample)
+                    if faces.isEmpty { print(json ? #"{"path":"\#(item.label)","name":"no_persons_found"}"# : "\(item.label),no_persons_found,None") }
+                    let descriptors = try embedder.embeddings(rgb: image.bytes, width: image.width, height: image.height,
+                                                              faces: faces.map(\.landmarks))
+                    for (face, who) in zip(faces, try index.identify(descriptors, tolerance: tolerance, runnersUp: topK)) {
+                        print(line(item.label, face, who))
+                    }
+                } catch {
+                    reportError("\(item.label): \(error)"); failed = true
+                }
+            }
+        }
+        if failed { throw ExitCode(1) }
+    }
+
+    private func line(_ path: String, _ face: FaceFinder.Found, _ who: Identification) -> String {
+        let name = who.name ?? "unknown_person"
+        guard json else { return "\(path),\(name),\(who.distance.map { String(format: "%.4f", $0) } ?? "None")" }
+        var object: [String: Any] = [
+            "path": path, "name": name,
+            "box": ["left": face.rect.left, "top": face.rect.top, "right": face.rect.right, "bottom": face.rect.bottom],
+        ]
+        if let d = who.distance { object["distance"] = Double(d) }
+        if topK > 0 { object["runners_up"] = who.runnersUp.map { ["name": $0.name, "distance": Double($0.distance)] } }
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        return String(decoding: data, as: UTF8.self)
     }
 }
 
