@@ -57,12 +57,32 @@ final class GalleryIndexTests: XCTestCase {
 
     func testNearestManyMatchesNearest() throws {
         // Enough rows for several sgemm blocks.
-        let (index, _, _, _) = try randomIndex(people: 2000, rows: 70_000, seed: 14)
+        let (index, _, _, _) = try randomIndex(people: 2000, rows: 40_000, seed: 14)
         var rng = SplitMix(15)
         let queries = (0..<7).map { _ in randomEmbedding(&rng) }
         let many = try index.nearestMany(queries, k: 5)
         XCTAssertEqual(many.count, queries.count)
         for (i, q) in queries.enumerated() { assertSame(many[i], try index.nearest(q, k: 5), "query \(i)") }
+    }
+
+    /// One person with more rows than a chunk, people without rows, one or two workers: the same answers.
+    func testUnevenPeopleAndThreads() throws {
+        var rng = SplitMix(18)
+        let names = ["big", "empty", "a", "b", "also empty", "c"]
+        var rowPerson = [Int32](repeating: 0, count: 20_000)
+        rowPerson += (0..<300).map { _ in [2, 3, 5][Int.random(in: 0..<3, using: &rng)] }
+        let matrix = rowPerson.flatMap { _ in randomEmbedding(&rng) }
+        let one = try GalleryIndex(names: names, rowPerson: rowPerson, matrix: matrix, threads: 1)
+        let two = try GalleryIndex(names: names, rowPerson: rowPerson, matrix: matrix, threads: 2)
+        for trial in 0..<5 {
+            let q = randomEmbedding(&rng)
+            let want = bruteForce(names: names, rowPerson: rowPerson, matrix: matrix, query: q)
+            XCTAssertEqual(want.count, 4)
+            assertSame(try one.nearest(q, k: 6), want, "trial \(trial), 1 thread")
+            assertSame(try two.nearest(q, k: 6), want, "trial \(trial), 2 threads")
+        }
+        XCTAssertEqual(one.embeddings(of: "big").count, 20_000)
+        XCTAssertEqual(one.embeddings(of: "empty"), [])
     }
 
     func testEmptyAndInvalid() throws {
