@@ -4,8 +4,7 @@ import Foundation
 /// Foundation on Linux has no CryptoKit and swift-crypto is not a dependency; this is the whole
 /// algorithm, streaming, checked against the standard's known answers in the tests.
 public struct SHA256: Sendable {
-    private var state: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) =
-        (0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19)
+    private var state: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
     private var buffer = [UInt8]()          // < 64 bytes not yet compressed
     private var length: UInt64 = 0          // bytes fed so far
 
@@ -20,10 +19,11 @@ public struct SHA256: Sendable {
             buffer.append(contentsOf: UnsafeBufferPointer(start: p, count: take))
             p += take; n -= take
             if buffer.count < 64 { return }
-            buffer.withUnsafeBufferPointer { compress($0.baseAddress!) }
+            let full = buffer
+            full.withUnsafeBufferPointer { b in compress(b.baseAddress!, blocks: 1) }
             buffer.removeAll(keepingCapacity: true)
         }
-        while n >= 64 { compress(p); p += 64; n -= 64 }
+        if n >= 64 { compress(p, blocks: n / 64); p += n / 64 * 64; n %= 64 }
         if n > 0 { buffer.append(contentsOf: UnsafeBufferPointer(start: p, count: n)) }
     }
 
@@ -38,8 +38,7 @@ public struct SHA256: Sendable {
         var tail: [UInt8] = [0x80] + [UInt8](repeating: 0, count: (55 &- buffer.count) & 63)
         for i in (0..<8).reversed() { tail.append(UInt8(truncatingIfNeeded: bits >> (UInt64(i) * 8))) }
         tail.withUnsafeBytes { copy.update($0) }
-        let s = copy.state
-        return [s.0, s.1, s.2, s.3, s.4, s.5, s.6, s.7].flatMap { w in (0..<4).map { UInt8(truncatingIfNeeded: w >> (24 - 8 * $0)) } }
+        return copy.state.flatMap { w in (0..<4).map { UInt8(truncatingIfNeeded: w >> (24 - 8 * $0)) } }
     }
 
     public static func hash<D: DataProtocol>(_ data: D) -> [UInt8] {
@@ -77,30 +76,51 @@ public struct SHA256: Sendable {
         0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
     ]
 
-    @inline(__always) private static func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
-
-    /// One 64-byte block into the state.
-    private mutating func compress(_ block: UnsafePointer<UInt8>) {
-        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
-            for t in 0..<16 {
-                w[t] = UInt32(block[4 * t]) << 24 | UInt32(block[4 * t + 1]) << 16 | UInt32(block[4 * t + 2]) << 8 | UInt32(block[4 * t + 3])
-            }
-            for t in 16..<64 {
-                let s0 = Self.rotr(w[t - 15], 7) ^ Self.rotr(w[t - 15], 18) ^ (w[t - 15] >> 3)
-                let s1 = Self.rotr(w[t - 2], 17) ^ Self.rotr(w[t - 2], 19) ^ (w[t - 2] >> 10)
-                w[t] = w[t - 16] &+ s0 &+ w[t - 7] &+ s1
-            }
-            var (a, b, c, d, e, f, g, h) = state
-            Self.k.withUnsafeBufferPointer { k in
-                for t in 0..<64 {
-                    let s1 = Self.rotr(e, 6) ^ Self.rotr(e, 11) ^ Self.rotr(e, 25)
-                    let t1 = h &+ s1 &+ ((e & f) ^ (~e & g)) &+ k[t] &+ w[t]
-                    let s0 = Self.rotr(a, 2) ^ Self.rotr(a, 13) ^ Self.rotr(a, 22)
-                    let t2 = s0 &+ ((a & b) ^ (a & c) ^ (b & c))
-                    (h, g, f, e, d, c, b, a) = (g, f, e, d &+ t1, c, b, a, t1 &+ t2)
+    /// `blocks` consecutive 64-byte blocks into the state.
+    private mutating func compress(_ data: UnsafePointer<UInt8>, blocks: Int) {
+        Self.k.withUnsafeBufferPointer { k in
+            state.withUnsafeMutableBufferPointer { h in
+                withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
+                    Self.compress(h.baseAddress!, data, blocks, k.baseAddress!, w.baseAddress!)
                 }
             }
-            state = (state.0 &+ a, state.1 &+ b, state.2 &+ c, state.3 &+ d, state.4 &+ e, state.5 &+ f, state.6 &+ g, state.7 &+ h)
+        }
+    }
+
+    /// The compression function on raw pointers, optimised even in debug builds (unoptimised, hashing
+    /// the 22 MB face model would take seconds in every debug-build command and test).
+    @_optimize(speed)
+    private static func compress(_ h: UnsafeMutablePointer<UInt32>, _ data: UnsafePointer<UInt8>, _ blocks: Int,
+                                 _ k: UnsafePointer<UInt32>, _ w: UnsafeMutablePointer<UInt32>) {
+        // while loops and masking shifts: what stays cheap when the rest of the module is unoptimised.
+        var block = data, n = 0
+        while n < blocks {
+            var t = 0
+            while t < 16 {
+                let i = 4 &* t
+                w[t] = UInt32(block[i]) &<< 24 | UInt32(block[i &+ 1]) &<< 16 | UInt32(block[i &+ 2]) &<< 8 | UInt32(block[i &+ 3])
+                t &+= 1
+            }
+            while t < 64 {
+                let x = w[t &- 15], y = w[t &- 2]
+                let s0 = (x &>> 7 | x &<< 25) ^ (x &>> 18 | x &<< 14) ^ (x &>> 3)
+                let s1 = (y &>> 17 | y &<< 15) ^ (y &>> 19 | y &<< 13) ^ (y &>> 10)
+                w[t] = w[t &- 16] &+ s0 &+ w[t &- 7] &+ s1
+                t &+= 1
+            }
+            var a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7]
+            t = 0
+            while t < 64 {
+                let s1 = (e &>> 6 | e &<< 26) ^ (e &>> 11 | e &<< 21) ^ (e &>> 25 | e &<< 7)
+                let t1 = hh &+ s1 &+ ((e & f) ^ (~e & g)) &+ k[t] &+ w[t]
+                let s0 = (a &>> 2 | a &<< 30) ^ (a &>> 13 | a &<< 19) ^ (a &>> 22 | a &<< 10)
+                let t2 = s0 &+ ((a & b) ^ (a & c) ^ (b & c))
+                hh = g; g = f; f = e; e = d &+ t1; d = c; c = b; b = a; a = t1 &+ t2
+                t &+= 1
+            }
+            h[0] &+= a; h[1] &+= b; h[2] &+= c; h[3] &+= d; h[4] &+= e; h[5] &+= f; h[6] &+= g; h[7] &+= hh
+            block += 64
+            n &+= 1
         }
     }
 }
