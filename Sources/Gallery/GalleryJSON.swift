@@ -23,6 +23,10 @@ public struct GalleryDocument: Codable, Sendable, Equatable {
         public var updatedAt: Date
         public var embeddings: [EmbeddingRecord]
 
+        public init(name: String, notes: String?, createdAt: Date, updatedAt: Date, embeddings: [EmbeddingRecord]) {
+            self.name = name; self.notes = notes; self.createdAt = createdAt; self.updatedAt = updatedAt; self.embeddings = embeddings
+        }
+
         enum CodingKeys: String, CodingKey {
             case name, notes, embeddings
             case createdAt = "created_at", updatedAt = "updated_at"
@@ -33,6 +37,10 @@ public struct GalleryDocument: Codable, Sendable, Equatable {
         public var source: String?
         public var createdAt: Date
         public var vector: [Float]
+
+        public init(source: String?, createdAt: Date, vector: [Float]) {
+            self.source = source; self.createdAt = createdAt; self.vector = vector
+        }
 
         enum CodingKeys: String, CodingKey {
             case source, vector
@@ -46,6 +54,15 @@ public struct GalleryDocument: Codable, Sendable, Equatable {
     }
 
     public static let currentVersion = 1
+
+    /// A document of the current format and version.
+    public init(modelIdentity: String, people: [PersonRecord]) {
+        format = Schema.format
+        version = Self.currentVersion
+        self.modelIdentity = modelIdentity
+        dimension = Embedding.dimension
+        self.people = people
+    }
 }
 
 extension Gallery {
@@ -66,8 +83,7 @@ extension Gallery {
                 guard let vector = Embedding.decode(blob) else { throw GalleryError("\(path): an embedding of \(blob.count) bytes (corrupt gallery)") }
                 people[row["person_id"]]?.embeddings.append(.init(source: row["source"], createdAt: row["created_at"], vector: vector))
             }
-            return GalleryDocument(format: Schema.format, version: GalleryDocument.currentVersion, modelIdentity: identity,
-                                   dimension: Embedding.dimension, people: order.compactMap { people[$0] })
+            return GalleryDocument(modelIdentity: identity, people: order.compactMap { people[$0] })
         }
     }
 

@@ -1,8 +1,390 @@
 import ArgumentParser
+import CNNRuntime
+import FaceKit
+import Foundation
+import FrameModel
+import Gallery
+import ImageIO
 
 /// `cnnpipe gallery …`: people and their face embeddings in a SQLite gallery (see Sources/Gallery).
 struct GalleryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gallery", abstract: "Enrol people from photos and manage face galleries (SQLite).",
-        subcommands: [])
+        discussion: """
+        A gallery is one SQLite file: people (name, notes), their face embeddings (dlib's face ResNet,
+        128 numbers each, several per person) and the SHA-256 of the model that made them. Embeddings of
+        another model are refused. Several processes may enrol into one gallery at the same time.
+
+        Examples:
+          cnnpipe gallery enroll --gallery people.db --name "Ada Lovelace" ada.jpg
+          cnnpipe gallery enroll-dir --gallery people.db known/    # known/<name>/*.jpg or known/<name>.jpg
+          cnnpipe gallery list --gallery people.db
+          cnnpipe faces identify --gallery people.db photos/
+        """,
+        subcommands: [GalleryEnroll.self, GalleryEnrollDir.self, GalleryList.self, GalleryInfo.self, GalleryRename.self,
+                      GalleryRemove.self, GalleryNotes.self, GalleryExport.self, GalleryImport.self, GalleryBenchSearch.self])
+}
+
+struct GalleryOption: ParsableArguments {
+    @Option(help: "The gallery file (SQLite; enroll and import create it).") var gallery: String
+
+    /// Opens an existing gallery for management (no model needed).
+    func open() throws -> Gallery {
+        try orFail { try Gallery(path: gallery, create: false) }
+    }
+}
+
+// MARK: Enrolment
+
+/// Face detection, landmarks and embeddings for enrolment photos: each photo must show one face.
+struct Enroller {
+    let finder: FaceFinder
+    let embedder: FaceEmbedder
+    let modelIdentity: String
+    let largest: Bool
+    let upsample: Int
+
+    /// The face model's file and identity (the SHA-256 of the file), found before the networks load
+    /// so a gallery of another model is refused at once.
+    static func model() throws -> (path: String, identity: String) {
+        let path = try ModelLocator.find(FaceEmbedder.modelFile)
+        return (path, try SHA256.hexOfFile(atPath: path))
+    }
+
+    init(model: (path: String, identity: String), threads: Int, largest: Bool, upsample: Int) throws {
+        modelIdentity = model.identity
+        finder = try FaceFinder(detectorPath: try ModelLocator.find(FaceFinder.detectorFile),
+                                landmarkPath: try ModelLocator.find(FaceFinder.landmarkFile), threads: threads)
+        embedder = try FaceEmbedder(modelPath: model.path, threads: threads)
+        self.largest = largest
+        self.upsample = upsample
+    }
+
+    /// The embedding of the one face in a photo; an error (one line, without the path) when it has
+    /// none, or several and `largest` is off.
+    func embedding(photo path: String) throws -> [Float] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read the file") }
+        let image = try Codec.decode([UInt8](data)).image.converted(to: .rgb8)     // upright from EXIF
+        let faces = try finder.find(rgb: image.bytes, width: image.width, height: image.height, upsample: upsample)
+        guard !faces.isEmpty else {
+            throw CLIError(upsample < 2 ? "no face found (for small faces try --upsample \(upsample + 1))" : "no face found")
+        }
+        guard faces.count == 1 || largest else {
+            throw CLIError("\(faces.count) faces found; enrol a photo of one person, or pass --largest to take the largest face")
+        }
+        let face = faces.max { $0.rect.area < $1.rect.area }!
+        return try embedder.embeddings(rgb: image.bytes, width: image.width, height: image.height, faces: [face.landmarks])[0]
+    }
+
+}
+
+/// Enrolment options shared by enroll and enroll-dir.
+struct EnrolOptions: ParsableArguments {
+    @Flag(help: "Take the largest face of a photo with several (otherwise such a photo is rejected).") var largest = false
+    @Option(help: "Double the photos this many times first to find small faces (0-2).") var upsample = 0
+    @Option(help: "Worker threads for the networks.") var threads = ProcessInfo.processInfo.activeProcessorCount
+
+    func validate() throws {
+        guard (0...2).contains(upsample) else { throw ValidationError("--upsample must be 0, 1 or 2") }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+    }
+
+    func enroller(_ model: (path: String, identity: String)) throws -> Enroller {
+        try orFail { try Enroller(model: model, threads: threads, largest: largest, upsample: upsample) }
+    }
+}
+
+/// An absolute path for the embedding's `source` column.
+func absolutePath(_ path: String) -> String {
+    URL(fileURLWithPath: path).standardizedFileURL.path
+}
+
+struct GalleryEnroll: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "enroll", abstract: "Enrol a person from one or more photos (one face each).",
+        discussion: """
+        One photo is enough. Each photo must show exactly one face (--largest takes the largest of
+        several); a photo without a face, or with several, is reported and nothing is enrolled (exit 1).
+        Enrolling a name that is already in the gallery adds these photos to that person.
+        The gallery is created if it does not exist.
+        """)
+
+    @OptionGroup var galleryOption: GalleryOption
+    @Option(help: "The person's name.") var name: String
+    @Option(help: "Notes about the person (replace any earlier notes).") var notes: String?
+    @OptionGroup var options: EnrolOptions
+    @Argument(help: "Photos of the person (JPEG, PNG, WebP).") var photos: [String]
+
+    func validate() throws {
+        guard !photos.isEmpty else { throw ValidationError("give at least one photo") }
+    }
+
+    func run() throws {
+        do { try Gallery.validateName(name) } catch { fail("\(error)", code: 2) }
+        let model = try orFail { try Enroller.model() }
+        // An existing gallery of another model is refused before the networks load.
+        let existing = FileManager.default.fileExists(atPath: galleryOption.gallery)
+            ? try orFail { try Gallery(path: galleryOption.gallery, modelIdentity: model.identity) } : nil
+        let enroller = try options.enroller(model)
+        var embeddings: [[Float]] = [], rejected = 0
+        for photo in photos {
+            do { embeddings.append(try enroller.embedding(photo: photo)) } catch {
+                reportError("\(photo): \(error)"); rejected += 1
+            }
+        }
+        if rejected > 0 { fail("\(rejected) of \(photos.count) photos rejected; nothing enrolled") }
+        let gallery = try existing ?? orFail { try Gallery(path: galleryOption.gallery, modelIdentity: model.identity) }
+        let summary = try orFail { try gallery.enroll(name: name, embeddings: embeddings, sources: photos.map(absolutePath), notes: notes) }
+        let total = try orFail { try gallery.people().first { $0.name == name }?.embeddingCount ?? 0 }
+        print("\(summary.peopleAdded == 1 ? "enrolled" : "added to") \(name): \(summary.embeddingsAdded) embedding\(summary.embeddingsAdded == 1 ? "" : "s")"
+            + (summary.embeddingsAlreadyPresent > 0 ? " (\(summary.embeddingsAlreadyPresent) already enrolled)" : "")
+            + ", \(total) in total")
+    }
+}
+
+struct GalleryEnrollDir: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "enroll-dir", abstract: "Enrol everyone in a folder: a folder per person, or a photo per person.",
+        discussion: """
+        As face_recognition reads its known people: DIR/<name>/ holds photos of <name> (every image in
+        it), and DIR/<name>.jpg is a photo of <name>. Photos without exactly one face are reported and
+        skipped (--largest takes the largest face); the others are enrolled, one transaction per person.
+        Exit 1 when any photo was rejected.
+        """)
+
+    @OptionGroup var galleryOption: GalleryOption
+    @OptionGroup var options: EnrolOptions
+    @Argument(help: "The folder of people.") var directory: String
+
+    /// (person, photos) in name order.
+    static func people(in directory: String) throws -> [(name: String, photos: [String])] {
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        guard fm.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
+            throw CLIError("\(directory): no such folder")
+        }
+        func images(_ dir: String) throws -> [String] {
+            try fm.contentsOfDirectory(atPath: dir).sorted()
+                .filter { !$0.hasPrefix(".") && ImageFormat(fileExtension: ($0 as NSString).pathExtension) != nil }
+                .map { dir + "/" + $0 }
+                .filter { var d: ObjCBool = false; return fm.fileExists(atPath: $0, isDirectory: &d) && !d.boolValue }
+        }
+        var people: [String: [String]] = [:]
+        for entry in try fm.contentsOfDirectory(atPath: directory).sorted() where !entry.hasPrefix(".") {
+            let path = (directory as NSString).appendingPathComponent(entry)
+            var d: ObjCBool = false
+            guard fm.fileExists(atPath: path, isDirectory: &d) else { continue }
+            if d.boolValue {
+                people[entry, default: []] += try images(path)
+            } else if ImageFormat(fileExtension: (entry as NSString).pathExtension) != nil {
+                people[(entry as NSString).deletingPathExtension, default: []].append(path)
+            }
+        }
+        return people.keys.sorted().map { ($0, people[$0]!) }
+    }
+
+    func run() throws {
+        let people = try orFail { try Self.people(in: directory) }
+        guard !people.isEmpty else { fail("\(directory): no people found (expected <name>/ folders of photos or <name>.jpg photos)") }
+        for p in people {
+            do { try Gallery.validateName(p.name) } catch { fail("\(directory)/\(p.name): \(error)", code: 2) }
+        }
+        let model = try orFail { try Enroller.model() }
+        let gallery = try orFail { try Gallery(path: galleryOption.gallery, modelIdentity: model.identity) }
+        let enroller = try options.enroller(model)
+        var rejected = 0, enrolledPeople = 0, enrolledEmbeddings = 0
+        for person in people {
+            var embeddings: [[Float]] = [], sources: [String] = []
+            for photo in person.photos {
+                do {
+                    embeddings.append(try enroller.embedding(photo: photo))
+                    sources.append(absolutePath(photo))
+                } catch {
+                    reportError("\(photo): \(error)"); rejected += 1
+                }
+            }
+            guard !embeddings.isEmpty else {
+                reportError("\(person.name): no usable photo (\(person.photos.count) rejected); not enrolled"); continue
+            }
+            let s = try orFail { try gallery.enroll(name: person.name, embeddings: embeddings, sources: sources) }
+            enrolledPeople += 1
+            enrolledEmbeddings += s.embeddingsAdded
+            let skipped = person.photos.count - embeddings.count
+            print("\(person.name): \(s.embeddingsAdded) of \(person.photos.count) photo\(person.photos.count == 1 ? "" : "s") enrolled"
+                + (s.embeddingsAlreadyPresent > 0 ? ", \(s.embeddingsAlreadyPresent) already enrolled" : "")
+                + (skipped > 0 ? ", \(skipped) rejected" : ""))
+        }
+        print("enrolled \(enrolledPeople) of \(people.count) people, \(enrolledEmbeddings) embeddings" + (rejected > 0 ? "; \(rejected) photo\(rejected == 1 ? "" : "s") rejected" : ""))
+        if rejected > 0 { throw ExitCode(1) }
+    }
+}
+
+// MARK: Management
+
+struct GalleryList: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "The people in a gallery: name, embeddings, when enrolled and updated, notes.")
+
+    @OptionGroup var galleryOption: GalleryOption
+    @Flag(help: "One JSON object per person.") var json = false
+
+    func run() throws {
+        let gallery = try galleryOption.open()
+        let people = try orFail { try gallery.people() }
+        if json {
+            let dates = ISO8601DateFormatter()
+            for p in people {
+                var object: [String: Any] = ["name": p.name, "embeddings": p.embeddingCount,
+                                             "created_at": dates.string(from: p.createdAt), "updated_at": dates.string(from: p.updatedAt)]
+                object["notes"] = p.notes ?? NSNull()
+                let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+                print(String(decoding: data, as: UTF8.self))
+            }
+            return
+        }
+        let dates = DateFormatter()
+        dates.dateFormat = "yyyy-MM-dd HH:mm"
+        let width = max(4, people.map(\.name.count).max() ?? 0)
+        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+        print(pad("NAME", width) + "  EMBEDDINGS  ENROLLED          UPDATED           NOTES")
+        for p in people {
+            let line = pad(p.name, width) + "  " + pad(String(p.embeddingCount), 10) + "  " + dates.string(from: p.createdAt) + "  "
+                + dates.string(from: p.updatedAt) + "  " + (p.notes ?? "").replacingOccurrences(of: "\n", with: " ")
+            print(line.replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression))
+        }
+        let total = people.map(\.embeddingCount).reduce(0, +)
+        print("\(people.count) \(people.count == 1 ? "person" : "people"), \(total) embedding\(total == 1 ? "" : "s")")
+    }
+}
+
+struct GalleryInfo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "info", abstract: "A gallery's model identity, schema version and size.")
+
+    @OptionGroup var galleryOption: GalleryOption
+
+    func run() throws {
+        let gallery = try galleryOption.open()
+        let (people, embeddings) = try orFail { try gallery.counts() }
+        print("gallery: \(gallery.path)")
+        print("model: \(gallery.modelIdentity.map { "sha256:\($0)" } ?? "(none yet)")")
+        if let id = gallery.modelIdentity, let path = try? ModelLocator.find(FaceEmbedder.modelFile) {
+            // Hashing the installed model says whether this gallery can be used with it.
+            let installed = (try? SHA256.hexOfFile(atPath: path)) == id
+            print("installed \(FaceEmbedder.modelFile): \(installed ? "the same model" : "a DIFFERENT model (enrol and identify will refuse)")")
+        }
+        print("schema version: \(try orFail { try gallery.schemaVersion() })")
+        print("people: \(people)\nembeddings: \(embeddings)")
+    }
+}
+
+struct GalleryRename: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rename", abstract: "Rename a person.")
+
+    @OptionGroup var galleryOption: GalleryOption
+    @Argument(help: "The current name.") var old: String
+    @Argument(help: "The new name (not in the gallery yet).") var new: String
+
+    func run() throws {
+        do { try Gallery.validateName(new) } catch { fail("\(error)", code: 2) }
+        let gallery = try galleryOption.open()
+        try orFail { try gallery.rename(old, to: new) }
+        print("renamed \(old) to \(new)")
+    }
+}
+
+struct GalleryRemove: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove people and their embeddings.")
+
+    @OptionGroup var galleryOption: GalleryOption
+    @Argument(help: "Names of the people to remove.") var names: [String]
+
+    func validate() throws {
+        guard !names.isEmpty else { throw ValidationError("give the names of the people to remove") }
+    }
+
+    func run() throws {
+        let gallery = try galleryOption.open()
+        var failed = false
+        for name in names {
+            do {
+                let n = try gallery.remove(name)
+                print("removed \(name) (\(n) embedding\(n == 1 ? "" : "s"))")
+            } catch {
+                reportError("\(error)"); failed = true
+            }
+        }
+        if failed { throw ExitCode(1) }
+    }
+}
+
+struct GalleryNotes: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "notes", abstract: "Set (or, without TEXT, clear) a person's notes.")
+
+    @OptionGroup var galleryOption: GalleryOption
+    @Argument(help: "The person.") var name: String
+    @Argument(help: "The notes.") var text: String?
+
+    func run() throws {
+        let gallery = try galleryOption.open()
+        try orFail { try gallery.setNotes(name, text) }
+    }
+}
+
+struct GalleryExport: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export", abstract: "Write a gallery as JSON: people, notes, embeddings (exact), model identity.")
+
+    @OptionGroup var galleryOption: GalleryOption
+    @Option(name: .shortAndLong, help: "Output file, or - for stdout.") var output = "-"
+
+    func run() throws {
+        let gallery = try galleryOption.open()
+        let data = try orFail { try gallery.exportJSON() }
+        if output == "-" {
+            FileHandle.standardOutput.write(data)
+        } else {
+            // Atomic: a temporary file beside the target, renamed over it.
+            try orFail { try data.write(to: URL(fileURLWithPath: output), options: .atomic) }
+        }
+    }
+}
+
+struct GalleryImport: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import", abstract: "Merge JSON exports into a gallery (by name; created if missing).",
+        discussion: """
+        Each file is one transaction: new people are added; a person already in the gallery gets the
+        embeddings they do not have yet (and the notes, if they had none). An export made with another
+        model is refused. A file that fails is reported and the others are still imported (exit 1).
+        """)
+
+    @OptionGroup var galleryOption: GalleryOption
+    @Argument(help: "JSON exports (- for stdin).") var files: [String]
+
+    func validate() throws {
+        guard !files.isEmpty else { throw ValidationError("give a JSON file to import (or - for stdin)") }
+    }
+
+    func run() throws {
+        let gallery = try orFail { try Gallery(path: galleryOption.gallery) }
+        var failed = false
+        for file in files {
+            do {
+                let data: Data
+                if file == "-" {
+                    data = FileHandle.standardInput.readDataToEndOfFile()
+                } else {
+                    guard let d = FileManager.default.contents(atPath: file) else { throw CLIError("cannot read the file") }
+                    data = d
+                }
+                let s = try gallery.importJSON(data)
+                print("\(file): \(s.peopleAdded) people added, \(s.peopleUpdated) updated, \(s.embeddingsAdded) embeddings added"
+                    + (s.embeddingsAlreadyPresent > 0 ? " (\(s.embeddingsAlreadyPresent) already present)" : ""))
+            } catch {
+                reportError("\(file): \(error)"); failed = true
+            }
+        }
+        if failed { throw ExitCode(1) }
+    }
 }
