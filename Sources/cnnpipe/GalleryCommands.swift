@@ -367,8 +367,8 @@ struct GalleryImport: ParsableCommand {
     }
 
     func run() throws {
-        let gallery = try orFail { try Gallery(path: galleryOption.gallery) }
-        var failed = false
+        // Every file is read and checked first, so a gallery is not created for nothing.
+        var documents: [(file: String, document: GalleryDocument)] = [], failed = false
         for file in files {
             do {
                 let data: Data
@@ -378,7 +378,16 @@ struct GalleryImport: ParsableCommand {
                     guard let d = FileManager.default.contents(atPath: file) else { throw CLIError("cannot read the file") }
                     data = d
                 }
-                let s = try gallery.importJSON(data)
+                documents.append((file, try GalleryJSON.decode(data)))
+            } catch {
+                reportError("\(file): \(error)"); failed = true
+            }
+        }
+        if documents.isEmpty { throw ExitCode(1) }
+        let gallery = try orFail { try Gallery(path: galleryOption.gallery) }
+        for (file, document) in documents {
+            do {
+                let s = try gallery.importDocument(document)
                 print("\(file): \(s.peopleAdded) people added, \(s.peopleUpdated) updated, \(s.embeddingsAdded) embeddings added"
                     + (s.embeddingsAlreadyPresent > 0 ? " (\(s.embeddingsAlreadyPresent) already present)" : ""))
             } catch {

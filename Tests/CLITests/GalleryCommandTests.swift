@@ -85,6 +85,10 @@ final class GalleryCommandTests: XCTestCase {
         r = try cnnpipe(["gallery", "import", "--gallery", g, try write(Data("{\"format\": 1}".utf8), dir + "/bad.json")])
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.stderr.hasPrefix("cnnpipe: error: \(dir)/bad.json: not a gallery export"), r.stderr)
+        // A file that cannot be imported does not leave a new, empty gallery behind.
+        r = try cnnpipe(["gallery", "import", "--gallery", dir + "/new.db", dir + "/bad.json"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/new.db"))
     }
 
     // MARK: With the models
