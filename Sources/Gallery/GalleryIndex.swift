@@ -118,7 +118,8 @@ public final class GalleryIndex: @unchecked Sendable {
                     i += 1
                 }
             }
-            return (names, Array(rowPerson.prefix(i)), Array(matrix.prefix(i * Self.dimension)))
+            if i < n { rowPerson.removeLast(n - i); matrix.removeLast((n - i) * Self.dimension) }     // (never copies the matrix)
+            return (names, rowPerson, matrix)
         }
         try self.init(names: names, rowPerson: rowPerson, matrix: matrix, modelIdentity: gallery.modelIdentity, threads: threads)
     }
