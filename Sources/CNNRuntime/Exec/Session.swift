@@ -15,7 +15,7 @@ public final class Session: @unchecked Sendable {
     public let graph: ModelGraph
     public let threads: Int
     private(set) var steps: [Step] = []
-    private var slots: [String: Int] = [:]
+    private(set) var slots: [String: Int] = [:]
     private var constants: [Int: Tensor] = [:]
     private(set) var inputSlots: [(ValueInfo, Int)] = []
     private(set) var outputSlots: [(String, Int)] = []
@@ -190,6 +190,19 @@ public final class Session: @unchecked Sendable {
     /// ReduceMean/Sum over H and W) for tiled inference; see `SpatialStatistics`.
     public func run(_ feeds: [String: Tensor], context: ExecutionContext? = nil, profile: Profile? = nil,
                     statistics: SpatialStatistics? = nil) throws -> [String: Tensor] {
+        let values = try execute(feeds, context: context, profile: profile, statistics: statistics, keepAll: false)
+        var result: [String: Tensor] = [:]
+        for (name, s) in outputSlots {
+            guard let t = values[s] else { throw ModelError("output '\(name)' was not computed") }
+            result[name] = t
+        }
+        return result
+    }
+
+    /// Every value by slot after a run; `keepAll` keeps the intermediate ones too (the tape of
+    /// reverse-mode differentiation) instead of releasing each after its last use.
+    func execute(_ feeds: [String: Tensor], context: ExecutionContext? = nil, profile: Profile? = nil,
+                 statistics: SpatialStatistics? = nil, keepAll: Bool) throws -> [Tensor?] {
         let ctx = context ?? ExecutionContext(pool: pool, threads: threads)
         if let statistics { ctx.statistics = statistics }
         var values = [Tensor?](repeating: nil, count: slots.count)
@@ -244,14 +257,9 @@ public final class Session: @unchecked Sendable {
                 checkpoints.points[checkpoints.tile] = .init(slot: slot, step: index, reductions: statistics?.position ?? 0,
                                                              tensor: t.detached())
             }
-            for s in step.release { values[s] = nil }
+            if !keepAll { for s in step.release { values[s] = nil } }
         }
-        var result: [String: Tensor] = [:]
-        for (name, s) in outputSlots {
-            guard let t = values[s] else { throw ModelError("output '\(name)' was not computed") }
-            result[name] = t
-        }
-        return result
+        return values
     }
 
     /// The nodes that run per inference (after folding and fusion), for inspection.

@@ -120,7 +120,7 @@ struct ConvKernel: Kernel {
     }
 
     /// im2col for output rows `rows` of a 2D convolution: [channels · kh · kw, rows · ow], single-threaded.
-    private func im2col2D(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, channels: Int, _ g: Geometry,
+    func im2col2D(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, channels: Int, _ g: Geometry,
                           rows: Range<Int>) {
         let (ih, iw) = (g.input[0], g.input[1]), (kh, kw) = (g.kernel[0], g.kernel[1])
         let ow = g.output[1], (sh, sw) = (g.strides[0], g.strides[1])
@@ -149,7 +149,7 @@ struct ConvKernel: Kernel {
     }
 
     /// Column matrix [channels · K, P] for 3D (any rank): index arithmetic per element.
-    private func im2col(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, channels: Int, _ geo: Geometry,
+    func im2col(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, channels: Int, _ geo: Geometry,
                         _ ctx: ExecutionContext) {
         let dims = geo.input.count, ks = geo.kernelSize, p = geo.outputSize
         var inStrides = [Int](repeating: 1, count: dims)

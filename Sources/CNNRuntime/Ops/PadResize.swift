@@ -127,8 +127,8 @@ struct ResizeKernel: Kernel {
         if try a.string("keep_aspect_ratio_policy", "stretch") != "stretch" { throw a.error("keep_aspect_ratio_policy is not supported") }
     }
 
-    func run(_ inputs: [Tensor?], _ ctx: ExecutionContext) throws -> [Tensor] {
-        let x = try inputs.required(0, "Resize")
+    /// The output shape and, per axis, the source coordinate of every output index.
+    func plan(_ x: Tensor, _ inputs: [Tensor?]) throws -> (shape: [Int], coords: [[Float]]) {
         let r = x.shape.count
         var scales: [Float] = []
         var shape: [Int] = []
@@ -160,6 +160,13 @@ struct ResizeKernel: Kernel {
                 }
             }
         }
+        return (shape, coords)
+    }
+
+    func run(_ inputs: [Tensor?], _ ctx: ExecutionContext) throws -> [Tensor] {
+        let x = try inputs.required(0, "Resize")
+        let r = x.shape.count
+        let (shape, coords) = try plan(x, inputs)
         let out = ctx.tensor(shape)
         let xp = (try x.floatData()), op = out.buffer.pointer
         var inStrides = [Int](repeating: 1, count: r)
