@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "Stylize", type: .dynamic, targets: ["Stylize"]),
         .library(name: "FaceDetect", type: .dynamic, targets: ["FaceDetect"]),
         .library(name: "Identify", type: .dynamic, targets: ["Identify"]),
+        .library(name: "VisualizeActivations", type: .dynamic, targets: ["VisualizeActivations"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
@@ -80,12 +81,19 @@ let package = Package(
         .target(name: "Identify", dependencies: ["PluginKit", "FaceKit", "Gallery"], path: "Plugins/Identify",
                 swiftSettings: fast),
 
+        // Activations of any layer: feature-map grids, heat maps, top patches per unit (receptive fields).
+        .target(name: "ActivationKit", dependencies: ["CNNRuntime", "Drawing"], path: "Sources/ActivationKit",
+                swiftSettings: fast),
+        .target(name: "VisualizeActivations", dependencies: ["PluginKit", "ActivationKit"],
+                path: "Plugins/VisualizeActivations", swiftSettings: fast),
+
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"], path: "Tests/ImageIOTests"),
         .testTarget(name: "FilterKitTests", dependencies: ["FilterKit", "ImageIO"], path: "Tests/FilterKitTests"),
         .testTarget(name: "CLITests", dependencies: ["ImageIO"], path: "Tests/CLITests"),
         .testTarget(name: "CNNRuntimeTests", dependencies: ["CNNRuntime"], path: "Tests/CNNRuntimeTests"),
         .testTarget(name: "FaceKitTests", dependencies: ["FaceKit", "ImageIO"], path: "Tests/FaceKitTests"),
         .testTarget(name: "GalleryTests", dependencies: ["Gallery"], path: "Tests/GalleryTests"),
+        .testTarget(name: "ActivationKitTests", dependencies: ["ActivationKit"], path: "Tests/ActivationKitTests"),
     ],
     // Threads here are pthreads with explicit locks; Swift 5 mode keeps C globals (stderr) usable.
     swiftLanguageModes: [.v5]

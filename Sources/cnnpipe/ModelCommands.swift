@@ -7,7 +7,7 @@ import ImageIO
 struct ModelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model", abstract: "Inspect, run and benchmark CNN models (ONNX, dlib .dat) on cnnpipe's runtime.",
-        subcommands: [ModelInspect.self, ModelRun.self, ModelBench.self])
+        subcommands: [ModelInspect.self, ModelRun.self, ModelBench.self, ModelLayers.self])
 }
 
 struct ModelInspect: ParsableCommand {

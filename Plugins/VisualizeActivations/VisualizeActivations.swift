@@ -1,0 +1,99 @@
+import ActivationKit
+import CNNRuntime
+import Drawing
+import Foundation
+import FrameModel
+import PluginKit
+
+/// What a ConvNet's layer responds to: its feature maps as a labelled grid, one map as a heat map
+/// over the photo, or (over the whole stream) the 9 input patches that excite each unit most.
+final class VisualizeActivations: Stage {
+    static let name = "visualize-activations"
+    static let summary = "Show a CNN layer's activations: feature-map grid, heat-map overlay, or top-9 patches per unit"
+    static let parameters: [Parameter] = [
+        .string("model", default: "arbitrary_predict", "model name in the models folder, or an .onnx / dlib .dat path"),
+        .string("layer", default: nil, "value or node name (list them: cnnpipe model layers MODEL)"),
+        .choice("mode", ["maps", "overlay", "top-patches"], default: "maps",
+                "maps: grid of feature maps per frame; overlay: heat map over the frame; top-patches: one sheet at end of stream"),
+        .string("channels", default: "", "maps: channels to show, comma-separated (default: the first `limit`)"),
+        .int("top", default: 0, range: 0...4096, "maps: show the N most active channels (highest mean) instead"),
+        .int("limit", default: 64, range: 1...4096, "maps: most channels shown when none are chosen"),
+        .int("cell", default: 96, range: 16...1024, "maps: tile size in pixels"),
+        .int("channel", default: -1, range: -1...100_000, "overlay: channel to show; -1 = mean over the layer's channels"),
+        .float("opacity", default: 0.55, range: 0...1, "overlay: heat-map opacity"),
+        .int("units", default: 9, range: 1...1024, "top-patches: the first N units (channels) of the layer"),
+        .int("patch", default: 64, range: 8...512, "top-patches: side of each patch on the sheet"),
+        .int("per-frame", default: 1, range: 1...64, "top-patches: places one frame may give each unit (half a field apart)"),
+        .int("size", default: 384, range: 0...8192,
+             "longer side frames are scaled to for models without a fixed input size (0 = as they are)"),
+        .bool("labels", default: true, "write channel / unit numbers and a title"),
+    ]
+    static let options: StageOptions = [.aggregator]
+    static let acceptedFormats: [PixelFormat] = [.rgbF32]
+
+    enum Mode { case maps, overlay, topPatches }
+
+    let model: ActivationModel
+    let modelName: String
+    let mode: Mode
+    let channels: [Int]
+    let top: Int, limit: Int, channel: Int, workingSize: Int, units: Int
+    let grid: FeatureMapGrid
+    let overlay: HeatmapOverlay
+    let text: TextRenderer?
+    let host: StageHost
+    private var patches: TopPatches
+
+    init(_ p: ParameterValues, host: StageHost) throws {
+        self.host = host
+        modelName = p.string("model")
+        do {
+            model = try ActivationModel(model: modelName, layer: p.string("layer"), modelDirectory: host.modelDirectory,
+                                        threads: host.threads)
+        } catch let e as ModelError { throw StageError(e.description) }
+        mode = ["maps": .maps, "overlay": .overlay][p.string("mode")] ?? .topPatches
+        channels = try p.string("channels").split(separator: ",").map { part in
+            guard let c = Int(part.trimmingCharacters(in: .whitespaces)), c >= 0 else { throw StageError("channels: not a channel list: \(p.string("channels"))") }
+            return c
+        }
+        top = p.int("top"); limit = p.int("limit"); channel = p.int("channel"); workingSize = p.int("size"); units = p.int("units")
+        grid = FeatureMapGrid(cell: p.int("cell"))
+        overlay = HeatmapOverlay(opacity: p.float("opacity"))
+        text = p.bool("labels") ? try TextRenderer() : nil
+        patches = TopPatches(units: units, side: p.int("patch"), perFrame: p.int("per-frame"))
+    }
+
+    func process(_ inputs: [Frame], _ output: Output) throws {
+        let frame = inputs[0]
+        let image = FloatImage(frame.image)
+        let a: Activations
+        do { a = try model.activations(of: image, workingSize: workingSize) } catch let e as ModelError { throw StageError(e.description) }
+        switch mode {
+        case .maps:
+            let chosen = try FeatureMapGrid.channels(a, listed: channels, top: top, limit: limit)
+            let title = "\(modelName) \(model.layer) [\(a.channels)x\(a.height)x\(a.width)]" + (a.field.map { " \($0)" } ?? "")
+            try output.emit(grid.render(a, channels: chosen, title: title, text: text).image(.rgb8), like: frame)
+        case .overlay:
+            let map = try HeatmapOverlay.map(a, channel: channel)
+            try output.emit(overlay.render(a, map: map, over: image).image(.rgb8), like: frame)
+        case .topPatches:
+            let source = frame.annotations.source.map { ($0 as NSString).lastPathComponent } ?? "frame \(patches.framesSeen + 1)"
+            do { try patches.add(a, frame: image, source: source) } catch let e as ActivationError {
+                throw StageError("\(model.layer): \(e.description)")
+            }
+        }
+    }
+
+    func finish(_ output: Output) throws {
+        guard mode == .topPatches, patches.framesSeen > 0 else { return }
+        if units > patches.best.filter({ !$0.isEmpty }).count {
+            host.log("the layer has fewer than \(units) units; the sheet shows \(patches.best.filter { !$0.isEmpty }.count)")
+        }
+        let field = patches.best.first?.first.map { " patch \(Int($0.rectangle.width.rounded()))px" } ?? ""
+        let title = "\(modelName) \(model.layer): top \(patches.keep) of \(patches.framesSeen) frames per unit\(field)"
+        var annotations = Annotations()
+        annotations.caption = title
+        try output.emit(PatchSheet().render(patches, title: title, text: text).image(.rgb8), annotations: annotations)
+        patches = TopPatches(units: units, side: patches.side, perFrame: patches.perFrame)
+    }
+}
