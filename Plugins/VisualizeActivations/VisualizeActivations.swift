@@ -43,6 +43,7 @@ final class VisualizeActivations: Stage {
     let text: TextRenderer?
     let host: StageHost
     private var patches: TopPatches
+    private var field: ReceptiveField?
 
     init(_ p: ParameterValues, host: StageHost) throws {
         self.host = host
@@ -77,6 +78,7 @@ final class VisualizeActivations: Stage {
             let map = try HeatmapOverlay.map(a, channel: channel)
             try output.emit(overlay.render(a, map: map, over: image).image(.rgb8), like: frame)
         case .topPatches:
+            field = a.field
             let source = frame.annotations.source.map { ($0 as NSString).lastPathComponent } ?? "frame \(patches.framesSeen + 1)"
             do { try patches.add(a, frame: image, source: source) } catch let e as ActivationError {
                 throw StageError("\(model.layer): \(e.description)")
@@ -89,8 +91,8 @@ final class VisualizeActivations: Stage {
         if units > patches.best.filter({ !$0.isEmpty }).count {
             host.log("the layer has fewer than \(units) units; the sheet shows \(patches.best.filter { !$0.isEmpty }.count)")
         }
-        let field = patches.best.first?.first.map { " patch \(Int($0.rectangle.width.rounded()))px" } ?? ""
-        let title = "\(modelName) \(model.layer): top \(patches.keep) of \(patches.framesSeen) frames per unit\(field)"
+        let size = field.map { " (field \(Int($0.x.size)) px of the model input)" } ?? ""
+        let title = "\(modelName) \(model.layer): top \(patches.keep) per unit over \(patches.framesSeen) frames\(size)"
         var annotations = Annotations()
         annotations.caption = title
         try output.emit(PatchSheet().render(patches, title: title, text: text).image(.rgb8), annotations: annotations)
