@@ -13,16 +13,18 @@ final class Identify: Stage {
     static let summary = "Name the detected faces from a gallery (nearest enrolled person, or unknown)"
     static let parameters: [Parameter] = [
         .string("gallery", default: "", "the gallery file (cnnpipe gallery enroll … makes one)"),
-        .float("tolerance", default: 0.6, range: 0...2, "largest descriptor distance that still counts as the person (dlib: 0.6)"),
+        .float("tolerance", default: 0.6, range: 0...2, "largest plain descriptor distance that still counts as the person (dlib: 0.6)"),
+        .bool("head", default: true, "use the gallery's learned head (cnnpipe gallery train) when it has one: its distance and threshold, its verifier's P(same)"),
+        .float("head-tolerance", default: 0, range: 0...2, "distance threshold in the head's space (0: the head's own, chosen on held-out photos)"),
         .int("top-k", default: 0, range: 0...20, "also record this many runners-up per face"),
         .bool("relabel", default: false, "identify faces that already have a name too (by default they keep it)"),
     ]
     static let options: StageOptions = [.stateless]
 
-    let index: GalleryIndex
+    let matcher: FaceMatcher
     let embedder: FaceEmbedder
     let predictor: DlibShapePredictor
-    let tolerance: Float, topK: Int, relabel: Bool
+    let topK: Int, relabel: Bool
 
     init(_ p: ParameterValues, host: StageHost) throws {
         guard let path = p.optionalString("gallery") else {
@@ -39,20 +41,23 @@ final class Identify: Stage {
         let modelPath = try model(FaceEmbedder.modelFile)
         do {
             let gallery = try Gallery(path: path, modelIdentity: try SHA256.hexOfFile(atPath: modelPath), create: false)
-            index = try GalleryIndex(gallery: gallery)
+            let useHead = p.bool("head"), headTolerance = p.float("head-tolerance")
+            let hasHead = useHead ? try gallery.currentHead() != nil : false
+            matcher = try FaceMatcher(gallery: gallery, useHead: useHead,
+                                      tolerance: hasHead ? (headTolerance > 0 ? headTolerance : nil) : p.float("tolerance"), threads: host.threads)
             embedder = try FaceEmbedder(modelPath: modelPath, threads: host.threads)
             predictor = try DlibShapePredictor.load(path: try model(FaceFinder.landmarkFile))
         } catch let e as StageError { throw e } catch {
             throw StageError("\(error)")
         }
-        tolerance = p.float("tolerance"); topK = p.int("top-k"); relabel = p.bool("relabel")
+        topK = p.int("top-k"); relabel = p.bool("relabel")
     }
 
     func process(_ inputs: [Frame], _ output: Output) throws {
         let frame = inputs[0]
         var annotations = frame.annotations
         let todo = annotations.faces.indices.filter { relabel || annotations.faces[$0].name == nil || annotations.faces[$0].name == "unknown" }
-        guard !todo.isEmpty, index.count > 0 else { return try output.pass(frame) }
+        guard !todo.isEmpty, matcher.index.count > 0 else { return try output.pass(frame) }
         let rgb = frame.image(as: .rgb8)
         // Faces read from a file's XMP have no landmarks: find them in the box.
         let landmarks = try todo.map { i -> [DlibPoint] in
@@ -63,7 +68,7 @@ final class Identify: Stage {
             return try predictor.landmarks(rgb: rgb.bytes, width: rgb.width, height: rgb.height, box: box)
         }
         let descriptors = try embedder.embeddings(rgb: rgb.bytes, width: rgb.width, height: rgb.height, faces: landmarks)
-        for (i, who) in zip(todo, try index.identify(descriptors, tolerance: tolerance, runnersUp: topK)) {
+        for (i, who) in zip(todo, try matcher.identify(descriptors, runnersUp: topK)) {
             annotations.faces[i].name = who.name ?? "unknown"
             annotations.faces[i].distance = who.distance.map(Double.init)
             if topK > 0 { annotations.faces[i].candidates = who.runnersUp.map { .init(name: $0.name, distance: Double($0.distance)) } }

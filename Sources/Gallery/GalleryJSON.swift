@@ -5,7 +5,10 @@ import GRDB
 ///
 ///     {"format": "cnnpipe-gallery", "version": 1, "model_identity": "<sha256 hex>", "dimension": 128,
 ///      "people": [{"name": "…", "notes": "…" | null, "created_at": "2025-01-02T03:04:05.678Z", "updated_at": "…",
-///                  "embeddings": [{"source": "photo.jpg" | null, "created_at": "…", "vector": [128 numbers]}]}]}
+///                  "embeddings": [{"source": "photo.jpg" | null, "created_at": "…", "vector": [128 numbers]}]}],
+///      "head": {"method": "triplet|binary|both", "threshold": 0.71, "created_at": "…",
+///               "transform": [128 rows of 128 numbers] | null, "verifier": {"weights": [128], "bias": 1.5} | null,
+///               "report": {…}}}                     (version 2; version 1 has no head)
 ///
 /// Numbers are written in their shortest form that reads back as the same Float32, so an export
 /// imported again gives the identical embeddings.
@@ -15,6 +18,49 @@ public struct GalleryDocument: Codable, Sendable, Equatable {
     public var modelIdentity: String
     public var dimension: Int
     public var people: [PersonRecord]
+    /// The gallery's learned metric (`gallery train`), if it has one.
+    public var head: HeadRecord?
+
+    public struct HeadRecord: Codable, Sendable, Equatable {
+        public var method: MetricHead.Method
+        public var threshold: Float
+        public var createdAt: Date
+        /// W, 128 rows of 128 numbers.
+        public var transform: [[Float]]?
+        public var verifier: VerifierRecord?
+        public var report: HeadReport
+
+        public struct VerifierRecord: Codable, Sendable, Equatable {
+            public var weights: [Float]
+            public var bias: Float
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case method, threshold, transform, verifier, report
+            case createdAt = "created_at"
+        }
+
+        public init(_ head: MetricHead) {
+            method = head.method
+            threshold = head.threshold
+            createdAt = head.createdAt
+            let d = MetricHead.dimension
+            transform = head.transform.map { w in (0..<d).map { Array(w[$0 * d ..< ($0 + 1) * d]) } }
+            verifier = head.verifier.map { VerifierRecord(weights: $0.weights, bias: $0.bias) }
+            report = head.report
+        }
+
+        public func head() throws -> MetricHead {
+            if let rows = transform, rows.count != MetricHead.dimension || rows.contains(where: { $0.count != MetricHead.dimension }) {
+                throw GalleryError("gallery export: the head's transform must be \(MetricHead.dimension) rows of \(MetricHead.dimension) numbers")
+            }
+            let h = MetricHead(method: method, transform: transform.map { $0.flatMap { $0 } }, threshold: threshold,
+                               verifier: verifier.map { MetricHead.Verifier(weights: $0.weights, bias: $0.bias) },
+                               report: report, createdAt: createdAt)
+            do { try h.validate() } catch { throw GalleryError("gallery export: \(error)") }
+            return h
+        }
+    }
 
     public struct PersonRecord: Codable, Sendable, Equatable {
         public var name: String
@@ -49,19 +95,20 @@ public struct GalleryDocument: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case format, version, dimension, people
+        case format, version, dimension, people, head
         case modelIdentity = "model_identity"
     }
 
-    public static let currentVersion = 1
+    /// Version 2 adds the head; a document without one is written as version 1 (any cnnpipe reads it).
+    public static let currentVersion = 2
 
-    /// A document of the current format and version.
-    public init(modelIdentity: String, people: [PersonRecord]) {
+    public init(modelIdentity: String, people: [PersonRecord], head: HeadRecord? = nil) {
         format = Schema.format
-        version = Self.currentVersion
+        version = head == nil ? 1 : 2
         self.modelIdentity = modelIdentity
         dimension = Embedding.dimension
         self.people = people
+        self.head = head
     }
 }
 
@@ -83,7 +130,8 @@ extension Gallery {
                 guard let vector = Embedding.decode(blob) else { throw GalleryError("\(path): an embedding of \(blob.count) bytes (corrupt gallery)") }
                 people[row["person_id"]]?.embeddings.append(.init(source: row["source"], createdAt: row["created_at"], vector: vector))
             }
-            return GalleryDocument(modelIdentity: identity, people: order.compactMap { people[$0] })
+            let head = try Row.fetchOne(db, sql: "SELECT * FROM heads ORDER BY id DESC LIMIT 1").map { try Self.head(from: $0, path: path) }
+            return GalleryDocument(modelIdentity: identity, people: order.compactMap { people[$0] }, head: head.map(GalleryDocument.HeadRecord.init))
         }
     }
 
@@ -93,7 +141,8 @@ extension Gallery {
     }
 
     /// Merges a JSON export into the gallery in one transaction: new people are added, people with
-    /// the same name get the embeddings they do not have yet (notes only if they had none).
+    /// the same name get the embeddings they do not have yet (notes only if they had none); the
+    /// export's head becomes the gallery's when the gallery has none (an existing head is kept).
     /// An export made with another model is refused.
     @discardableResult
     public func importJSON(_ data: Data) throws -> EnrolmentSummary {
@@ -115,6 +164,7 @@ extension Gallery {
             guard names.insert(p.name).inserted else { throw GalleryError("gallery export lists '\(p.name)' twice") }
             for (i, e) in p.embeddings.enumerated() { try Embedding.validate(e.vector, "\(p.name) embedding #\(i + 1)") }
         }
+        let head = try doc.head?.head()
         return try write { db in
             // Checked inside the transaction: a gallery created empty takes the export's identity.
             if let stored = try Self.metadata(db, Schema.Key.modelIdentity) {
@@ -129,6 +179,10 @@ extension Gallery {
                 let notes = try String.fetchOne(db, sql: "SELECT notes FROM people WHERE name = ?", arguments: [p.name]) == nil ? p.notes : nil
                 summary = summary + (try Self.add(db, name: p.name, notes: notes, createdAt: p.createdAt, updatedAt: p.updatedAt,
                                                   embeddings: p.embeddings.map { (Embedding.encode($0.vector), $0.source, $0.createdAt) }))
+            }
+            if let head, try Int.fetchOne(db, sql: "SELECT count(*) FROM heads") == 0 {
+                try Self.insert(db, head)
+                summary.headImported = true
             }
             return summary
         }
@@ -164,7 +218,24 @@ public enum GalleryJSON {
             }
             out += p.embeddings.isEmpty ? "]}" : "\n     ]}"
         }
-        out += doc.people.isEmpty ? "]\n}\n" : "\n  ]\n}\n"
+        out += doc.people.isEmpty ? "]" : "\n  ]"
+        if let h = doc.head {
+            out += ",\n  \"head\": {\"method\": \(string(h.method.rawValue)), \"threshold\": \(h.threshold.description), "
+            out += "\"created_at\": \(string(dates.string(from: h.createdAt))),\n"
+            if let rows = h.transform {
+                out += "    \"transform\": [\n" + rows.map { "      [" + $0.map(\.description).joined(separator: ", ") + "]" }.joined(separator: ",\n") + "\n    ],\n"
+            } else {
+                out += "    \"transform\": null,\n"
+            }
+            if let v = h.verifier {
+                out += "    \"verifier\": {\"bias\": \(v.bias.description), \"weights\": [" + v.weights.map(\.description).joined(separator: ", ") + "]},\n"
+            } else {
+                out += "    \"verifier\": null,\n"
+            }
+            let report = (try? JSONEncoder.headReport.encode(h.report)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
+            out += "    \"report\": \(report)}"
+        }
+        out += "\n}\n"
         return Data(out.utf8)
     }
 
@@ -172,6 +243,7 @@ public enum GalleryJSON {
         let decoder = JSONDecoder()
         let dates = dateFormatter()
         let plain = ISO8601DateFormatter()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         decoder.dateDecodingStrategy = .custom { d in
             let text = try d.singleValueContainer().decode(String.self)
             guard let date = dates.date(from: text) ?? plain.date(from: text) else {

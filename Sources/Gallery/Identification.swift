@@ -6,6 +6,8 @@ public struct Identification: Sendable, Equatable {
     public var distance: Float?
     /// The next nearest people, nearest first.
     public var runnersUp: [GalleryMatch]
+    /// The gallery head's verifier: P(same person) with the nearest person (nil without a verifier).
+    public var probability: Float? = nil
 }
 
 extension GalleryIndex {

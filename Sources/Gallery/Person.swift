@@ -24,6 +24,8 @@ public struct EnrolmentSummary: Sendable, Equatable {
     public var embeddingsAdded = 0
     /// Embeddings the person already had (the same 128 numbers), not stored twice.
     public var embeddingsAlreadyPresent = 0
+    /// An imported head became the gallery's (it had none).
+    public var headImported = false
 
     public init() {}
 
@@ -33,6 +35,7 @@ public struct EnrolmentSummary: Sendable, Equatable {
         s.peopleUpdated += b.peopleUpdated
         s.embeddingsAdded += b.embeddingsAdded
         s.embeddingsAlreadyPresent += b.embeddingsAlreadyPresent
+        s.headImported = a.headImported || b.headImported
         return s
     }
 }

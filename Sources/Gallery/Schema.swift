@@ -6,9 +6,12 @@ import GRDB
 ///     people     (id, name UNIQUE, notes, created_at, updated_at)
 ///     embeddings (id, person_id → people ON DELETE CASCADE, vector BLOB (128 × Float32 LE),
 ///                 source (photo path), created_at)
+///     heads      (id, method, transform BLOB (128 × 128 Float32 LE) | NULL, threshold,
+///                 verifier BLOB (129 × Float32 LE: 128 weights, bias) | NULL, report (JSON), created_at)
+///                 learned metrics (gallery train); the newest is the one in use.
 enum Schema {
     /// The schema this build writes; a gallery with a newer one is refused.
-    static let version = 1
+    static let version = 2
     static let format = "cnnpipe-gallery"
 
     static var migrator: DatabaseMigrator {
@@ -38,7 +41,21 @@ enum Schema {
             try db.execute(sql: "INSERT INTO metadata (key, value) VALUES ('format', ?), ('schema_version', '1')",
                            arguments: [format])
         }
-        // A later migration: register "v2", ALTER/CREATE what it needs, and set schema_version to 2.
+        m.registerMigration("v2") { db in
+            try db.execute(sql: """
+                CREATE TABLE heads (
+                    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+                    method     TEXT NOT NULL CHECK (method IN ('triplet', 'binary', 'both')),
+                    transform  BLOB CHECK (transform IS NULL OR length(transform) = \(MetricHead.dimension * MetricHead.dimension * 4)),
+                    threshold  REAL NOT NULL,
+                    verifier   BLOB CHECK (verifier IS NULL OR length(verifier) = \((MetricHead.dimension + 1) * 4)),
+                    report     TEXT NOT NULL,
+                    created_at DATETIME NOT NULL
+                );
+                UPDATE metadata SET value = '2' WHERE key = 'schema_version';
+                """)
+        }
+        // A later migration: register "v3", ALTER/CREATE what it needs, and set schema_version to 3.
         return m
     }
 

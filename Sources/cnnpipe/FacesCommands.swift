@@ -91,18 +91,33 @@ struct FacesVerify: ParsableCommand {
         discussion: """
         Each photo should show one face (with several, the largest is used and a note says so). Prints
         `distance same|different` (Euclidean distance of dlib's 128-number face descriptors; same when
-        below --tolerance, dlib's 0.6 by default). Exit status: 0 same person, 1 different, 2 error
+        below --tolerance, dlib's 0.6 by default). With --gallery, the gallery's learned head (cnnpipe
+        gallery train) is used: the distance is measured in its space with its threshold, and a binary
+        head decides by its probability, printed as a third field (`distance same|different P`);
+        --no-head compares plain distances. Exit status: 0 same person, 1 different, 2 error
         (unreadable image, no face).
         """)
 
     @Argument(help: "The first photo.") var first: String
     @Argument(help: "The second photo.") var second: String
-    @Option(help: "Distance below which two faces are the same person.") var tolerance = 0.6
+    @Option(help: "Distance below which two faces are the same person (default 0.6, or the head's threshold).") var tolerance: Double?
+    @Option(help: "Compare with this gallery's learned head.") var gallery: String?
+    @Flag(help: "Ignore the gallery's head: plain distance.") var noHead = false
     @Option(help: "Double the images this many times to find small faces (0-2).") var upsample = 0
     @Option(help: "Worker threads for the networks.") var threads = ProcessInfo.processInfo.activeProcessorCount
     @Flag(help: "Print a JSON object instead.") var json = false
 
     func run() throws {
+        let head: MetricHead? = try gallery.flatMap { path in
+            try orFail {
+                let g = try Gallery(path: path, create: false)
+                guard let h = try g.currentHead() else { return nil }
+                // A head is only meaningful for embeddings of the model its gallery holds.
+                _ = try Gallery(path: path, modelIdentity: try SHA256.hexOfFile(atPath: try ModelLocator.find(FaceEmbedder.modelFile)), create: false)
+                return noHead ? nil : h
+            }
+        }
+        if let gallery, head == nil, !noHead { warn("\(gallery) has no head (cnnpipe gallery train); comparing plain distances") }
         let finder = try orFail {
             try FaceFinder(detectorPath: try ModelLocator.find(FaceFinder.detectorFile),
                            landmarkPath: try ModelLocator.find(FaceFinder.landmarkFile), threads: threads)
@@ -123,11 +138,16 @@ struct FacesVerify: ParsableCommand {
             }
         }
         let a = descriptor(first), b = descriptor(second)
-        let distance = Double(FaceEmbedder.distance(a, b)), same = distance < tolerance
+        let verdict = FaceMatcher.compare(a, b, head: head, tolerance: tolerance.map(Float.init))
+        let distance = Double(verdict.distance), same = verdict.same
+        let used = tolerance ?? Double(head?.threshold ?? FaceMatcher.plainTolerance)
         if json {
-            print("{\"distance\":\(String(format: "%.6f", distance)),\"same\":\(same),\"tolerance\":\(tolerance)}")
+            let p = verdict.probability.map { String(format: ",\"probability\":%.6f", Double($0)) } ?? ""
+            let h = head.map { ",\"head\":\"\($0.method.rawValue)\"" } ?? ""
+            print("{\"distance\":\(String(format: "%.6f", distance)),\"same\":\(same),\"tolerance\":\(used)\(p)\(h)}")
         } else {
-            print(String(format: "%.4f %@", distance, same ? "same" : "different"))
+            print(String(format: "%.4f %@", distance, same ? "same" : "different")
+                + (verdict.probability.map { String(format: " %.4f", Double($0)) } ?? ""))
         }
         if !same { throw ExitCode(1) }
     }
@@ -139,25 +159,29 @@ struct FacesIdentify: ParsableCommand {
         abstract: "Name the faces in images from a gallery: one line per face, path,name,distance.",
         discussion: """
         For each face the nearest enrolled person within --tolerance (dlib's 0.6), else `unknown_person`;
+        when the gallery has a learned head (cnnpipe gallery train), distances are in its space with its
+        threshold and a binary head decides by P(same) (--json adds it); --no-head uses plain distances.
         an image without faces prints `path,no_persons_found,None` (the names face_recognition uses).
         --json prints one object per face with its box and, with --top-k, the runners-up.
         """)
 
     @Option(help: "The gallery file (cnnpipe gallery enroll makes one).") var gallery: String
     @Argument(help: "Images, folders of images, or - for stdin.") var inputs: [String] = []
-    @Option(help: "Largest descriptor distance that still counts as the person.") var tolerance: Float = 0.6
+    @Option(help: "Largest descriptor distance that still counts as the person (default 0.6, or the head's threshold).") var tolerance: Float?
+    @Flag(help: "Ignore the gallery's learned head: plain distances.") var noHead = false
     @Option(name: .customLong("top-k"), help: "Also report this many runners-up per face (--json).") var topK = 0
     @Option(help: "Double the images this many times to find small faces (0-2).") var upsample = 0
     @Option(help: "Worker threads for the networks.") var threads = ProcessInfo.processInfo.activeProcessorCount
     @Flag(help: "One JSON object per face.") var json = false
 
     func run() throws {
-        let (finder, embedder, index) = try orFail { () -> (FaceFinder, FaceEmbedder, GalleryIndex) in
+        let (finder, embedder, matcher) = try orFail { () -> (FaceFinder, FaceEmbedder, FaceMatcher) in
             let modelPath = try ModelLocator.find(FaceEmbedder.modelFile)
             let g = try Gallery(path: gallery, modelIdentity: try SHA256.hexOfFile(atPath: modelPath), create: false)
             return (try FaceFinder(detectorPath: try ModelLocator.find(FaceFinder.detectorFile),
                                    landmarkPath: try ModelLocator.find(FaceFinder.landmarkFile), threads: threads),
-                    try FaceEmbedder(modelPath: modelPath, threads: threads), try GalleryIndex(gallery: g))
+                    try FaceEmbedder(modelPath: modelPath, threads: threads),
+                    try FaceMatcher(gallery: g, useHead: !noHead, tolerance: tolerance, threads: threads))
         }
         var failed = false
         let source = try orFail { try InputSource(arguments: inputs) }
@@ -172,7 +196,7 @@ struct FacesIdentify: ParsableCommand {
                     if faces.isEmpty { print(json ? #"{"path":"\#(item.label)","name":"no_persons_found"}"# : "\(item.label),no_persons_found,None") }
                     let descriptors = try embedder.embeddings(rgb: image.bytes, width: image.width, height: image.height,
                                                               faces: faces.map(\.landmarks))
-                    for (face, who) in zip(faces, try index.identify(descriptors, tolerance: tolerance, runnersUp: topK)) {
+                    for (face, who) in zip(faces, try matcher.identify(descriptors, runnersUp: topK)) {
                         print(line(item.label, face, who))
                     }
                 } catch {
@@ -191,6 +215,7 @@ struct FacesIdentify: ParsableCommand {
             "box": ["left": face.rect.left, "top": face.rect.top, "right": face.rect.right, "bottom": face.rect.bottom],
         ]
         if let d = who.distance { object["distance"] = Double(d) }
+        if let p = who.probability { object["probability"] = Double(p) }
         if topK > 0 { object["runners_up"] = who.runnersUp.map { ["name": $0.name, "distance": Double($0.distance)] } }
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
         return String(decoding: data, as: UTF8.self)

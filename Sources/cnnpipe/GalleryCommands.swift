@@ -19,10 +19,12 @@ struct GalleryCommand: ParsableCommand {
           cnnpipe gallery enroll --gallery people.db --name "Ada Lovelace" ada.jpg
           cnnpipe gallery enroll-dir --gallery people.db known/    # known/<name>/*.jpg or known/<name>.jpg
           cnnpipe gallery list --gallery people.db
+          cnnpipe gallery train --gallery people.db --method both   # a metric learned from several photos per person
           cnnpipe faces identify --gallery people.db photos/
         """,
         subcommands: [GalleryEnroll.self, GalleryEnrollDir.self, GalleryList.self, GalleryInfo.self, GalleryRename.self,
-                      GalleryRemove.self, GalleryNotes.self, GalleryExport.self, GalleryImport.self, GalleryBenchSearch.self])
+                      GalleryRemove.self, GalleryNotes.self, GalleryExport.self, GalleryImport.self, GalleryTrain.self, GalleryHead.self,
+                      GalleryEvaluate.self, GalleryBenchSearch.self])
 }
 
 struct GalleryOption: ParsableArguments {
@@ -275,6 +277,11 @@ struct GalleryInfo: ParsableCommand {
         }
         print("schema version: \(try orFail { try gallery.schemaVersion() })")
         print("people: \(people)\nembeddings: \(embeddings)")
+        if let head = try orFail({ try gallery.currentHead() }) {
+            print("head: \(head.method.rawValue), threshold \(head.threshold) (cnnpipe gallery head shows its report)")
+        } else {
+            print("head: none (plain distance)")
+        }
     }
 }
 
@@ -389,7 +396,8 @@ struct GalleryImport: ParsableCommand {
             do {
                 let s = try gallery.importDocument(document)
                 print("\(file): \(s.peopleAdded) people added, \(s.peopleUpdated) updated, \(s.embeddingsAdded) embeddings added"
-                    + (s.embeddingsAlreadyPresent > 0 ? " (\(s.embeddingsAlreadyPresent) already present)" : ""))
+                    + (s.embeddingsAlreadyPresent > 0 ? " (\(s.embeddingsAlreadyPresent) already present)" : "")
+                    + (s.headImported ? "; head imported" : ""))
             } catch {
                 reportError("\(file): \(error)"); failed = true
             }

@@ -12,7 +12,7 @@ final class GalleryStoreTests: XCTestCase {
         let path = tmp.file("g.db")
         let g = try Gallery(path: path, modelIdentity: modelA)
         XCTAssertEqual(g.modelIdentity, modelA)
-        XCTAssertEqual(try g.schemaVersion(), 1)
+        XCTAssertEqual(try g.schemaVersion(), 2)
         XCTAssertEqual(try g.people(), [])
         try g.pool.read { db in
             XCTAssertEqual(try String.fetchOne(db, sql: "PRAGMA journal_mode"), "wal")
@@ -22,13 +22,13 @@ final class GalleryStoreTests: XCTestCase {
             XCTAssertEqual(try Set(db.columns(in: "embeddings").map(\.name)), ["id", "person_id", "vector", "source", "created_at"])
             let fk = try db.foreignKeys(on: "embeddings")
             XCTAssertEqual(fk.first?.destinationTable, "people")
-            XCTAssertEqual(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"), ["v1"])
+            XCTAssertEqual(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"), ["v1", "v2"])
             XCTAssertEqual(try Gallery.metadata(db, "model_identity"), modelA)
             XCTAssertEqual(try Gallery.metadata(db, "format"), "cnnpipe-gallery")
         }
         // Opening again runs no migration and keeps everything.
         let again = try Gallery(path: path, modelIdentity: modelA)
-        XCTAssertEqual(try again.schemaVersion(), 1)
+        XCTAssertEqual(try again.schemaVersion(), 2)
     }
 
     func testMustExistAndNotAGallery() throws {
