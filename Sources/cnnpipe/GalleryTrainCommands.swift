@@ -13,7 +13,8 @@ struct GalleryTrain: ParsableCommand {
         Needs several photos per person: people with one photo are skipped (a note says so), and at least
         two people need three photos or more (part of each person's photos is held out for validation).
         --method triplet learns a linear map W (128 x 128, from the identity) followed by L2 normalisation
-        with the triplet loss over semi-hard (default) or hard triplets; binary learns a logistic unit on
+        with the triplet loss over hard (default: each anchor's farthest positive and closest negative)
+        or semi-hard triplets; binary learns a logistic unit on
         |f(a) - f(b)| giving P(same person); both learns the triplet head, then the logistic unit on top of
         it. Training stops when the validation loss has not improved for --patience epochs; the best
         weights are kept. The head is stored in the gallery with its report and used by faces identify,
@@ -23,9 +24,9 @@ struct GalleryTrain: ParsableCommand {
 
     @OptionGroup var galleryOption: GalleryOption
     @Option(help: "triplet, binary or both.") var method: MetricHead.Method = .both
-    @Option(help: "Triplets: semi-hard or hard.") var selection: TripletSelection = .semiHard
-    @Option(help: "Triplet margin alpha (squared distances of unit vectors, 0-4).") var margin: Float = 0.2
-    @Option(help: "Adam learning rate of the triplet head.") var learningRate: Float = 1e-3
+    @Option(help: "Triplets: semi-hard or hard.") var selection: TripletSelection = .hard
+    @Option(help: "Triplet margin alpha (squared distances of unit vectors, 0-4).") var margin: Float = 0.5
+    @Option(help: "Adam learning rate of the triplet head.") var learningRate: Float = 1e-2
     @Option(help: "Adam learning rate of the binary head.") var binaryLearningRate: Float = 0.05
     @Option(help: "Most epochs per head.") var epochs = 300
     @Option(help: "Stop after this many epochs without a better validation loss.") var patience = 25

@@ -65,8 +65,9 @@ final class TripletLossTests: XCTestCase {
         XCTAssertTrue(t.contains(Triplet(0, 1, 4)), "\(t)")
         XCTAssertTrue(t.contains(Triplet(0, 2, 5)), "\(t)")
         XCTAssertFalse(t.contains { $0.anchor == 0 && $0.positive == 1 && $0.negative != 4 }, "\(t)")
-        // Anchor 3 (0.5), positive 4 (d² 0.36): negatives 0 (0.25: hard) and 1 (0.25: hard), 2 (12.25: beyond margin): no triplet.
-        XCTAssertFalse(t.contains { $0.anchor == 3 && $0.positive == 4 }, "\(t)")
+        // Anchor 3 (0.5), positive 4 (d² 0.36): negatives 0 and 1 (0.25: hard), 2 (12.25): the closest farther one, 2.
+        XCTAssertTrue(t.contains(Triplet(3, 4, 2)), "\(t)")
+        XCTAssertFalse(t.contains { $0.anchor == 3 && $0.positive == 4 && $0.negative != 2 }, "\(t)")
     }
 
     /// ∂J/∂W through the head's graph (GradientSession, seeded with ∂J/∂F) against finite differences of J(W).

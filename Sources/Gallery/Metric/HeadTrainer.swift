@@ -3,10 +3,11 @@ import Foundation
 
 public struct HeadTrainingOptions: Sendable {
     public var method: MetricHead.Method = .both
-    public var selection: TripletSelection = .semiHard
-    /// α of the triplet loss, on squared distances of unit vectors (0…4).
-    public var margin: Float = 0.2
-    public var tripletLearningRate: Float = 1e-3
+    /// Batch-hard: on synthetic sets it beat semi-hard at every learning rate and margin tried.
+    public var selection: TripletSelection = .hard
+    /// α of the triplet loss, on squared distances of unit vectors (0…4); 0.5 beat 0.2.
+    public var margin: Float = 0.5
+    public var tripletLearningRate: Float = 1e-2
     public var binaryLearningRate: Float = 0.05
     public var maxEpochs = 300
     /// Epochs without a better validation loss before stopping.
@@ -125,7 +126,6 @@ public enum HeadTrainer {
                 stoppedEarly = true
                 break
             }
-            if tripletCount == 0 || validation == 0 && trainingLoss == 0 { break }     // nothing left to learn
         }
         let phase = HeadReport.Phase(epochs: epochs, bestEpoch: best.epoch, stoppedEarly: stoppedEarly,
                                      learningRate: options.tripletLearningRate, initialValidationLoss: initial,

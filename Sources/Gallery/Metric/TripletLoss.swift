@@ -5,9 +5,9 @@ import Foundation
 public enum TripletSelection: String, Sendable, Codable, CaseIterable {
     /// Batch-hard: for each anchor, its farthest positive and its closest negative.
     case hard
-    /// For each anchor–positive pair, the closest negative farther than the positive but within the
-    /// margin (FaceNet's semi-hard negative); when every negative is closer than the positive, the
-    /// farthest of them; no triplet when every negative is already beyond the margin.
+    /// For each anchor–positive pair, the closest negative farther than the positive (FaceNet's
+    /// semi-hard negative: it teaches while within the margin), else, when every negative is closer
+    /// than the positive, the farthest of them.
     case semiHard = "semi-hard"
 }
 
@@ -73,9 +73,9 @@ public enum TripletLoss {
             case .semiHard:
                 for p in positives {
                     let dp = d2[row + p]
-                    if let q = negatives.filter({ d2[row + $0] > dp && d2[row + $0] < dp + margin }).min(by: { d2[row + $0] < d2[row + $1] }) {
+                    if let q = negatives.filter({ d2[row + $0] > dp }).min(by: { d2[row + $0] < d2[row + $1] }) {
                         triplets.append(Triplet(a, p, q))
-                    } else if negatives.allSatisfy({ d2[row + $0] <= dp }) {
+                    } else {
                         triplets.append(Triplet(a, p, negatives.max { d2[row + $0] < d2[row + $1] }!))
                     }
                 }
