@@ -62,7 +62,7 @@ struct GalleryTrain: ParsableCommand {
         }
         if !dryRun { try orFail { try gallery.saveHead(head) } }
         if json {
-            let data = try orFail { try JSONEncoder().encode(head.report) }
+            let data = try orFail { try sortedEncoder().encode(head.report) }
             print(String(decoding: data, as: UTF8.self))
         } else {
             head.report.lines.forEach { print($0) }
@@ -90,7 +90,7 @@ struct GalleryHead: ParsableCommand {
         }
         guard let head = try orFail({ try gallery.currentHead() }) else { fail("\(gallery.path) has no head (train one with 'cnnpipe gallery train')") }
         if json {
-            print(String(decoding: try orFail { try JSONEncoder().encode(head.report) }, as: UTF8.self))
+            print(String(decoding: try orFail { try sortedEncoder().encode(head.report) }, as: UTF8.self))
         } else {
             print("method: \(head.method.rawValue), threshold \(head.threshold), trained \(head.createdAt)")
             head.report.lines.forEach { print($0) }
@@ -151,4 +151,11 @@ struct GalleryEvaluate: ParsableCommand {
 
 func warnLine(_ line: String) {
     FileHandle.standardError.write(Data("cnnpipe: \(line)\n".utf8))
+}
+
+/// JSON with sorted keys: the same report prints the same text.
+func sortedEncoder() -> JSONEncoder {
+    let e = JSONEncoder()
+    e.outputFormatting = [.sortedKeys]
+    return e
 }
