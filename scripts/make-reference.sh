@@ -39,7 +39,7 @@ onnx_reference() {
 # dlib's face chips + descriptors and CNN detector results (dlib 20 from the dlib-bin wheel).
 dlib_reference() {
   local dir="$out/dlib"
-  local stamp="$dir/.done-$(sha256sum scripts/parity/make_dlib_reference.py | cut -c1-16)"
+  local stamp="$dir/.done-$(cat scripts/parity/make_dlib_reference.py scripts/parity/make_dlib_corpus_reference.py | sha256sum | cut -c1-16)"
   [ -f "$stamp" ] && return 0
   venv_with .build-venv-dlib "dlib, numpy" dlib-bin numpy
   rm -rf "$dir"

@@ -14,10 +14,17 @@ OUT_DIR/cases.json lists:
               per photo for upsample 0 and 1; the photo itself as <photo>-rgb.npy (uint8).
   landmarks   dlib.shape_predictor (5 points) on those photos: for every detected box and for
               seeded random boxes (inside, overlapping the border, tiny, large).
+
+OUT_DIR/corpus-pixels/<folder-...-name>.npy: dlib.load_rgb_image's pixels of every image of the faces
+corpus (uint8, rows x cols x RGB; ~75 MB). CorpusParityTests runs the detector on these against the
+committed dlib results (make_dlib_corpus_reference.py): dlib's bundled IJG libjpeg decodes most corpus
+JPEGs differently from libjpeg-turbo (chroma upsampling), and parity is about the networks.
 """
 import json
 import os
 import sys
+
+from make_dlib_corpus_reference import corpus_photos
 
 import dlib
 import numpy as np
@@ -111,6 +118,11 @@ def main():
             shape = predictor(image, dlib.rectangle(*box))
             landmarks.append({"image": slug(photo) + "-rgb", "box": box,
                               "landmarks": [[p.x, p.y] for p in shape.parts()]})
+
+    os.makedirs(os.path.join(out, "corpus-pixels"))
+    for photo in corpus_photos(corpus):
+        np.save(os.path.join(out, "corpus-pixels", slug(photo) + ".npy"),
+                dlib.load_rgb_image(os.path.join(corpus, "faces", photo)))
 
     with open(os.path.join(out, "cases.json"), "w") as f:
         json.dump({"dlib": dlib.__version__, "chips": chips, "detections": detections, "landmarks": landmarks}, f, indent=1)
