@@ -2,5 +2,5 @@ import PluginKit
 
 @_cdecl("cnnpipe_plugin_entry")
 public func cnnpipePluginEntry(_ hostABI: UInt32) -> UnsafeRawPointer? {
-    PluginDescriptor.entry(hostABI, name: "stylize", version: "0.1.0", stages: [Stylize.self])
+    PluginDescriptor.entry(hostABI, name: "stylize", version: "0.1.0", stages: [Stylize.self, ClassicStylize.self])
 }

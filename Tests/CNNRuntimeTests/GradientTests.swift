@@ -163,6 +163,21 @@ final class GradientTests: XCTestCase {
         let g = try session.backward(try session.forward(["x": x]), seeds: ["y": Tensor(shape: [10], floats: Array(repeating: 1, count: 10))],
                                      wrt: ["x"])["x"]!
         XCTAssertEqual(g.floats, Array(repeating: 3, count: 10))
+        // Quantised, moved while int8 (as the Magenta predictor does with its input), dequantised;
+        // and the same with the quantisation removed (the values then stay float: a smooth function).
+        let moved = ModelGraph(name: "qtdq", nodes: [node("QuantizeLinear", ["x", "s", "z"], output: "q"),
+                                                     node("Transpose", ["q"], ["perm": .ints([1, 0])], output: "t"),
+                                                     node("DequantizeLinear", ["t", "s", "z"], output: "d"), node("Mul", ["d", "k"])],
+                               inputs: graph.inputs, outputs: graph.outputs, initializers: graph.initializers, opsetVersion: 17)
+        let x2 = random([2, 5]), seed = random([5, 2])
+        for mode in [GradientSession.ActivationQuantization.straightThrough, .removed] {
+            let s = try GradientSession(moved, outputs: ["y"], activationQuantization: mode, threads: 1)
+            let tape = try s.forward(["x": x2])
+            let y = tape.outputs["y"]!.floats, exact = (0..<10).map { 3 * x2.floats[($0 % 2) * 5 + $0 / 2] }
+            if mode == .removed { XCTAssertEqual(y, exact) } else { XCTAssertNotEqual(y, exact, "rounded to the 0.1 grid") }
+            let g2 = try s.backward(tape, seeds: ["y": seed], wrt: ["x"])["x"]!.floats
+            for i in 0..<10 { XCTAssertEqual(g2[i], 3 * seed.floats[(i % 5) * 2 + i / 5], accuracy: 1e-5, "\(mode)") }
+        }
     }
 
     // MARK: arithmetic with broadcasting

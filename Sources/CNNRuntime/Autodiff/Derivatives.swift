@@ -70,7 +70,8 @@ enum Derivatives {
     static func routeBack(_ step: Session.Step, _ x: [Tensor?], _ g: Tensor, needs: [Bool], _ ctx: ExecutionContext) throws -> [Tensor?] {
         // The data inputs: all of Concat's, the first of the others (the rest are pads, scales, indices...).
         let data = step.kernel is ConcatKernel ? Set(x.indices) : [0]
-        let routed = x.indices.filter { needs[$0] && data.contains($0) && x[$0]?.elementType == .float }
+        // Integer data (quantised activations) routes too: ids are float whatever the values' type.
+        let routed = x.indices.filter { needs[$0] && data.contains($0) && x[$0] != nil }
         var offsets: [Int: Int] = [:]
         var total = 0
         for i in routed { offsets[i] = total; total += x[i]!.count }

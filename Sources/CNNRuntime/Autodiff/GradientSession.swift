@@ -19,9 +19,17 @@ public final class GradientSession: @unchecked Sendable {
         let values: [Tensor?]
     }
 
+    /// Quantised activations (QuantizeLinear → DequantizeLinear on values computed at run time):
+    /// `straightThrough` keeps the rounding in the forward pass and passes gradients through it
+    /// unchanged (quantisation-aware training); `removed` runs those values in float, which makes the
+    /// function smooth — what optimising an input needs (rounded activations make the cost piecewise
+    /// constant, so no line search sees it decrease).
+    public enum ActivationQuantization: Sendable { case straightThrough, removed }
+
     public init(_ graph: ModelGraph, outputs: [String], parameters: [String] = [],
+                activationQuantization: ActivationQuantization = .straightThrough,
                 threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
-        var g = graph
+        var g = activationQuantization == .removed ? Self.withoutActivationQuantization(graph) : graph
         var values: [String: Tensor] = [:]
         for name in parameters {
             guard let t = g.initializers.removeValue(forKey: name) else {
@@ -105,6 +113,33 @@ public final class GradientSession: @unchecked Sendable {
             result[name] = Tensor(shape: shape, floats: [Float](repeating: 0, count: shape.reduce(1, *)))
         }
         return result
+    }
+
+    /// Every QuantizeLinear of a run-time value becomes an Identity, and so does every
+    /// DequantizeLinear fed by one (directly or through data-movement ops such as a Transpose), so
+    /// those values stay float. Weights (initializers) stay quantised.
+    static func withoutActivationQuantization(_ graph: ModelGraph) -> ModelGraph {
+        let movement: Set<String> = ["Transpose", "Reshape", "Squeeze", "Unsqueeze", "Flatten", "Identity"]
+        var producer: [String: Node] = [:]
+        for n in graph.nodes { for o in n.outputs { producer[o] = n } }
+        let removed = Set(graph.nodes.filter { $0.opType == "QuantizeLinear" && graph.initializers[$0.inputs[0]] == nil }.map(\.outputs[0]))
+        func fromRemovedQuantize(_ value: String) -> Bool {
+            var v = value
+            while let n = producer[v] {
+                if removed.contains(v) { return true }
+                guard movement.contains(n.opType) else { return false }
+                v = n.inputs[0]
+            }
+            return false
+        }
+        var g = graph
+        g.nodes = graph.nodes.map { n in
+            let identity = Node(name: n.name, opType: "Identity", inputs: [n.inputs[0]], outputs: n.outputs)
+            if n.opType == "QuantizeLinear" && removed.contains(n.outputs[0]) { return identity }
+            if n.opType == "DequantizeLinear" && fromRemovedQuantize(n.inputs[0]) { return identity }
+            return n
+        }
+        return g
     }
 
     private func accumulate(_ existing: Tensor?, _ g: Tensor, _ ctx: ExecutionContext) throws -> Tensor {

@@ -36,6 +36,7 @@ public struct Adam: Sendable {
 /// direction; a backtracking line search (Armijo condition) picks the step along it.
 public struct LBFGS: Sendable {
     public var history: Int
+    /// How far the first step (before any curvature is known) moves the largest element.
     public var learningRate: Double
     private var steps: [(s: [Float], y: [Float], rho: Double)] = []
 
@@ -63,8 +64,9 @@ public struct LBFGS: Sendable {
                 direction = gradient.map { -$0 }
                 slope = Self.dot(gradient, direction)
             }
-            // Without curvature pairs yet, the first step is kept short (the gradient's scale is unknown).
-            var t = steps.isEmpty ? learningRate * min(1, 1 / Self.absoluteSum(gradient)) : learningRate
+            // Without curvature pairs the direction is −g, whose scale says nothing: the first try
+            // moves the largest element by learningRate.
+            var t = steps.isEmpty ? learningRate / max(1e-30, Self.largestMagnitude(direction)) : 1
             var accepted = false
             for _ in 0..<20 {
                 let candidate = Self.axpy(x, Float(t), direction)
@@ -72,7 +74,7 @@ public struct LBFGS: Sendable {
                 if v <= value + 1e-4 * t * slope {
                     let s = zip(candidate, x).map { $0 - $1 }, y = zip(g, gradient).map { $0 - $1 }
                     let ys = Self.dot(y, s)
-                    if ys > 1e-10 {
+                    if ys > 1e-10 * (Self.dot(y, y) * Self.dot(s, s)).squareRoot() {
                         steps.append((s, y, 1 / ys))
                         if steps.count > history { steps.removeFirst() }
                     }
@@ -124,7 +126,7 @@ public struct LBFGS: Sendable {
         }
     }
 
-    static func absoluteSum(_ a: [Float]) -> Double { a.reduce(0) { $0 + Double(abs($1)) } }
+    static func largestMagnitude(_ a: [Float]) -> Double { Double(a.reduce(0) { max($0, abs($1)) }) }
 
     /// x + t·d.
     static func axpy(_ x: [Float], _ t: Float, _ d: [Float]) -> [Float] {

@@ -1,0 +1,121 @@
+import CNNRuntime
+import Foundation
+import FrameModel
+import PluginKit
+import StyleTransfer
+
+/// The classic method (Gatys et al.): optimises the pixels of the output so that a middle layer of a
+/// trained CNN sees the photo's content and the Gram matrices of several layers see the painting's
+/// style. Any painting at full quality, but minutes per image instead of a second.
+final class ClassicStylize: Stage {
+    static let name = "stylize-classic"
+    static let summary = "Style transfer by optimisation: gradient descent on the pixels (slow; any painting, several blended)"
+    static let parameters: [Parameter] = [
+        .string("style-image", default: nil, "painting(s) to take the style from: PATH or PATH:WEIGHT,PATH:WEIGHT,... (weights normalised)"),
+        .float("content-weight", default: 1, range: 0...1e6, "α: weight of the content cost"),
+        .float("style-weight", default: 1000, range: 0...1e9, "β: weight of the style cost"),
+        .float("tv-weight", default: 0.01, range: 0...1e6, "weight of the total-variation cost (smoothness)"),
+        .int("iterations", default: 100, range: 1...10_000, "optimisation steps per scale"),
+        .choice("optimizer", ["lbfgs", "adam"], default: "lbfgs", "L-BFGS (fewer, surer steps) or Adam"),
+        .float("learning-rate", default: 0.02, range: 1e-5...10, "Adam's step in pixel units (pixels are 0-1)"),
+        .choice("init", ["content", "noise"], default: "content", "start from the photo or from random noise"),
+        .int("seed", default: 1, range: 0...Int(Int32.max), "random seed of the noise start"),
+        .int("size", default: 512, range: 0...4096, "longest side of the output in pixels; 0 = the photo's size"),
+        .int("scales", default: 1, range: 1...4, "coarse-to-fine levels (2: half size, then full size)"),
+        .bool("preserve-colour", default: false, "keep the photo's own colours (the result's brightness only)"),
+        .string("feature-model", default: "arbitrary_predict", "the CNN whose layers define content and style (model name or ONNX path)"),
+        .string("content-layer", default: ClassicLayers.content, "layer for the content cost"),
+        .string("style-layers", default: ClassicLayers.styleText, "layers for the style cost, NAME:WEIGHT,..."),
+    ]
+    static let options: StageOptions = [.stateless]
+
+    let style: NeuralStyle
+    let paintings: [(image: FloatImage, weight: Float)]
+    let size: Int
+    let preserveColour: Bool
+    let host: StageHost
+
+    init(_ p: ParameterValues, host: StageHost) throws {
+        self.host = host
+        size = p.int("size")
+        preserveColour = p.bool("preserve-colour")
+        guard let spec = p.optionalString("style-image") else { throw StageError("style-image is required: the painting(s) to copy the style of") }
+        paintings = try Self.weightedList(spec, what: "style-image").map { path, weight in
+            let painting = try Stylize.loadImage(path)
+            return (FloatImage(width: painting.width, height: painting.height, channels: 3, samples: painting.interleaved()), weight)
+        }
+        var settings = NeuralStyleSettings(contentLayer: p.string("content-layer"),
+                                           styleLayers: try Self.weightedList(p.string("style-layers"), what: "style-layers")
+                                               .map { StyleLayer($0, weight: $1) })
+        settings.contentWeight = Float(p.float("content-weight"))
+        settings.styleWeight = Float(p.float("style-weight"))
+        settings.variationWeight = Float(p.float("tv-weight"))
+        settings.iterations = p.int("iterations")
+        settings.optimizer = p.string("optimizer") == "adam" ? .adam : .lbfgs
+        settings.learningRate = Float(p.float("learning-rate"))
+        settings.start = p.string("init") == "noise" ? .noise : .content
+        settings.seed = UInt64(p.int("seed"))
+        settings.scales = p.int("scales")
+        let model = p.string("feature-model")
+        let path = model.hasSuffix(".onnx") ? model : (host.modelDirectory ?? "models") + "/\(model).onnx"
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw StageError("feature-model: \(path) not found" + (model.hasSuffix(".onnx") ? "" : "; run scripts/setup-models.sh"))
+        }
+        do {
+            style = try NeuralStyle(model: try ONNXImporter.load(path: path), settings: settings, threads: host.threads)
+        } catch let e as ModelError { throw StageError("\(e)") }
+    }
+
+    func process(_ inputs: [Frame], _ output: Output) throws {
+        let frame = inputs[0]
+        guard frame.width >= 32, frame.height >= 32 else {
+            throw StageError("image is \(frame.width)x\(frame.height); stylize-classic needs at least 32x32 pixels")
+        }
+        let (photo, _) = PlanarRGB.split(frame.image)
+        var content = FloatImage(width: photo.width, height: photo.height, channels: 3, samples: photo.interleaved())
+        let longest = max(content.width, content.height)
+        if size > 0 && size != longest {
+            let scale = Double(size) / Double(longest)
+            content = Resampler.resize(content, width: max(32, Int((Double(content.width) * scale).rounded())),
+                                       height: max(32, Int((Double(content.height) * scale).rounded())), filter: .lanczos3)
+        }
+        let settings = style.settings
+        let total = Double(settings.iterations * settings.scales)
+        let (result, _) = try style.transfer(content: content, styles: paintings) { p in
+            host.progress(Double(p.level * p.iterations + p.iteration), of: total)
+            if p.iteration % 10 == 0 || p.iteration == p.iterations {
+                host.log(String(format: "scale %d/%d iteration %d: J %.4g = content %.4g + style %.4g + tv %.4g",
+                                p.level + 1, p.levels, p.iteration, p.costs.total, p.costs.content, p.costs.style, p.costs.variation))
+            }
+            return !host.isCancelled
+        }
+        if host.isCancelled { throw StageError("cancelled") }
+        var planar = PlanarRGB(interleaved: result.samples, width: result.width, height: result.height, channels: 3)
+        if preserveColour {
+            let original = PlanarRGB(interleaved: content.samples, width: content.width, height: content.height, channels: 3)
+            planar = planar.withChroma(of: original)
+        }
+        let sx = Double(result.width) / Double(frame.width), sy = Double(result.height) / Double(frame.height)
+        let annotations = frame.annotations.mappingFaces { .init(x: $0.x * sx, y: $0.y * sy) }
+        try output.emit(planar.image(frame.format.hasAlpha ? .rgb8 : frame.format, alpha: nil), annotations: annotations, like: frame)
+    }
+
+    /// "A:0.7,B:0.3" → [(A, 0.7), (B, 0.3)]; a missing weight is 1.
+    static func weightedList(_ text: String, what: String) throws -> [(String, Float)] {
+        try text.split(separator: ",").map { item in
+            let s = String(item).trimmingCharacters(in: .whitespaces)
+            if let colon = s.lastIndex(of: ":"), let w = Float(s[s.index(after: colon)...]) {
+                guard w > 0 else { throw StageError("\(what): weight \(w) must be positive in '\(s)'") }
+                return (String(s[..<colon]), w)
+            }
+            return (s, 1)
+        }.filter { !$0.0.isEmpty }
+    }
+}
+
+/// The default layers of the Magenta style predictor's MobileNetV2 (see docs/CLASSIC-STYLE.md).
+enum ClassicLayers {
+    static let content = "Relu6__35:0"
+    static let style: [(String, Float)] = [("Relu6__5:0", 1), ("Relu6__10:0", 1), ("Relu6__20:0", 1), ("Relu6__35:0", 1), ("Relu6__60:0", 1)]
+    static let styleText = style.map { "\($0.0):\($0.1)" }.joined(separator: ",")
+}
