@@ -32,6 +32,15 @@ public struct DlibShapePredictor: Sendable {
         /// Feature pixel i sits at anchors[i]'s landmark plus deltas[i] (in the mean-shape frame).
         let anchors: [Int]
         let deltas: [(x: Float, y: Float)]
+        /// The same trees in flat arrays when they all have the same depth (dlib's always do).
+        let forest: FlatForest?
+
+        init(trees: [Tree], anchors: [Int], deltas: [(x: Float, y: Float)], values: Int) {
+            self.trees = trees
+            self.anchors = anchors
+            self.deltas = deltas
+            forest = FlatForest(trees, values: values)
+        }
     }
 
     /// x0, y0, x1, y1, … in box-normalised coordinates (0,0 top-left, 1,1 bottom-right of the box).
@@ -94,7 +103,7 @@ public struct DlibShapePredictor: Sendable {
             }
         }
         guard r.isAtEnd else { throw r.error("\(r.remaining) unexpected bytes after the shape predictor") }
-        cascades = forests.indices.map { Cascade(trees: forests[$0], anchors: anchors[$0], deltas: deltas[$0]) }
+        cascades = forests.indices.map { Cascade(trees: forests[$0], anchors: anchors[$0], deltas: deltas[$0], values: values) }
     }
 }
 

@@ -47,7 +47,11 @@ extension DlibShapePredictor {
             }
             features.withUnsafeBufferPointer { f in
                 shape.withUnsafeMutableBufferPointer { s in
-                    for tree in cascade.trees { tree.addLeaf(for: f, to: s) }
+                    if let forest = cascade.forest {
+                        forest.addLeaves(for: f, to: s)
+                    } else {
+                        for tree in cascade.trees { tree.addLeaf(for: f, to: s) }
+                    }
                 }
             }
         }
@@ -67,6 +71,51 @@ extension DlibShapePredictor.Tree {
         let n = shape.count, start = (node - splits.count) * n
         leaves.withUnsafeBufferPointer { l in
             for j in 0..<n { shape[j] += l[start + j] }
+        }
+    }
+}
+
+/// A cascade's trees in flat arrays (split features, thresholds, leaves back to back): the walk
+/// touches no array headers or reference counts, which is most of the time of per-tree structs.
+/// Leaves are added in tree order, so the sums equal the per-tree walk's bit for bit.
+struct FlatForest: Sendable {
+    let treeCount: Int, splitsPerTree: Int, values: Int
+    let featureA: [Int32], featureB: [Int32], thresholds: [Float]
+    let leaves: [Float]
+
+    init?(_ trees: [DlibShapePredictor.Tree], values: Int) {
+        guard let first = trees.first, first.splits.count > 0, trees.allSatisfy({
+            $0.splits.count == first.splits.count && $0.leaves.count == (first.splits.count + 1) * values
+        }) else { return nil }
+        treeCount = trees.count
+        splitsPerTree = first.splits.count
+        self.values = values
+        let splits = trees.flatMap(\.splits)
+        featureA = splits.map { Int32($0.featureA) }
+        featureB = splits.map { Int32($0.featureB) }
+        thresholds = splits.map(\.threshold)
+        leaves = trees.flatMap(\.leaves)
+    }
+
+    func addLeaves(for f: UnsafeBufferPointer<Float>, to shape: UnsafeMutableBufferPointer<Float>) {
+        let sp = splitsPerTree, n = values, s = shape.baseAddress!
+        featureA.withUnsafeBufferPointer { fa in
+            featureB.withUnsafeBufferPointer { fb in
+                thresholds.withUnsafeBufferPointer { th in
+                    leaves.withUnsafeBufferPointer { l in
+                        for t in 0..<treeCount {
+                            let base = t * sp
+                            var node = 0
+                            while node < sp {
+                                let k = base + node
+                                node = f[Int(fa[k])] - f[Int(fb[k])] > th[k] ? 2 * node + 1 : 2 * node + 2
+                            }
+                            let leaf = l.baseAddress! + (t * (sp + 1) + node - sp) * n
+                            for j in 0..<n { s[j] += leaf[j] }
+                        }
+                    }
+                }
+            }
         }
     }
 }
