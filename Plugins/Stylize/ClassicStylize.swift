@@ -26,19 +26,24 @@ final class ClassicStylize: Stage {
         .string("feature-model", default: "arbitrary_predict", "the CNN whose layers define content and style (model name or ONNX path)"),
         .string("content-layer", default: ClassicLayers.content, "layer for the content cost"),
         .string("style-layers", default: ClassicLayers.styleText, "layers for the style cost, NAME:WEIGHT,..."),
+        .string("costs-csv", default: "", "append every iteration's costs to this CSV file (image,scale,iteration,content,style,tv,total)"),
     ]
-    static let options: StageOptions = [.stateless]
+    /// One instance, frames in stream order: each run already uses every thread, and costs-csv numbers the images.
+    static let options: StageOptions = []
 
     let style: NeuralStyle
     let paintings: [(image: FloatImage, weight: Float)]
     let size: Int
     let preserveColour: Bool
+    let costsFile: String?
     let host: StageHost
+    private var imageCount = 0
 
     init(_ p: ParameterValues, host: StageHost) throws {
         self.host = host
         size = p.int("size")
         preserveColour = p.bool("preserve-colour")
+        costsFile = p.optionalString("costs-csv")
         guard let spec = p.optionalString("style-image") else { throw StageError("style-image is required: the painting(s) to copy the style of") }
         paintings = try Self.weightedList(spec, what: "style-image").map { path, weight in
             let painting = try Stylize.loadImage(path)
@@ -81,7 +86,11 @@ final class ClassicStylize: Stage {
         }
         let settings = style.settings
         let total = Double(settings.iterations * settings.scales)
+        imageCount += 1
+        var rows: [String] = []
         let (result, _) = try style.transfer(content: content, styles: paintings) { p in
+            rows.append(String(format: "%d,%d,%d,%.6g,%.6g,%.6g,%.6g", imageCount, p.level + 1, p.iteration,
+                               p.costs.content, p.costs.style, p.costs.variation, p.costs.total))
             host.progress(Double(p.level * p.iterations + p.iteration), of: total)
             if p.iteration % 10 == 0 || p.iteration == p.iterations {
                 host.log(String(format: "scale %d/%d iteration %d: J %.4g = content %.4g + style %.4g + tv %.4g",
@@ -90,6 +99,7 @@ final class ClassicStylize: Stage {
             return !host.isCancelled
         }
         if host.isCancelled { throw StageError("cancelled") }
+        if let costsFile { try Self.append(rows, to: costsFile) }
         var planar = PlanarRGB(interleaved: result.samples, width: result.width, height: result.height, channels: 3)
         if preserveColour {
             let original = PlanarRGB(interleaved: content.samples, width: content.width, height: content.height, channels: 3)
@@ -98,6 +108,18 @@ final class ClassicStylize: Stage {
         let sx = Double(result.width) / Double(frame.width), sy = Double(result.height) / Double(frame.height)
         let annotations = frame.annotations.mappingFaces { .init(x: $0.x * sx, y: $0.y * sy) }
         try output.emit(planar.image(frame.format.hasAlpha ? .rgb8 : frame.format, alpha: nil), annotations: annotations, like: frame)
+    }
+
+    static func append(_ rows: [String], to path: String) throws {
+        let header = FileManager.default.fileExists(atPath: path) ? "" : "image,scale,iteration,content,style,tv,total\n"
+        let text = header + rows.map { $0 + "\n" }.joined()
+        guard let handle = FileHandle(forWritingAtPath: path) ?? (FileManager.default.createFile(atPath: path, contents: nil)
+                                                                 ? FileHandle(forWritingAtPath: path) : nil) else {
+            throw StageError("costs-csv: cannot write \(path)")
+        }
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(text.utf8))
     }
 
     /// "A:0.7,B:0.3" → [(A, 0.7), (B, 0.3)]; a missing weight is 1.

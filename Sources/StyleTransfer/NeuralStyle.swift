@@ -58,8 +58,10 @@ public final class NeuralStyle: @unchecked Sendable {
         guard !settings.styleLayers.isEmpty else { throw ModelError("no style layers") }
         let produced = Set(model.nodes.flatMap(\.outputs))
         for name in [settings.contentLayer] + settings.styleLayers.map(\.name) where !produced.contains(name) {
-            let similar = produced.filter { $0.lowercased().contains(name.lowercased().prefix(8)) }.sorted().prefix(5)
-            throw ModelError("layer '\(name)' is not in the feature model" + (similar.isEmpty ? "" : "; similar: \(similar.joined(separator: ", "))"))
+            let extended = produced.filter { $0.hasPrefix(name) }.sorted()
+            let similar = (extended.isEmpty ? produced.filter { $0.lowercased().contains(name.lowercased().prefix(8)) }.sorted() : extended).prefix(5)
+            throw ModelError("layer '\(name)' is not in the feature model" + (similar.isEmpty ? "" : "; similar: \(similar.joined(separator: ", "))")
+                             + "; list them with: cnnpipe model layers MODEL")
         }
         self.settings = settings
         inputName = input.name

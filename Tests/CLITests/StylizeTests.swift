@@ -116,7 +116,13 @@ final class StylizeTests: XCTestCase {
         XCTAssertGreaterThan(presets.count, 15)
         let sample = try photo(64, 48)
         // tag-people needs a gallery made by the user: it is validated here and run in IdentifyTests.
-        for p in presets.sorted() where p != "style-sheet.yaml" && p != "tag-people.yaml" {
+        // The classic (optimisation) presets take a minute per photo: validated here, the stage runs in
+        // testClassicStylize with few iterations.
+        for p in presets.sorted() where p.hasPrefix("classic-") {
+            let v = try cnnpipe(["validate", TestEnv.root + "/presets/" + p])
+            XCTAssertEqual(v.status, 0, "\(p): \(v.stderr)")
+        }
+        for p in presets.sorted() where p != "style-sheet.yaml" && p != "tag-people.yaml" && !p.hasPrefix("classic-") {
             let r = try cnnpipe(["run", TestEnv.root + "/presets/" + p, "--format", "png"], stdin: sample)
             XCTAssertEqual(r.status, 0, "\(p): \(r.stderr)")
             XCTAssertNoThrow(try Codec.decode([UInt8](r.stdout)), p)
@@ -125,6 +131,35 @@ final class StylizeTests: XCTestCase {
         let v = try cnnpipe(["validate", TestEnv.root + "/presets/style-sheet.yaml"])
         XCTAssertEqual(v.status, 0, v.stderr)
         XCTAssertTrue(String(decoding: v.stdout, as: UTF8.self).contains("28 nodes"))
+    }
+
+    func testClassicStylize() throws {
+        let input = try photo(80, 60)
+        let csv = NSTemporaryDirectory() + "classic-\(getpid()).csv"
+        try? FileManager.default.removeItem(atPath: csv)
+        let painting = TestEnv.root + "/../shared/corpus/styles/starry_night.jpg"
+        let chain = "stylize-classic style-image=\(painting) size=64 iterations=6 costs-csv=\(csv)"
+        let r = try cnnpipe(["run", "-e", chain, "--format", "png"], stdin: input)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let out = try Codec.decode([UInt8](r.stdout)).image
+        XCTAssertEqual([out.width, out.height], [64, 48])
+        let rows = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(rows.first, "image,scale,iteration,content,style,tv,total")
+        XCTAssertEqual(rows.count, 7, "a row per iteration")
+        let totals = rows.dropFirst().map { Double($0.split(separator: ",")[6])! }
+        XCTAssertLessThan(totals.last!, totals.first!)
+        for (chain, message) in [
+            ("stylize-classic", "style-image is required"),
+            ("stylize-classic style-image=/nonexistent.jpg", "style-image: cannot read /nonexistent.jpg"),
+            ("stylize-classic style-image=\(painting) content-layer=nope", "layer 'nope' is not in the feature model"),
+            ("stylize-classic style-image=\(painting):0", "weight 0.0 must be positive"),
+            ("stylize-classic style-image=\(painting) feature-model=/tmp/none.onnx", "feature-model: /tmp/none.onnx not found"),
+        ] {
+            let r = try cnnpipe(["run", "-e", chain], stdin: input)
+            XCTAssertNotEqual(r.status, 0, chain)
+            XCTAssertTrue(r.stderr.contains(message), "\(chain): \(r.stderr)")
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+        }
     }
 
     /// Differences between two same-size 8-bit images: mean, worst pixel, and the worst mean over

@@ -45,3 +45,52 @@ final class NeuralStyleTests: XCTestCase {
         XCTAssertEqual(analytic, numeric, accuracy: 0.01 * abs(numeric), "directional derivative")
     }
 }
+
+extension NeuralStyleTests {
+    /// The claim of the method, measured: after optimisation the output's style cost against the
+    /// painting is far below the photo's own, while the photo's content survives (content cost small
+    /// next to the style cost removed).
+    func testOptimisationLowersTheStyleCostFarBelowThePhotos() throws {
+        let style = try neuralStyle { $0.iterations = 40 }
+        let content = try Self.photo("content/tubingen.jpg", longest: 96)
+        let painting = try Self.photo("styles/starry_night.jpg", longest: 128)
+        let targets = try style.targets(content: content, styles: [(painting, 1)])
+        let before = try style.evaluate(content.samples, width: content.width, height: content.height, targets).0
+        let (result, history) = try style.transfer(content: content, styles: [(painting, 1)])
+        let after = try style.evaluate(result.samples, width: result.width, height: result.height, targets).0
+        print(String(format: "style cost: photo %.4g, result %.4g (%.1f%%); content cost of the result %.4g; %d evaluations",
+                     before.style, after.style, 100 * after.style / before.style, after.content, history.count))
+        XCTAssertLessThan(after.style, 0.1 * before.style, "style cost must fall by 10x or more")
+        XCTAssertLessThan(after.content, 0.1 * before.style)
+        XCTAssertEqual(before.content, 0, accuracy: 1e-12, "the photo is its own content")
+        XCTAssertEqual([result.width, result.height], [content.width, content.height])
+        XCTAssertTrue(result.samples.allSatisfy { $0 >= 0 && $0 <= 1 })
+    }
+
+    func testSameSeedSameImage() throws {
+        let style = try neuralStyle { $0.iterations = 5; $0.start = .noise; $0.seed = 42; $0.scales = 2 }
+        let content = try Self.photo("content/chicago.jpg", longest: 72)
+        let painting = try Self.photo("styles/the_scream.jpg", longest: 72)
+        let a = try style.transfer(content: content, styles: [(painting, 1)]).image.samples
+        let b = try style.transfer(content: content, styles: [(painting, 1)]).image.samples
+        XCTAssertEqual(a, b)
+        let other = try neuralStyle { $0.iterations = 5; $0.start = .noise; $0.seed = 43; $0.scales = 2 }
+        XCTAssertNotEqual(try other.transfer(content: content, styles: [(painting, 1)]).image.samples, a)
+    }
+
+    func testAdamAlsoDescends() throws {
+        let style = try neuralStyle { $0.iterations = 15; $0.optimizer = .adam; $0.learningRate = 0.02 }
+        let content = try Self.photo("content/tubingen.jpg", longest: 64)
+        let painting = try Self.photo("styles/great_wave.jpg", longest: 64)
+        let history = try style.transfer(content: content, styles: [(painting, 1)]).history
+        XCTAssertLessThan(history.last!.total, 0.5 * history.first!.total)
+    }
+
+    func testBadLayersAreClearErrors() throws {
+        XCTAssertThrowsError(try neuralStyle { $0.contentLayer = "Relu6__35" }) { error in
+            XCTAssertTrue("\(error)".contains("layer 'Relu6__35' is not in the feature model"), "\(error)")
+            XCTAssertTrue("\(error)".contains("similar: Relu6__35:0"), "\(error)")
+        }
+        XCTAssertThrowsError(try neuralStyle { $0.styleLayers = [] })
+    }
+}

@@ -97,21 +97,37 @@ struct FlatForest: Sendable {
         leaves = trees.flatMap(\.leaves)
     }
 
+    /// Four trees walk in lockstep (their loads overlap instead of waiting on each other); the
+    /// leaves are then added in tree order.
     func addLeaves(for f: UnsafeBufferPointer<Float>, to shape: UnsafeMutableBufferPointer<Float>) {
         let sp = splitsPerTree, n = values, s = shape.baseAddress!
         featureA.withUnsafeBufferPointer { fa in
             featureB.withUnsafeBufferPointer { fb in
                 thresholds.withUnsafeBufferPointer { th in
                     leaves.withUnsafeBufferPointer { l in
-                        for t in 0..<treeCount {
-                            let base = t * sp
-                            var node = 0
-                            while node < sp {
-                                let k = base + node
-                                node = f[Int(fa[k])] - f[Int(fb[k])] > th[k] ? 2 * node + 1 : 2 * node + 2
-                            }
+                        @inline(__always) func step(_ node: Int, _ base: Int) -> Int {
+                            let k = base + node
+                            return f[Int(fa[k])] - f[Int(fb[k])] > th[k] ? 2 * node + 1 : 2 * node + 2
+                        }
+                        @inline(__always) func add(_ t: Int, _ node: Int) {
                             let leaf = l.baseAddress! + (t * (sp + 1) + node - sp) * n
                             for j in 0..<n { s[j] += leaf[j] }
+                        }
+                        var t = 0
+                        while t + 4 <= treeCount {
+                            var n0 = 0, n1 = 0, n2 = 0, n3 = 0
+                            let b0 = t * sp, b1 = b0 + sp, b2 = b1 + sp, b3 = b2 + sp
+                            while n0 < sp {              // complete trees of equal depth: all four leave together
+                                n0 = step(n0, b0); n1 = step(n1, b1); n2 = step(n2, b2); n3 = step(n3, b3)
+                            }
+                            add(t, n0); add(t + 1, n1); add(t + 2, n2); add(t + 3, n3)
+                            t += 4
+                        }
+                        while t < treeCount {
+                            var node = 0
+                            while node < sp { node = step(node, t * sp) }
+                            add(t, node)
+                            t += 1
                         }
                     }
                 }
