@@ -149,7 +149,7 @@ final class StylizeTests: XCTestCase {
         let totals = rows.dropFirst().map { Double($0.split(separator: ",")[6])! }
         XCTAssertLessThan(totals.last!, totals.first!)
         for (chain, message) in [
-            ("stylize-classic", "style-image is required"),
+            ("stylize-classic", "needs parameter 'style-image'"),
             ("stylize-classic style-image=/nonexistent.jpg", "style-image: cannot read /nonexistent.jpg"),
             ("stylize-classic style-image=\(painting) content-layer=nope", "layer 'nope' is not in the feature model"),
             ("stylize-classic style-image=\(painting):0", "weight 0.0 must be positive"),
