@@ -72,7 +72,7 @@ final class GalleryCommandTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(try cnnpipe(["gallery", "export", "--gallery", dir + "/copy.db"]).stdout, exported)
         let info = text(try cnnpipe(["gallery", "info", "--gallery", dir + "/copy.db"]).stdout)
-        XCTAssertTrue(info.contains("model: sha256:\(identity)") && info.contains("people: 2") && info.contains("schema version: 1"), info)
+        XCTAssertTrue(info.contains("model: sha256:\(identity)") && info.contains("people: 2") && info.contains("schema version: 2"), info)
 
         // An export of another model is refused, naming both; a good file after it is still imported.
         let other = String(repeating: "cd", count: 32)
