@@ -32,38 +32,65 @@ struct PoolKernel: Kernel {
             }
             return [out]
         }
-        var inStrides = [Int](repeating: 1, count: dims)
-        for i in stride(from: dims - 2, through: 0, by: -1) { inStrides[i] = inStrides[i + 1] * g.input[i + 1] }
-        let maxPool = isMax, includePad = countIncludePad
+        let windows = PoolWindows(g), maxPool = isMax, includePad = countIncludePad
         ctx.parallel(planes, minimumPerThread: max(1, 4096 / max(1, pout * ks))) { r in
-            var o = [Int](repeating: 0, count: dims), k = [Int](repeating: 0, count: dims)
+            var scratch = PoolWindows.Scratch(g)
             for plane in r {
                 let src = xp + plane * pin, dst = op_ + plane * pout
                 for j in 0..<pout {
-                    var q = j
-                    for i in stride(from: dims - 1, through: 0, by: -1) { o[i] = q % g.output[i]; q /= g.output[i] }
-                    var best = -Float.infinity, sum: Float = 0, count = 0, padded = 0
-                    for t in 0..<ks {
-                        var u = t, offset = 0, inside = true, inPadded = true
-                        for i in stride(from: dims - 1, through: 0, by: -1) { k[i] = u % g.kernel[i]; u /= g.kernel[i] }
-                        for i in 0..<dims {
-                            let pos = o[i] * g.strides[i] - g.padBegin[i] + k[i] * g.dilations[i]
-                            if pos < 0 || pos >= g.input[i] { inside = false }
-                            // Positions beyond the explicit padding (ceil_mode overhang) never count.
-                            if pos < -g.padBegin[i] || pos >= g.input[i] + g.padEnd[i] { inPadded = false }
-                            offset += pos * inStrides[i]
-                        }
-                        if inside {
-                            let v = src[offset]
-                            best = max(best, v); sum += v; count += 1
-                        }
-                        if inPadded { padded += 1 }
-                    }
+                    let (count, padded) = windows.window(j, &scratch)
+                    var best = -Float.infinity, sum: Float = 0
+                    for w in scratch.offsets[..<count] { let v = src[w]; best = max(best, v); sum += v }
                     dst[j] = maxPool ? best : sum / Float(max(1, includePad ? padded : count))
                 }
             }
         }
         return [out]
+    }
+}
+
+/// The input positions of pooling windows in any rank (the general path of pooling and its gradient).
+struct PoolWindows {
+    let geo: Geometry
+    let inStrides: [Int]
+
+    /// Per-thread buffers: the window's offsets and the index digits.
+    struct Scratch {
+        var offsets: [Int], o: [Int], k: [Int]
+        init(_ g: Geometry) {
+            offsets = [Int](repeating: 0, count: g.kernelSize)
+            o = [Int](repeating: 0, count: g.input.count); k = o
+        }
+    }
+
+    init(_ g: Geometry) {
+        geo = g
+        var s = [Int](repeating: 1, count: g.input.count)
+        for i in stride(from: g.input.count - 2, through: 0, by: -1) { s[i] = s[i + 1] * g.input[i + 1] }
+        inStrides = s
+    }
+
+    /// Fills scratch.offsets with the input offsets (inside the image, in kernel order) of output j's
+    /// window; returns how many, and how many window positions lie within the explicit padding.
+    func window(_ j: Int, _ s: inout Scratch) -> (count: Int, padded: Int) {
+        let g = geo, dims = g.input.count
+        var q = j
+        for i in stride(from: dims - 1, through: 0, by: -1) { s.o[i] = q % g.output[i]; q /= g.output[i] }
+        var count = 0, padded = 0
+        for t in 0..<g.kernelSize {
+            var u = t, offset = 0, inside = true, inPadded = true
+            for i in stride(from: dims - 1, through: 0, by: -1) { s.k[i] = u % g.kernel[i]; u /= g.kernel[i] }
+            for i in 0..<dims {
+                let pos = s.o[i] * g.strides[i] - g.padBegin[i] + s.k[i] * g.dilations[i]
+                if pos < 0 || pos >= g.input[i] { inside = false }
+                // Positions beyond the explicit padding (ceil_mode overhang) never count.
+                if pos < -g.padBegin[i] || pos >= g.input[i] + g.padEnd[i] { inPadded = false }
+                offset += pos * inStrides[i]
+            }
+            if inside { s.offsets[count] = offset; count += 1 }
+            if inPadded { padded += 1 }
+        }
+        return (count, padded)
     }
 }
 
