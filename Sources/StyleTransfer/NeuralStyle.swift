@@ -105,7 +105,9 @@ public final class NeuralStyle: @unchecked Sendable {
         let tape = try network.forward([inputName: Tensor(shape: [1, height, width, 3], floats: pixels)])
         var seeds: [String: [Float]] = [:]
         func seed(_ name: String, _ g: [Float], _ weight: Float) {
-            seeds[name] = zip(seeds[name] ?? [Float](repeating: 0, count: g.count), g).map { $0 + $1 * weight }
+            var sum = seeds.removeValue(forKey: name) ?? [Float](repeating: 0, count: g.count)
+            sum.withUnsafeMutableBufferPointer { o in g.withUnsafeBufferPointer { p in for i in 0..<o.count { o[i] += weight * p[i] } } }
+            seeds[name] = sum
         }
         let a = tape.outputs[settings.contentLayer]!
         let content = StyleCosts.content(a.floats, target: targets.content)

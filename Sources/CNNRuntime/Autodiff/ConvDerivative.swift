@@ -12,8 +12,8 @@ extension ConvKernel {
         var g = gradient
         switch activation {
         case .none: break
-        case .relu: g = try Derivatives.zipped(g, y, ctx) { g, y in y > 0 ? g : 0 }
-        case .clip(let lo, let hi): g = try Derivatives.zipped(g, y, ctx) { g, y in y > lo && y < hi ? g : 0 }
+        case .relu: g = try Derivatives.passing(g, where: y, above: 0, below: .infinity, ctx)
+        case .clip(let lo, let hi): g = try Derivatives.passing(g, where: y, above: lo, below: hi, ctx)
         }
         let mg = m / group, kc = cg * geo.kernelSize, p = geo.outputSize, inSize = geo.inputSize
         let gx = needs[0] ? Derivatives.zeros(input.shape, ctx) : nil
@@ -23,7 +23,8 @@ extension ConvKernel {
         let pointwise = geo.kernel.allSatisfy { $0 == 1 } && geo.strides.allSatisfy { $0 == 1 }
             && geo.padBegin.allSatisfy { $0 == 0 } && geo.padEnd.allSatisfy { $0 == 0 }
         ctx.multiplyAdds += 2 * n * m * p * kc
-        BLAS.setThreads(ctx.threads)
+        // Small products run on one BLAS thread: OpenBLAS's hand-off to its workers costs more there.
+        BLAS.setThreads(mg * p * kc >= 4_000_000 ? ctx.threads : 1)
         for b in 0..<n {
             if depthwise {
                 depthwiseBackward(xp + b * c * inSize, wp, gp + b * m * p, gx.map { $0.buffer.pointer + b * c * inSize },
@@ -150,6 +151,20 @@ extension ConvKernel {
         }
     }
 
+    /// Σ a[i]·b[i] in eight lanes (a plain float loop is a serial reduction the compiler keeps scalar).
+    @inline(__always)
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        var lanes = SIMD8<Float>(repeating: 0)
+        var i = 0
+        while i + 8 <= n {
+            lanes += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self) * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
+            i += 8
+        }
+        var sum = lanes.sum()
+        while i < n { sum += a[i] * b[i]; i += 1 }
+        return sum
+    }
+
     /// One filter per channel: per tap, ∂X rows += w · ∂Y rows and ∂w += ∂Y · X along the rows.
     private func depthwiseBackward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ g: UnsafePointer<Float>,
                                    _ gx: UnsafeMutablePointer<Float>?, _ gw: UnsafeMutablePointer<Float>?,
@@ -171,7 +186,7 @@ extension ConvKernel {
                             guard iy >= 0 && iy < ih else { continue }
                             let s = src + iy * iw + offset, d = gout + oy * ow
                             if sw == 1 {
-                                for ox in x0..<x1 { acc += d[ox] * s[ox] }
+                                acc += Self.dot(d + x0, s + x0, x1 - x0)
                                 if let gsrc { let t = gsrc + iy * iw + offset; for ox in x0..<x1 { t[ox] += weight * d[ox] } }
                             } else {
                                 for ox in x0..<x1 { acc += d[ox] * s[ox * sw] }

@@ -11,7 +11,7 @@ extension Derivatives {
                                     _ ctx: ExecutionContext) throws -> [Tensor?]? {
         let k = step.kernel
         switch k {
-        case is UnaryKernel<ReluOp>: return [try zipped(g, y, ctx) { g, y in y > 0 ? g : 0 }]
+        case is UnaryKernel<ReluOp>: return [try passing(g, where: y, above: 0, below: .infinity, ctx)]
         case is UnaryKernel<SigmoidOp>: return [try zipped(g, y, ctx) { g, y in g * y * (1 - y) }]
         case is UnaryKernel<TanhOp>: return [try zipped(g, y, ctx) { g, y in g * (1 - y * y) }]
         case is UnaryKernel<SqrtOp>: return [try zipped(g, y, ctx) { g, y in g * 0.5 / y }]
@@ -23,7 +23,7 @@ extension Derivatives {
         case let clip as ClipKernel:
             let lo = x.count > 1 ? x[1]?.floats.first ?? clip.attributeMin : clip.attributeMin
             let hi = x.count > 2 ? x[2]?.floats.first ?? clip.attributeMax : clip.attributeMax
-            return [try zipped(g, try x.required(0, "Clip"), ctx) { g, x in x > lo && x < hi ? g : 0 }] + x.dropFirst().map { _ in nil }
+            return [try passing(g, where: try x.required(0, "Clip"), above: lo, below: hi, ctx)] + x.dropFirst().map { _ in nil }
         case let leaky as LeakyReluKernel:
             let alpha = leaky.alpha
             return [try zipped(g, try x.required(0, "LeakyRelu"), ctx) { g, x in x < 0 ? g * alpha : g }]
@@ -78,9 +78,18 @@ extension Derivatives {
                 try gb.map { try reduced($0, to: b.shape, ctx).reshaped(b0.shape) }]
     }
 
+    /// g[i] where lo < v[i] < hi, else 0: the derivative of Relu and Clip (v: their input, or the
+    /// output of a fused one). A plain loop, not a closure: this runs over every activation.
+    static func passing(_ g: Tensor, where v: Tensor, above lo: Float, below hi: Float, _ ctx: ExecutionContext) throws -> Tensor {
+        guard g.count == v.count else { throw ModelError("gradient size \(g.count) ≠ value size \(v.count)") }
+        let out = ctx.tensor(v.shape), gp = try g.floatData(), vp = try v.floatData(), o = out.buffer.pointer
+        ctx.parallel(v.count) { r in for i in r { o[i] = vp[i] > lo && vp[i] < hi ? gp[i] : 0 } }
+        return out
+    }
+
     /// f(g[i], v[i]) over two tensors of the same size.
     @inline(__always)
-    static func zipped(_ g: Tensor, _ v: Tensor, _ ctx: ExecutionContext, _ f: @escaping (Float, Float) -> Float) throws -> Tensor {
+    static func zipped(_ g: Tensor, _ v: Tensor, _ ctx: ExecutionContext, _ f: (Float, Float) -> Float) throws -> Tensor {
         guard g.count == v.count else { throw ModelError("gradient size \(g.count) ≠ value size \(v.count)") }
         let out = ctx.tensor(v.shape), gp = try g.floatData(), vp = try v.floatData(), o = out.buffer.pointer
         ctx.parallel(v.count) { r in for i in r { o[i] = f(gp[i], vp[i]) } }

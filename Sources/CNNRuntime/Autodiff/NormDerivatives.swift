@@ -7,7 +7,7 @@ extension Derivatives {
                                      needs: [Bool], _ ctx: ExecutionContext) throws -> [Tensor?] {
         let input = try x.required(0, "InstanceNorm")
         guard input.shape.count >= 3 else { throw ModelError("InstanceNorm: expected N, C and spatial axes, got \(input.shape)") }
-        let g = relu ? try zipped(gradient, y, ctx) { g, y in y > 0 ? g : 0 } : gradient
+        let g = relu ? try passing(gradient, where: y, above: 0, below: .infinity, ctx) : gradient
         let c = input.shape[1], planes = input.shape[0] * c, size = input.shape[2...].reduce(1, *)
         let gammaTensor = x.count > 1 ? x[1] : nil
         let gamma = gammaTensor.map { t in t.count == 1 ? Array(repeating: t.floats[0], count: c) : t.floats } ?? Array(repeating: 1, count: c)
