@@ -145,9 +145,6 @@ public final class GradientSession: @unchecked Sendable {
     private func accumulate(_ existing: Tensor?, _ g: Tensor, _ ctx: ExecutionContext) throws -> Tensor {
         guard let existing else { return g }
         guard existing.shape == g.shape else { throw ModelError("gradient shapes \(existing.shape) and \(g.shape) differ") }
-        let out = ctx.tensor(g.shape)
-        let a = try existing.floatData(), b = try g.floatData(), o = out.buffer.pointer
-        ctx.parallel(g.count) { r in for i in r { o[i] = a[i] + b[i] } }
-        return out
+        return try BinaryKernel<AddOp>(name: "gradient sum").run([existing, g], ctx)[0]
     }
 }

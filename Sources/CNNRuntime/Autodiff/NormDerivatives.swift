@@ -14,22 +14,24 @@ extension Derivatives {
         guard gamma.count == c else { throw ModelError("InstanceNorm: scale has \(gamma.count) values for \(c) channels") }
         let gx = ctx.tensor(input.shape)
         let xp = try input.floatData(), gp = try g.floatData(), o = gx.buffer.pointer
+        // The forward pass's own mean and variance of each plane.
+        var moments = [Float](repeating: 0, count: 2 * planes)
+        try moments.withUnsafeMutableBufferPointer { try planeMoments(input, into: $0.baseAddress!, ctx) }
         var sumG = [Float](repeating: 0, count: planes), sumGX = [Float](repeating: 0, count: planes)
         sumG.withUnsafeMutableBufferPointer { sg in
             sumGX.withUnsafeMutableBufferPointer { sgx in
-                ctx.parallel(planes, minimumPerThread: max(1, 32_768 / max(1, size))) { r in
-                    for p in r {
-                        let s = xp + p * size, d = gp + p * size, out = o + p * size
-                        let mean = Float(accurateSum(s, size) / Double(size))
-                        var variance: Double = 0
-                        for i in 0..<size { let v = s[i] - mean; variance += Double(v * v) }
-                        let rstd = 1 / (Float(variance / Double(size)) + epsilon).squareRoot()
-                        var a: Double = 0, b: Double = 0
-                        for i in 0..<size { a += Double(d[i]); b += Double(d[i] * (s[i] - mean)) }
-                        let meanG = Float(a / Double(size)), meanGX = Float(b / Double(size)) * rstd
-                        let k = rstd * gamma[p % c]
-                        for i in 0..<size { out[i] = k * (d[i] - meanG - (s[i] - mean) * rstd * meanGX) }
-                        sg[p] = Float(a); sgx[p] = Float(b) * rstd
+                moments.withUnsafeBufferPointer { mv in
+                    ctx.parallel(planes, minimumPerThread: max(1, 32_768 / max(1, size))) { r in
+                        for p in r {
+                            let s = xp + p * size, d = gp + p * size, out = o + p * size
+                            let mean = mv[p], rstd = 1 / (mv[planes + p] + epsilon).squareRoot()
+                            var a: Double = 0, b: Double = 0
+                            for i in 0..<size { a += Double(d[i]); b += Double(d[i] * (s[i] - mean)) }
+                            let meanG = Float(a / Double(size)), meanGX = Float(b / Double(size)) * rstd
+                            let k = rstd * gamma[p % c]
+                            for i in 0..<size { out[i] = k * (d[i] - meanG - (s[i] - mean) * rstd * meanGX) }
+                            sg[p] = Float(a); sgx[p] = Float(b) * rstd
+                        }
                     }
                 }
             }
