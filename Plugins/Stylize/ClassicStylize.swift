@@ -46,8 +46,7 @@ final class ClassicStylize: Stage {
         costsFile = p.optionalString("costs-csv")
         guard let spec = p.optionalString("style-image") else { throw StageError("style-image is required: the painting(s) to copy the style of") }
         paintings = try Self.weightedList(spec, what: "style-image").map { path, weight in
-            let painting = try Stylize.loadImage(path)
-            return (FloatImage(width: painting.width, height: painting.height, channels: 3, samples: painting.interleaved()), weight)
+            (try Stylize.loadImage(path).floatImage, weight)
         }
         var settings = NeuralStyleSettings(contentLayer: p.string("content-layer"),
                                            styleLayers: try Self.weightedList(p.string("style-layers"), what: "style-layers")
@@ -77,7 +76,7 @@ final class ClassicStylize: Stage {
             throw StageError("image is \(frame.width)x\(frame.height); stylize-classic needs at least 32x32 pixels")
         }
         let (photo, _) = PlanarRGB.split(frame.image)
-        var content = FloatImage(width: photo.width, height: photo.height, channels: 3, samples: photo.interleaved())
+        var content = photo.floatImage
         let longest = max(content.width, content.height)
         if size > 0 && size != longest {
             let scale = Double(size) / Double(longest)
@@ -100,11 +99,8 @@ final class ClassicStylize: Stage {
         }
         if host.isCancelled { throw StageError("cancelled") }
         if let costsFile { try Self.append(rows, to: costsFile) }
-        var planar = PlanarRGB(interleaved: result.samples, width: result.width, height: result.height, channels: 3)
-        if preserveColour {
-            let original = PlanarRGB(interleaved: content.samples, width: content.width, height: content.height, channels: 3)
-            planar = planar.withChroma(of: original)
-        }
+        var planar = PlanarRGB(result)
+        if preserveColour { planar = planar.withChroma(of: PlanarRGB(content)) }
         let sx = Double(result.width) / Double(frame.width), sy = Double(result.height) / Double(frame.height)
         let annotations = frame.annotations.mappingFaces { .init(x: $0.x * sx, y: $0.y * sy) }
         try output.emit(planar.image(frame.format.hasAlpha ? .rgb8 : frame.format, alpha: nil), annotations: annotations, like: frame)

@@ -16,6 +16,13 @@ struct PlanarRGB {
         self = s.withUnsafeBufferPointer { Self.deinterleave($0, width: width, height: height, channels: channels, scale: 1) }
     }
 
+    /// From and to the interleaved float image of FrameModel's resampler and StyleTransfer.
+    init(_ image: FloatImage) {
+        self.init(interleaved: image.samples, width: image.width, height: image.height, channels: image.channels)
+    }
+
+    var floatImage: FloatImage { FloatImage(width: width, height: height, channels: 3, samples: interleaved()) }
+
     /// The RGB planes of an RGB or RGBA image of any depth (samples scaled to 0...1), and its
     /// alpha plane if it has one: one pass from the packed pixels, no intermediate float image.
     static func split(_ image: Image) -> (PlanarRGB, alpha: [Float]?) {

@@ -56,10 +56,9 @@ public final class NeuralStyle: @unchecked Sendable {
             throw ModelError("the feature model has no 4-D image input")
         }
         guard !settings.styleLayers.isEmpty else { throw ModelError("no style layers") }
-        let produced = Set(model.nodes.flatMap(\.outputs))
+        let produced = model.producedValues.map(\.value)
         for name in [settings.contentLayer] + settings.styleLayers.map(\.name) where !produced.contains(name) {
-            let extended = produced.filter { $0.hasPrefix(name) }.sorted()
-            let similar = (extended.isEmpty ? produced.filter { $0.lowercased().contains(name.lowercased().prefix(8)) }.sorted() : extended).prefix(5)
+            let similar = ModelGraph.similarNames(to: name, in: produced)
             throw ModelError("layer '\(name)' is not in the feature model" + (similar.isEmpty ? "" : "; similar: \(similar.joined(separator: ", "))")
                              + "; list them with: cnnpipe model layers MODEL")
         }
@@ -76,21 +75,21 @@ public final class NeuralStyle: @unchecked Sendable {
         var grams: [String: [Float]]
     }
 
-    func activations(_ image: FloatImage) throws -> GradientSession.Tape {
-        try network.forward([inputName: Tensor(shape: [1, image.height, image.width, 3], floats: image.samples)])
+    func activations(_ pixels: [Float], width: Int, height: Int) throws -> GradientSession.Tape {
+        try network.forward([inputName: Tensor(shape: [1, height, width, 3], floats: pixels)])
     }
 
     /// The content photo's activations and the weighted blend of the paintings' Grams; each painting
     /// is scaled to about the photo's pixel count first (so its strokes keep their size relative to G).
     func targets(content: FloatImage, styles: [(image: FloatImage, weight: Float)]) throws -> Targets {
-        let c = try activations(content).outputs
+        let c = try activations(content.samples, width: content.width, height: content.height).outputs
         var grams: [String: [Float]] = [:]
         let total = styles.reduce(0) { $0 + $1.weight }
         for (painting, weight) in styles {
             let scale = (Double(content.width * content.height) / Double(painting.width * painting.height)).squareRoot()
             let resized = Resampler.resize(painting, width: max(32, Int(Double(painting.width) * scale)),
                                            height: max(32, Int(Double(painting.height) * scale)), filter: .lanczos3)
-            let s = try activations(resized).outputs
+            let s = try activations(resized.samples, width: resized.width, height: resized.height).outputs
             for layer in settings.styleLayers {
                 let a = s[layer.name]!
                 let g = StyleCosts.gram(a.floats, channels: a.shape[1])
@@ -102,7 +101,7 @@ public final class NeuralStyle: @unchecked Sendable {
 
     /// J(G) and ∂J/∂G for pixels G (interleaved RGB, width × height).
     func evaluate(_ pixels: [Float], width: Int, height: Int, _ targets: Targets) throws -> (StyleCostTerms, [Float]) {
-        let tape = try network.forward([inputName: Tensor(shape: [1, height, width, 3], floats: pixels)])
+        let tape = try activations(pixels, width: width, height: height)
         var seeds: [String: [Float]] = [:]
         func seed(_ name: String, _ g: [Float], _ weight: Float) {
             var sum = seeds.removeValue(forKey: name) ?? [Float](repeating: 0, count: g.count)
