@@ -86,17 +86,15 @@ public enum HeadTrainer {
 
     static func trainTriplet(_ set: TrainingSet, _ split: TrainingSet.Split, _ options: HeadTrainingOptions,
                              _ progress: (String) -> Void) throws -> ([Float], HeadReport.Phase) {
-        let start = Date(), d = Embedding.dimension
+        let d = Embedding.dimension
         let session = try GradientSession(HeadGraphs.triplet(transform: nil), outputs: [HeadGraphs.normalised],
                                           parameters: [HeadGraphs.transformName], threads: options.threads)
         var w = session.parameters[HeadGraphs.transformName]!.floats
         var adam = Adam(learningRate: options.tripletLearningRate)
         var random = SeededRandom(seed: options.seed &+ 1)
-        let initial = validationTripletLoss(w, set, split, options.margin)
-        var best = (loss: initial, w: w, epoch: 0, trainingLoss: Double.nan)
-        var epochs = 0, stoppedEarly = false
+        var stopping = EarlyStopping(w, validationLoss: validationTripletLoss(w, set, split, options.margin),
+                                     patience: options.patience, learningRate: options.tripletLearningRate)
         for epoch in 1...max(1, options.maxEpochs) {
-            epochs = epoch
             var lossSum = 0.0, tripletCount = 0
             for batch in batches(split.training, set.labels, rows: options.batchRows, &random) {
                 let x = set.rows(batch), labels = batch.map { set.labels[$0] }
@@ -120,18 +118,9 @@ public enum HeadTrainer {
                 progress(String(format: "triplet epoch %d: training loss %.5f (%d triplets), validation loss %.5f",
                                 epoch, trainingLoss, tripletCount, validation))
             }
-            if validation < best.loss - 1e-7 {
-                best = (validation, w, epoch, trainingLoss)
-            } else if epoch - best.epoch >= options.patience {
-                stoppedEarly = true
-                break
-            }
+            if !stopping.record(epoch: epoch, validation: validation, training: trainingLoss, model: { w }) { break }
         }
-        let phase = HeadReport.Phase(epochs: epochs, bestEpoch: best.epoch, stoppedEarly: stoppedEarly,
-                                     learningRate: options.tripletLearningRate, initialValidationLoss: initial,
-                                     bestValidationLoss: best.loss, trainingLossAtBest: best.trainingLoss.isNaN ? 0 : best.trainingLoss,
-                                     seconds: Date().timeIntervalSince(start))
-        return (best.w, phase)
+        return (stopping.best, stopping.phase)
     }
 
     /// Whole people per batch (shuffled), about `rows` rows each; a person's rows are capped at a

@@ -8,7 +8,7 @@ extension HeadTrainer {
     static func trainVerifier(_ f: [Float], _ set: TrainingSet, _ split: TrainingSet.Split,
                               _ pairs: (same: [(Int, Int)], different: [(Int, Int)]), _ options: HeadTrainingOptions,
                               _ progress: (String) -> Void) throws -> (MetricHead.Verifier, HeadReport.Phase) {
-        let start = Date(), d = Embedding.dimension
+        let d = Embedding.dimension
         let session = try GradientSession(HeadGraphs.verifier(nil), outputs: [HeadGraphs.logit],
                                           parameters: [HeadGraphs.weightsName, HeadGraphs.biasName], threads: options.threads)
         var weights = session.parameters[HeadGraphs.weightsName]!.floats, bias = session.parameters[HeadGraphs.biasName]!.floats
@@ -21,11 +21,9 @@ extension HeadTrainer {
         let byPerson = Dictionary(grouping: training, by: { set.labels[$0] })
         func verifier() -> MetricHead.Verifier { MetricHead.Verifier(weights: weights, bias: bias[0]) }
         func validationLoss() -> Double { balancedCrossEntropy(verifier(), f, pairs) }
-        let initial = validationLoss()
-        var best = (loss: initial, verifier: verifier(), epoch: 0, trainingLoss: Double.nan)
-        var epochs = 0, stoppedEarly = false
+        var stopping = EarlyStopping(verifier(), validationLoss: validationLoss(), patience: options.patience,
+                                     learningRate: options.binaryLearningRate)
         for epoch in 1...max(1, options.maxEpochs) {
-            epochs = epoch
             var different: [(Int, Int)] = []
             while different.count < same.count {
                 let i = training[Int(random.next() % UInt64(training.count))], j = training[Int(random.next() % UInt64(training.count))]
@@ -57,18 +55,9 @@ extension HeadTrainer {
             if epoch == 1 || epoch % 25 == 0 {
                 progress(String(format: "binary epoch %d: training loss %.5f (%d pairs), validation loss %.5f", epoch, loss, n, validation))
             }
-            if validation < best.loss - 1e-7 {
-                best = (validation, verifier(), epoch, loss)
-            } else if epoch - best.epoch >= options.patience {
-                stoppedEarly = true
-                break
-            }
+            if !stopping.record(epoch: epoch, validation: validation, training: loss, model: verifier) { break }
         }
-        let phase = HeadReport.Phase(epochs: epochs, bestEpoch: best.epoch, stoppedEarly: stoppedEarly,
-                                     learningRate: options.binaryLearningRate, initialValidationLoss: initial,
-                                     bestValidationLoss: best.loss, trainingLossAtBest: best.trainingLoss.isNaN ? 0 : best.trainingLoss,
-                                     seconds: Date().timeIntervalSince(start))
-        return (best.verifier, phase)
+        return (stopping.best, stopping.phase)
     }
 
     /// −log P(label) for a logit, computed stably: softplus(z) − y·z.
