@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The pictures and numbers of docs/CLASSIC-STYLE.md: for two corpus photos, the photo, the painting,
 # the feed-forward result (stylize with the painting) and the optimisation result (stylize-classic),
-# side by side; the cost curves of both runs as an SVG. Needs a release build (swift build -c release)
+# side by side; the cost curves of both runs as an SVG; the time per iteration at 512x512. Needs a release build (swift build -c release)
 # and the models (scripts/setup-models.sh). Takes about 3 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -24,6 +24,18 @@ for photo in tubingen golden_gate; do
     grep -E "iteration (10|50|100):" "$tmp/$photo/log" | sed 's/^/   /'
     "$cnnpipe" run -e 'grid columns=4 cell=300 gap=6' "$tmp/$photo"/*.jpg -o "$out/classic-$photo.jpg"
 done
+# Time per iteration at 512x512: runs of 5 and 25 iterations, the difference over 20 (loading and
+# the painting's Grams cancel out).
+convert "$corpus/content/tubingen.jpg" -resize '512x512!' "$tmp/square.jpg"
+seconds() {
+    local start end
+    start=$(date +%s.%N)
+    "$cnnpipe" run -e "stylize-classic style-image=$painting size=0 iterations=$1" "$tmp/square.jpg" -o "$tmp/square-out.jpg"
+    end=$(date +%s.%N)
+    awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }'
+}
+t5=$(seconds 5); t25=$(seconds 25)
+echo "512x512: 5 iterations $t5 s, 25 iterations $t25 s: $(awk -v a="$t5" -v b="$t25" 'BEGIN { printf "%.3f", (b - a) / 20 }') s per iteration"
 python3 scripts/docs/plot_costs.py "$tmp/costs.csv" "$out/classic-costs.svg" \
     "stylize-classic, The Starry Night: costs per iteration (log scale; dashed: 256 px -> 512 px)"
 cp "$tmp/costs.csv" "$out/classic-costs.csv"
