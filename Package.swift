@@ -45,7 +45,7 @@ let package = Package(
         // setjmp/longjmp error handling around libjpeg/libpng, plus WebP mux/demux glue.
         .target(name: "CodecShims", dependencies: ["CJPEG", "CPNG", "CWebP"], path: "Sources/CodecShims",
                 linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16"), .linkedLibrary("webp"),
-                                 .linkedLibrary("webpmux"), .linkedLibrary("webpdemux")]),
+                                 .linkedLibrary("webpmux"), .linkedLibrary("webpdemux"), .linkedLibrary("z")]),
 
         .target(name: "FrameModel", path: "Sources/FrameModel", swiftSettings: numeric),
         .target(name: "ImageIO", dependencies: ["FrameModel", "CodecShims"], path: "Sources/ImageIO",

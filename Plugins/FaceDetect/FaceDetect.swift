@@ -57,7 +57,7 @@ final class FaceDetect: Stage {
             overlay.draw(annotations.faces, on: &canvas)
             try output.emit(canvas.image(frame.format), annotations: annotations, like: frame)
         } else {
-            try output.emit(frame.image, annotations: annotations, like: frame)
+            try output.pass(frame, annotations: annotations)
         }
     }
 

@@ -73,6 +73,6 @@ final class Identify: Stage {
             annotations.faces[i].distance = who.distance.map(Double.init)
             if topK > 0 { annotations.faces[i].candidates = who.runnersUp.map { .init(name: $0.name, distance: Double($0.distance)) } }
         }
-        try output.emit(frame.image, annotations: annotations, like: frame)
+        try output.pass(frame, annotations: annotations)
     }
 }

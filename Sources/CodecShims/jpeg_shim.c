@@ -129,7 +129,7 @@ int cs_jpeg_decode(const uint8_t *data, size_t size, uint8_t *pixels, size_t str
 }
 
 int cs_jpeg_encode(const uint8_t *pixels, int32_t width, int32_t height, size_t stride,
-                   int32_t channels, int32_t quality, int32_t progressive, int32_t subsample420,
+                   int32_t channels, const cs_jpeg_options *options,
                    const cs_metadata *meta, cs_blob *out, char *error) {
     struct jpeg_compress_struct cinfo;
     shim_jpeg_error err;
@@ -149,16 +149,20 @@ int cs_jpeg_encode(const uint8_t *pixels, int32_t width, int32_t height, size_t 
     cinfo.input_components = channels;
     cinfo.in_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
     jpeg_set_defaults(&cinfo);
-    jpeg_set_quality(&cinfo, quality, TRUE);
+    jpeg_set_quality(&cinfo, options->quality, TRUE);
     cinfo.dct_method = JDCT_ISLOW;
     if (channels == 3) {
-        int h = subsample420 ? 2 : 1;
-        cinfo.comp_info[0].h_samp_factor = h;
-        cinfo.comp_info[0].v_samp_factor = h;
+        cinfo.comp_info[0].h_samp_factor = options->subsampling == 0 ? 1 : 2;
+        cinfo.comp_info[0].v_samp_factor = options->subsampling == 1 ? 2 : 1;
         cinfo.comp_info[1].h_samp_factor = cinfo.comp_info[1].v_samp_factor = 1;
         cinfo.comp_info[2].h_samp_factor = cinfo.comp_info[2].v_samp_factor = 1;
     }
-    if (progressive) jpeg_simple_progression(&cinfo);
+    if (options->has_density) {
+        cinfo.density_unit = options->density_unit;
+        cinfo.X_density = options->x_density;
+        cinfo.Y_density = options->y_density;
+    }
+    if (options->progressive) jpeg_simple_progression(&cinfo);
     jpeg_start_compress(&cinfo, TRUE);
     if (meta) {
         /* A JPEG segment holds at most 65533 bytes of payload; larger EXIF/XMP cannot be
@@ -174,6 +178,13 @@ int cs_jpeg_encode(const uint8_t *pixels, int32_t width, int32_t height, size_t 
             for (size_t i = 0; i < sizeof(xmp_id); i++) jpeg_write_m_byte(&cinfo, xmp_id[i]);
             for (size_t i = 0; i < meta->xmp.size; i++) jpeg_write_m_byte(&cinfo, meta->xmp.data[i]);
         }
+    }
+    for (size_t i = 0; options->segments.data && i + 4 <= options->segments.size;) {
+        const uint8_t *seg = options->segments.data + i;
+        size_t length = ((size_t)seg[2] << 8) | seg[3];
+        if (seg[0] != 0xFF || length < 2 || i + 2 + length > options->segments.size) break;
+        jpeg_write_marker(&cinfo, seg[1], seg + 4, (unsigned)(length - 2));
+        i += 2 + length;
     }
     while (cinfo.next_scanline < cinfo.image_height) {
         JSAMPROW row = (JSAMPROW)(pixels + (size_t)cinfo.next_scanline * stride);

@@ -149,7 +149,7 @@ public final class Executor {
             let finished = graph.output.node.map { outputs[$0][graph.output.pad] } ?? [frame]
             let format = options.format ?? sink.impliedFormat ?? decoded.format
             result.encoded = try finished.map { f in
-                (try Codec.encode(f.image, metadata: f.metadata, as: format, options: options.encode), format)
+                (try Codec.write(f.image, metadata: f.metadata, as: format, options: options.encode), format)
             }
             result.frames = finished.map(WrittenFrame.init)   // keep the metadata, not the pixels
             lock.locked { lastFormat = decoded.format }
@@ -259,7 +259,7 @@ public final class Executor {
         result.frames = finished.map(WrittenFrame.init)
         do {
             result.encoded = try finished.map {
-                (try Codec.encode($0.image, metadata: $0.metadata, as: format, options: options.encode), format)
+                (try Codec.write($0.image, metadata: $0.metadata, as: format, options: options.encode), format)
             }
         } catch {
             result.error = "\(error)"

@@ -4,6 +4,13 @@ import FrameModel
 import Glibc
 #endif
 
+/// Pixel memory with a stable address, shared by the frames that carry the same pixels.
+final class PixelStorage: @unchecked Sendable {
+    let pointer: UnsafeMutableRawPointer
+    init(byteCount: Int) { pointer = UnsafeMutableRawPointer.allocate(byteCount: max(1, byteCount), alignment: 64) }
+    deinit { pointer.deallocate() }
+}
+
 /// A frame owned by the host: pixels in memory with a stable address (so a `cp_frame` can point
 /// at them), plus metadata. Immutable once it has left the stage that made it.
 public final class HostFrame: @unchecked Sendable {
@@ -11,24 +18,36 @@ public final class HostFrame: @unchecked Sendable {
     public let height: Int
     public let format: PixelFormat
     public private(set) var metadata: FrameMetadata
-    let pixels: UnsafeMutableRawPointer
+    let storage: PixelStorage
+    var pixels: UnsafeMutableRawPointer { storage.pointer }
     let raw: UnsafeMutablePointer<cp_frame>
     private var metadataJSON: UnsafeMutablePointer<CChar>?
-    /// Writable while the plugin that created it holds it (between frame_new and emit).
-    var writable = false
+    /// Held by the plugin that made it (frame_new or frame_derive) until it emits or releases it.
+    var ownedByPlugin = false
+    /// Its metadata may be replaced (frame_set_metadata) while the plugin holds it.
+    var writable: Bool { ownedByPlugin }
 
     public init(width: Int, height: Int, format: PixelFormat, metadata: FrameMetadata) {
         self.width = width
         self.height = height
         self.format = format
         self.metadata = metadata
-        let byteCount = max(1, width * height * format.bytesPerPixel)
-        pixels = UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: 64)
+        storage = PixelStorage(byteCount: width * height * format.bytesPerPixel)
         raw = .allocate(capacity: 1)
-        raw.initialize(to: cp_frame(
-            struct_size: UInt32(MemoryLayout<cp_frame>.size), width: Int32(width), height: Int32(height),
-            format: format.rawValue, stride: Int64(width * format.bytesPerPixel),
-            pixels: pixels.assumingMemoryBound(to: UInt8.self), metadata_json: nil, host_handle: nil))
+        raw.initialize(to: Self.cFrame(width, height, format, storage))
+        raw.pointee.host_handle = Unmanaged.passUnretained(self).toOpaque()
+        setAnnotationsJSON(metadata.annotations.jsonString())
+    }
+
+    /// A frame with the same pixels (shared, not copied) and other metadata.
+    init(sharingPixelsOf source: HostFrame, metadata: FrameMetadata) {
+        width = source.width
+        height = source.height
+        format = source.format
+        self.metadata = metadata
+        storage = source.storage
+        raw = .allocate(capacity: 1)
+        raw.initialize(to: Self.cFrame(width, height, format, storage))
         raw.pointee.host_handle = Unmanaged.passUnretained(self).toOpaque()
         setAnnotationsJSON(metadata.annotations.jsonString())
     }
@@ -38,8 +57,13 @@ public final class HostFrame: @unchecked Sendable {
         image.bytes.withUnsafeBytes { pixels.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
     }
 
+    private static func cFrame(_ width: Int, _ height: Int, _ format: PixelFormat, _ storage: PixelStorage) -> cp_frame {
+        cp_frame(struct_size: UInt32(MemoryLayout<cp_frame>.size), width: Int32(width), height: Int32(height),
+                 format: format.rawValue, stride: Int64(width * format.bytesPerPixel),
+                 pixels: storage.pointer.assumingMemoryBound(to: UInt8.self), metadata_json: nil, host_handle: nil)
+    }
+
     deinit {
-        pixels.deallocate()
         free(metadataJSON)
         raw.deallocate()
     }
@@ -55,8 +79,7 @@ public final class HostFrame: @unchecked Sendable {
     /// Replaces the annotations from a plugin's JSON; false when the JSON is not valid.
     func setAnnotations(json: String) -> Bool {
         guard let parsed = try? Annotations(json: json) else { return false }
-        metadata.annotations = parsed
-        setAnnotationsJSON(parsed.jsonString())
+        setAnnotations(parsed)
         return true
     }
 

@@ -31,7 +31,7 @@ public final class HostServices: @unchecked Sendable {
             struct_size: UInt32(MemoryLayout<cp_host>.size), abi_version: CNNPIPE_ABI_VERSION, host_data: nil,
             log: hostLog, progress: hostProgress, is_cancelled: hostIsCancelled, threads: Int32(threads),
             model_dir: UnsafePointer(modelDirCString), frame_new: hostFrameNew,
-            frame_set_metadata: hostFrameSetMetadata, frame_release: hostFrameRelease))
+            frame_set_metadata: hostFrameSetMetadata, frame_release: hostFrameRelease, frame_derive: hostFrameDerive))
         table.pointee.host_data = Unmanaged.passUnretained(self).toOpaque()
     }
 
@@ -91,10 +91,21 @@ private let hostFrameNew: @convention(c) (UnsafeMutableRawPointer?, Int32, Int32
     -> UnsafeMutablePointer<cp_frame>? = { _, width, height, format, like in
     guard width > 0, height > 0, let pixelFormat = PixelFormat(rawValue: format),
           Int(width) * Int(height) <= 1 << 31 else { return nil }
-    let metadata = like.flatMap(HostFrame.from)?.metadata ?? FrameMetadata()
+    var metadata = like.flatMap(HostFrame.from)?.metadata ?? FrameMetadata()
+    metadata.source = nil                 // new pixels: no longer the source file's
     let frame = HostFrame(width: Int(width), height: Int(height), format: pixelFormat, metadata: metadata)
-    frame.writable = true
+    frame.ownedByPlugin = true
     _ = Unmanaged.passRetained(frame)   // the plugin's reference, given back by emit or frame_release
+    return frame.raw
+}
+
+private let hostFrameDerive: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<cp_frame>?, UnsafePointer<CChar>?)
+    -> UnsafeMutablePointer<cp_frame>? = { _, source, json in
+    guard let source, let original = HostFrame.from(source) else { return nil }
+    let frame = HostFrame(sharingPixelsOf: original, metadata: original.metadata)
+    if let json, !frame.setAnnotations(json: String(cString: json)) { return nil }
+    frame.ownedByPlugin = true
+    _ = Unmanaged.passRetained(frame)
     return frame.raw
 }
 
@@ -106,7 +117,7 @@ private let hostFrameSetMetadata: @convention(c) (UnsafeMutableRawPointer?, Unsa
 
 private let hostFrameRelease: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutablePointer<cp_frame>?) -> Void = {
     _, raw in
-    guard let raw, let frame = HostFrame.from(raw), frame.writable else { return }
-    frame.writable = false
+    guard let raw, let frame = HostFrame.from(raw), frame.ownedByPlugin else { return }
+    frame.ownedByPlugin = false
     Unmanaged.passUnretained(frame).release()
 }

@@ -74,8 +74,8 @@ private let emitThunk: @convention(c) (UnsafeMutableRawPointer?, UInt32, UnsafeP
     let sink = Unmanaged<EmitSink>.fromOpaque(data).takeUnretainedValue()
     guard Int(pad) < sink.frames.count else { return -1 }
     sink.frames[Int(pad)].append(frame)
-    if frame.writable {               // a frame from frame_new: take over the plugin's reference
-        frame.writable = false
+    if frame.ownedByPlugin {          // a frame from frame_new/frame_derive: take over the plugin's reference
+        frame.ownedByPlugin = false
         Unmanaged.passUnretained(frame).release()
     }
     return 0

@@ -6,13 +6,33 @@ public struct FrameMetadata: Sendable, Equatable {
     public var icc: [UInt8]?
     public var xmp: [UInt8]?
     public var annotations: Annotations
+    /// The coded image these pixels were decoded from, while they are still exactly its pixels.
+    /// The host drops it whenever a stage makes new pixels; an output frame that still has it can
+    /// be written as the original file with only its metadata changed (no re-encoding).
+    public var source: CodedSource?
 
     public init(exif: [UInt8]? = nil, icc: [UInt8]? = nil, xmp: [UInt8]? = nil,
-                annotations: Annotations = Annotations()) {
+                annotations: Annotations = Annotations(), source: CodedSource? = nil) {
         self.exif = exif
         self.icc = icc
         self.xmp = xmp
         self.annotations = annotations
+        self.source = source
+    }
+}
+
+/// An image file's bytes as read, its container format and the EXIF orientation its pixels were
+/// turned upright with.
+public struct CodedSource: Sendable, Equatable {
+    public let bytes: [UInt8]
+    /// "jpeg", "png" or "webp" (ImageIO's ImageFormat raw values).
+    public let format: String
+    public let orientation: Orientation
+
+    public init(bytes: [UInt8], format: String, orientation: Orientation) {
+        self.bytes = bytes
+        self.format = format
+        self.orientation = orientation
     }
 }
 

@@ -14,12 +14,21 @@ public struct DecodedImage: Sendable {
 }
 
 public struct EncodeOptions: Sendable {
-    public var quality: Int = 90                 // JPEG and lossy WebP, 1...100
-    public var progressive: Bool = false         // JPEG
-    public var subsampling420: Bool = true       // JPEG chroma: 4:2:0, or 4:4:4 when false
+    /// JPEG and lossy WebP, 1...100; nil: a JPEG source's own quality (estimated from its
+    /// quantisation tables), else 90.
+    public var quality: Int?
+    /// JPEG; nil: as the JPEG source, else baseline.
+    public var progressive: Bool?
+    /// JPEG chroma subsampling; nil: as the JPEG source, else 4:2:0.
+    public var subsampling: JPEGTraits.Subsampling?
     public var pngCompression: Int = 6           // 0...9
     public var pngBitDepth: Int? = nil           // 8 or 16; nil keeps 16-bit sources 16-bit
     public var webpLossless: Bool = false
+    /// Encode anew even a frame whose pixels are still its source file's (set when the user asked
+    /// for an encoding: a quality, a bit depth, lossless, progressive...).
+    public var reencode = false
+    /// What is written into the XMP about the frame's faces.
+    public var faceTags = FaceTags()
     public init() {}
 }
 
@@ -55,18 +64,48 @@ public enum Codec {
         defer { cs_free_metadata(&meta) }
         var image = Image(width: width, height: height, format: pixelFormat, bytes: bytes)
         var exif = meta.exif.array
-        if let tiff = exif, let orientation = Exif.orientation(tiff), orientation != 1 {
-            image = image.applyingOrientation(orientation)
+        let orientation = Orientation(exif.flatMap(Exif.orientation))
+        if let tiff = exif, orientation != .upright {
+            image = image.applyingOrientation(orientation.value)
             exif = Exif.settingOrientation(tiff, to: 1)
         }
-        let xmp = meta.xmp.array
+        // The whole packet (a JPEG's extended XMP merged in); the codec's copy if the container cannot say.
+        let xmp = (try? EmbeddedXMP.read(data, format: format)) ?? meta.xmp.array
         // Face regions already tagged in the file (digiKam, Lightroom, exiftool) become frame faces,
         // so they survive the pipeline and are written back with the faces stages add.
-        let faces = xmp.map { XMPFaceRegions.read($0, width: image.width, height: image.height) } ?? []
+        let faces = xmp.map { XMPFaceRegions.read($0, width: image.width, height: image.height, orientation: orientation) } ?? []
         return DecodedImage(image: image,
                             metadata: FrameMetadata(exif: exif, icc: meta.icc.array, xmp: xmp,
-                                                    annotations: Annotations(faces: faces)),
+                                                    annotations: Annotations(faces: faces),
+                                                    source: CodedSource(bytes: data, format: format.rawValue,
+                                                                        orientation: orientation)),
                             format: format)
+    }
+
+    /// The bytes of an output file for a frame. When its pixels are still those of its source
+    /// file, the format is the source's and no encoding was asked for, that is the source file
+    /// itself with only its XMP changed (faces, keywords) — every other byte, the coded image
+    /// included, as it was. Otherwise a new encoding.
+    public static func write(_ image: Image, metadata: FrameMetadata, as format: ImageFormat,
+                             options: EncodeOptions = EncodeOptions()) throws -> [UInt8] {
+        if let source = metadata.source, source.format == format.rawValue, !options.reencode {
+            return try spliceMetadata(metadata, image: image, source: source, format: format, tags: options.faceTags)
+        }
+        return try encode(image, metadata: metadata, as: format, options: options)
+    }
+
+    /// The source file with the frame's faces in its XMP; the file unchanged when there is nothing to write.
+    static func spliceMetadata(_ metadata: FrameMetadata, image: Image, source: CodedSource, format: ImageFormat,
+                               tags: FaceTags) throws -> [UInt8] {
+        let old = try EmbeddedXMP.read(source.bytes, format: format)
+        let faces = metadata.annotations.faces
+        guard !faces.isEmpty || old.map(XMPFaceRegions.hasRegions) == true || tags.state != nil else { return source.bytes }
+        guard let packet = XMPFaceRegions.write(faces, width: image.width, height: image.height,
+                                                orientation: source.orientation, tags: tags, into: old) else {
+            throw ImageError("its XMP packet is not well-formed XML; not changing it")
+        }
+        if packet == old { return source.bytes }
+        return try EmbeddedXMP.write(packet, into: source.bytes, format: format)
     }
 
     public static func encode(_ image: Image, metadata: FrameMetadata = FrameMetadata(), as format: ImageFormat,
@@ -74,10 +113,16 @@ public enum Codec {
         let ready = image.converted(to: encodableFormat(for: image.format, in: format, options: options))
         var metadata = metadata
         // The frame's faces are the regions now (the file's own were read into them on decode).
-        if !metadata.annotations.faces.isEmpty || metadata.xmp.map(XMPFaceRegions.hasRegions) == true {
-            metadata.xmp = XMPFaceRegions.write(metadata.annotations.faces, width: image.width, height: image.height,
-                                                into: metadata.xmp)
+        if !metadata.annotations.faces.isEmpty || metadata.xmp.map(XMPFaceRegions.hasRegions) == true
+            || options.faceTags.state != nil {
+            guard let packet = XMPFaceRegions.write(metadata.annotations.faces, width: image.width, height: image.height,
+                                                    tags: options.faceTags, into: metadata.xmp) else {
+                throw ImageError("its XMP packet is not well-formed XML; not rewriting it")
+            }
+            metadata.xmp = packet
         }
+        // A JPEG made from a JPEG keeps its quality, subsampling, progression, density and IPTC.
+        let traits = metadata.source.flatMap { $0.format == "jpeg" ? JPEGTraits($0.bytes) : nil }
         var out = cs_blob()
         let channels = Int32(ready.format.channels)
         let w = Int32(ready.width), h = Int32(ready.height), stride = ready.stride
@@ -86,13 +131,12 @@ public enum Codec {
                 ready.bytes.withUnsafeBufferPointer { px in
                     switch format {
                     case .jpeg:
-                        cs_jpeg_encode(px.baseAddress!, w, h, stride, channels, Int32(options.quality.clamped(1, 100)),
-                                       options.progressive ? 1 : 0, options.subsampling420 ? 1 : 0, meta, &out, err)
+                        jpegOptions(options, traits) { cs_jpeg_encode(px.baseAddress!, w, h, stride, channels, $0, meta, &out, err) }
                     case .png:
                         cs_png_encode(px.baseAddress!, w, h, stride, channels, Int32(ready.format.bytesPerSample * 8),
                                       Int32(options.pngCompression.clamped(0, 9)), meta, &out, err)
                     case .webp:
-                        cs_webp_encode(px.baseAddress!, w, h, stride, channels, Float(options.quality.clamped(0, 100)),
+                        cs_webp_encode(px.baseAddress!, w, h, stride, channels, Float((options.quality ?? 90).clamped(0, 100)),
                                        options.webpLossless ? 1 : 0, meta, &out, err)
                     }
                 }
@@ -100,6 +144,22 @@ public enum Codec {
         }
         defer { cs_free(out.data) }
         return Array(UnsafeBufferPointer(start: out.data, count: out.size))
+    }
+
+    private static func jpegOptions(_ o: EncodeOptions, _ traits: JPEGTraits?, _ body: (UnsafePointer<cs_jpeg_options>) -> Int32) -> Int32 {
+        var c = cs_jpeg_options()
+        c.quality = Int32((o.quality ?? traits?.quality ?? 90).clamped(1, 100))
+        c.progressive = (o.progressive ?? traits?.progressive ?? false) ? 1 : 0
+        c.subsampling = (o.subsampling ?? traits?.subsampling ?? .s420).rawValue
+        if let d = traits?.density {
+            c.has_density = 1
+            c.density_unit = d.unit; c.x_density = d.x; c.y_density = d.y
+        }
+        let kept = traits?.keptSegments ?? []
+        return kept.withUnsafeBufferPointer { p in
+            c.segments = cs_blob(data: UnsafeMutablePointer(mutating: p.baseAddress), size: p.count)
+            return body(&c)
+        }
     }
 
     /// The pixel format an encoder takes for a source format (JPEG has no alpha, WebP no gray or 16-bit).

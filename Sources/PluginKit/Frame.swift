@@ -61,6 +61,20 @@ public struct Output {
     /// Passes an input frame on unchanged (no copy).
     public func pass(_ frame: Frame, pad: Int = 0) throws { try send(frame.raw, pad: pad) }
 
+    /// Passes an input frame on with new annotations: its pixels are shared, not copied, and the
+    /// host knows they are unchanged (so it can write the input file with only new metadata).
+    public func pass(_ frame: Frame, annotations: Annotations, pad: Int = 0) throws {
+        let h = host.pointee
+        let hasDerive = Int(h.struct_size) >= MemoryLayout<cp_host>.offset(of: \cp_host.frame_derive)! + MemoryLayout<UnsafeRawPointer>.size
+        guard hasDerive, let derive = h.frame_derive else {
+            return try emit(frame.image, annotations: annotations, like: frame, pad: pad)   // an older host
+        }
+        guard let derived = derive(h.host_data, frame.raw, annotations.jsonString()) else {
+            throw StageError("the host refused the frame metadata")
+        }
+        try send(UnsafePointer(derived), pad: pad)
+    }
+
     private func send(_ frame: UnsafePointer<cp_frame>, pad: Int) throws {
         let c = call.pointee
         guard c.emit(c.call_data, UInt32(pad), frame) == 0 else { throw StageError("no output pad \(pad)") }

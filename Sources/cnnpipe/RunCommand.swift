@@ -29,13 +29,13 @@ struct Run: ParsableCommand {
     @Option(help: "Output format: jpeg, png or webp (default: from -o's extension, else the input's).")
     var format: String?
 
-    @Option(help: "JPEG / WebP quality, 1-100.")
-    var quality: Int = 90
+    @Option(help: "JPEG / WebP quality, 1-100 (default: a JPEG source's own quality, else 90).")
+    var quality: Int?
 
     @Flag(help: "Progressive JPEG.") var progressive = false
-    @Option(help: "JPEG chroma subsampling: 420 or 444.") var subsampling: Int = 420
+    @Option(help: "JPEG chroma subsampling: 420, 422 or 444 (default: the JPEG source's, else 420).") var subsampling: Int?
     @Flag(help: "Lossless WebP.") var lossless = false
-    @Option(help: "PNG compression level 0-9.") var pngCompression: Int = 6
+    @Option(help: "PNG compression level 0-9 (default 6).") var pngCompression: Int?
     @Option(help: "PNG bit depth 8 or 16 (default: 16 for 16-bit sources).") var pngBitDepth: Int?
 
     @Flag(help: "Report a bad image and continue with the next (exit status 1 at the end).")
@@ -58,9 +58,9 @@ struct Run: ParsableCommand {
 
     func validate() throws {
         if preset == nil && graphOptions.chain == nil { throw ValidationError("give a preset or -e CHAIN") }
-        guard (1...100).contains(quality) else { throw ValidationError("--quality must be 1-100") }
-        guard [420, 444].contains(subsampling) else { throw ValidationError("--subsampling must be 420 or 444") }
-        guard (0...9).contains(pngCompression) else { throw ValidationError("--png-compression must be 0-9") }
+        if let quality, !(1...100).contains(quality) { throw ValidationError("--quality must be 1-100") }
+        if let subsampling, ![420, 422, 444].contains(subsampling) { throw ValidationError("--subsampling must be 420, 422 or 444") }
+        if let pngCompression, !(0...9).contains(pngCompression) { throw ValidationError("--png-compression must be 0-9") }
         if let d = pngBitDepth, ![8, 16].contains(d) { throw ValidationError("--png-bit-depth must be 8 or 16") }
         guard threads >= 1, threads <= 256 else { throw ValidationError("--threads must be 1-256") }
         guard maxMegapixels >= 1 else { throw ValidationError("--max-megapixels must be at least 1") }
@@ -89,11 +89,14 @@ struct Run: ParsableCommand {
         options.limits.maxPixels = maxMegapixels * 1_000_000
         options.format = format.flatMap { ImageFormat(fileExtension: $0) }
         options.encode.quality = quality
-        options.encode.progressive = progressive
-        options.encode.subsampling420 = subsampling == 420
+        options.encode.progressive = progressive ? true : nil
+        options.encode.subsampling = subsampling.map { $0 == 444 ? .s444 : $0 == 422 ? .s422 : .s420 }
         options.encode.webpLossless = lossless
-        options.encode.pngCompression = pngCompression
+        options.encode.pngCompression = pngCompression ?? 6
         options.encode.pngBitDepth = pngBitDepth
+        // Asking for an encoding means a new encoding, even of frames whose pixels are unchanged.
+        options.encode.reencode = quality != nil || progressive || subsampling != nil || lossless
+            || pngCompression != nil || pngBitDepth != nil
 
         let host = HostServices(threads: threads, modelDirectory: env.modelDirectory)
         host.logLevel = verbose ? .info : .warning

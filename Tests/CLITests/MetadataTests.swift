@@ -21,9 +21,16 @@ final class MetadataTests: XCTestCase {
         let original = try exiftool(input)
         let (w, h) = (original["File:ImageWidth"] as! Int, original["File:ImageHeight"] as! Int)
 
+        // JPEG to JPEG with the pixels unchanged: the very same file, orientation tag included.
+        let same = dir + "/same.jpg"
+        XCTAssertEqual(try cnnpipe(["run", "-e", "passthrough", input, "-o", same]).status, 0)
+        XCTAssertEqual(try read(same), try read(input), "a passthrough must not re-encode")
+        XCTAssertEqual(try exiftool(same)["EXIF:Orientation"] as? String, "Rotate 90 CW")
+
         for ext in ["jpg", "png", "webp"] {
             let output = dir + "/out.\(ext)"
-            let r = try cnnpipe(["run", "-e", "passthrough", input, "-o", output])
+            // --quality asks for a new encoding: the pixels are turned upright and the tag reset.
+            let r = try cnnpipe(["run", "-e", "passthrough", input, "-o", output] + (ext == "jpg" ? ["--quality", "90"] : []))
             XCTAssertEqual(r.status, 0, r.stderr)
             let meta = try exiftool(output)
             XCTAssertEqual(meta["EXIF:Make"] as? String, "Canon", "\(ext): EXIF lost")

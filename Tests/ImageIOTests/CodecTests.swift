@@ -91,7 +91,7 @@ final class CodecTests: XCTestCase {
         let image = TestImages.pattern(width: 80, height: 40, format: .rgb8, smooth: true)
         var options = EncodeOptions()
         options.progressive = true
-        options.subsampling420 = false
+        options.subsampling = .s444
         let jpeg = try Codec.encode(image, as: .jpeg, options: options)
         // A progressive JPEG has an SOF2 marker.
         XCTAssertTrue(zip(jpeg, jpeg.dropFirst()).contains { $0 == 0xFF && $1 == 0xC2 })

@@ -109,8 +109,13 @@ typedef struct cp_host {
                            const cp_frame *like);
     /* Replace a frame's metadata JSON (copied). Returns 0 on success. */
     int32_t (*frame_set_metadata)(void *host_data, cp_frame *frame, const char *json);
-    /* Release a frame from frame_new that will not be emitted. */
+    /* Release a frame from frame_new or frame_derive that will not be emitted. */
     void (*frame_release)(void *host_data, cp_frame *frame);
+    /* Appended (check struct_size): a new frame with `source`'s pixels — shared, read-only — and
+     * the metadata JSON given (NULL: source's). For stages that only add metadata (faces, tags):
+     * no pixel copy, and the host knows the pixels are unchanged, so it can write the input file
+     * with only its metadata changed. Emit or release it like a frame from frame_new. */
+    cp_frame *(*frame_derive)(void *host_data, const cp_frame *source, const char *metadata_json);
 } cp_host;
 
 /* Per-call context: the input frames and where results go. */

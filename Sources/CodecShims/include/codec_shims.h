@@ -35,8 +35,18 @@ void cs_free_metadata(cs_metadata *m);
 int cs_jpeg_info(const uint8_t *data, size_t size, cs_info *info, char *error);
 int cs_jpeg_decode(const uint8_t *data, size_t size, uint8_t *pixels, size_t stride,
                    cs_metadata *meta, char *error);
+typedef struct cs_jpeg_options {
+    int32_t quality;        /* 1..100 */
+    int32_t progressive;    /* 0/1 */
+    int32_t subsampling;    /* 0 4:4:4, 1 4:2:0, 2 4:2:2 */
+    int32_t has_density;    /* JFIF density below is valid */
+    uint8_t density_unit;
+    uint16_t x_density, y_density;
+    cs_blob segments;       /* whole marker segments (FF xx len payload) written after the metadata */
+} cs_jpeg_options;
+
 int cs_jpeg_encode(const uint8_t *pixels, int32_t width, int32_t height, size_t stride,
-                   int32_t channels, int32_t quality, int32_t progressive, int32_t subsample420,
+                   int32_t channels, const cs_jpeg_options *options,
                    const cs_metadata *meta, cs_blob *out, char *error);
 
 int cs_png_info(const uint8_t *data, size_t size, cs_info *info, char *error);
@@ -53,4 +63,7 @@ int cs_webp_decode(const uint8_t *data, size_t size, uint8_t *pixels, size_t str
 int cs_webp_encode(const uint8_t *pixels, int32_t width, int32_t height, size_t stride,
                    int32_t channels, float quality, int32_t lossless,
                    const cs_metadata *meta, cs_blob *out, char *error);
+
+/* zlib inflate of a whole buffer (PNG's compressed iTXt); at most `limit` output bytes. */
+int cs_inflate(const uint8_t *data, size_t size, size_t limit, cs_blob *out);
 #endif
