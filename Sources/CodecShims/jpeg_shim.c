@@ -152,8 +152,9 @@ int cs_jpeg_encode(const uint8_t *pixels, int32_t width, int32_t height, size_t 
     jpeg_set_quality(&cinfo, options->quality, TRUE);
     cinfo.dct_method = JDCT_ISLOW;
     if (channels == 3) {
-        cinfo.comp_info[0].h_samp_factor = options->subsampling == 0 ? 1 : 2;
-        cinfo.comp_info[0].v_samp_factor = options->subsampling == 1 ? 2 : 1;
+        /* 0 4:4:4, 1 4:2:0, 2 4:2:2, 3 4:4:0 */
+        cinfo.comp_info[0].h_samp_factor = options->subsampling == 1 || options->subsampling == 2 ? 2 : 1;
+        cinfo.comp_info[0].v_samp_factor = options->subsampling == 1 || options->subsampling == 3 ? 2 : 1;
         cinfo.comp_info[1].h_samp_factor = cinfo.comp_info[1].v_samp_factor = 1;
         cinfo.comp_info[2].h_samp_factor = cinfo.comp_info[2].v_samp_factor = 1;
     }

@@ -33,7 +33,7 @@ struct Run: ParsableCommand {
     var quality: Int?
 
     @Flag(help: "Progressive JPEG.") var progressive = false
-    @Option(help: "JPEG chroma subsampling: 420, 422 or 444 (default: the JPEG source's, else 420).") var subsampling: Int?
+    @Option(help: "JPEG chroma subsampling: 420, 422, 440 or 444 (default: the JPEG source's, else 420).") var subsampling: Int?
     @Flag(help: "Lossless WebP.") var lossless = false
     @Option(help: "PNG compression level 0-9 (default 6).") var pngCompression: Int?
     @Option(help: "PNG bit depth 8 or 16 (default: 16 for 16-bit sources).") var pngBitDepth: Int?
@@ -59,7 +59,7 @@ struct Run: ParsableCommand {
     func validate() throws {
         if preset == nil && graphOptions.chain == nil { throw ValidationError("give a preset or -e CHAIN") }
         if let quality, !(1...100).contains(quality) { throw ValidationError("--quality must be 1-100") }
-        if let subsampling, ![420, 422, 444].contains(subsampling) { throw ValidationError("--subsampling must be 420, 422 or 444") }
+        if let subsampling, ![420, 422, 440, 444].contains(subsampling) { throw ValidationError("--subsampling must be 420, 422, 440 or 444") }
         if let pngCompression, !(0...9).contains(pngCompression) { throw ValidationError("--png-compression must be 0-9") }
         if let d = pngBitDepth, ![8, 16].contains(d) { throw ValidationError("--png-bit-depth must be 8 or 16") }
         guard threads >= 1, threads <= 256 else { throw ValidationError("--threads must be 1-256") }
@@ -90,7 +90,7 @@ struct Run: ParsableCommand {
         options.format = format.flatMap { ImageFormat(fileExtension: $0) }
         options.encode.quality = quality
         options.encode.progressive = progressive ? true : nil
-        options.encode.subsampling = subsampling.map { $0 == 444 ? .s444 : $0 == 422 ? .s422 : .s420 }
+        options.encode.subsampling = subsampling.map { [444: .s444, 422: .s422, 440: .s440][$0] ?? .s420 }
         options.encode.webpLossless = lossless
         options.encode.pngCompression = pngCompression ?? 6
         options.encode.pngBitDepth = pngBitDepth

@@ -38,7 +38,7 @@ int cs_jpeg_decode(const uint8_t *data, size_t size, uint8_t *pixels, size_t str
 typedef struct cs_jpeg_options {
     int32_t quality;        /* 1..100 */
     int32_t progressive;    /* 0/1 */
-    int32_t subsampling;    /* 0 4:4:4, 1 4:2:0, 2 4:2:2 */
+    int32_t subsampling;    /* 0 4:4:4, 1 4:2:0, 2 4:2:2, 3 4:4:0 */
     int32_t has_density;    /* JFIF density below is valid */
     uint8_t density_unit;
     uint16_t x_density, y_density;

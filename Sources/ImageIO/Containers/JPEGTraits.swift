@@ -2,7 +2,7 @@
 /// correspond to, its chroma subsampling, whether it is progressive, its JFIF density, and the
 /// segments an encoder does not make itself (IPTC in APP13, Adobe APP14, comments, APP3–APP15).
 public struct JPEGTraits: Sendable, Equatable {
-    public enum Subsampling: Int32, Sendable { case s444 = 0, s420 = 1, s422 = 2 }
+    public enum Subsampling: Int32, Sendable { case s444 = 0, s420 = 1, s422 = 2, s440 = 3 }
 
     public var quality: Int?
     public var subsampling: Subsampling?
@@ -33,7 +33,7 @@ public struct JPEGTraits: Sendable, Equatable {
                 guard b.count >= 6 else { break }
                 components = Int(b[5])
                 if components == 3, b.count >= 15, b[10] == 0x11, b[13] == 0x11 {
-                    subsampling = b[7] == 0x22 ? .s420 : b[7] == 0x21 ? .s422 : b[7] == 0x11 ? .s444 : nil
+                    subsampling = [0x22: .s420, 0x21: .s422, 0x12: .s440, 0x11: .s444][b[7]]
                 }
             default:
                 break
