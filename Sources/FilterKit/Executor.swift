@@ -81,7 +81,8 @@ public final class Executor {
         }
         group.wait()
         if stopWave == Int.max && !host.isCancelled { flush(sink) }
-        do { try sink.close() } catch { summary.failures.append("\(error)") }
+        let complete = !summary.stoppedByError && !host.isCancelled && !summary.brokenPipe
+        do { try sink.close(complete: complete) } catch { summary.failures.append("\(error)") }
         host.endProgress()
         return summary
     }
@@ -112,6 +113,8 @@ public final class Executor {
     private struct WaveResult {
         var label: String
         var stem: String
+        var path = "-"
+        var relativeDirectory = ""
         var frames: [WrittenFrame] = []
         var encoded: [(bytes: [UInt8], format: ImageFormat)] = []
         var error: String?
@@ -131,7 +134,7 @@ public final class Executor {
         case .failure(let f): return WaveResult(label: f.label, stem: "", error: f.message)
         case .success(let i): input = i
         }
-        var result = WaveResult(label: input.label, stem: input.stem)
+        var result = WaveResult(label: input.label, stem: input.stem, path: input.path, relativeDirectory: input.relativeDirectory)
         do {
             let decoded = try Codec.decode(input.bytes, limits: options.limits)
             var metadata = decoded.metadata
@@ -208,8 +211,9 @@ public final class Executor {
         }
         for (k, encoded) in result.encoded.enumerated() {
             do {
-                let path = try sink.write(encoded.bytes, format: encoded.format, stem: result.stem, subIndex: k,
-                                          index: summary.imagesWritten)
+                let path = try sink.write(OutputFile(bytes: encoded.bytes, format: encoded.format, inputPath: result.path,
+                                                     stem: result.stem, relativeDirectory: result.relativeDirectory,
+                                                     subIndex: k, index: summary.imagesWritten))
                 summary.imagesWritten += 1
                 onFrameWritten?(result.frames[k], path)
             } catch let e as OutputError where e.isBrokenPipe {

@@ -11,6 +11,8 @@ public struct InputItem: Sendable {
     public let stem: String
     public let format: ImageFormat
     public let bytes: [UInt8]
+    /// The folder it was found in, below the folder given on the command line ("" for a file argument).
+    public var relativeDirectory: String = ""
 
     /// "photo.jpg", "photo.jpg image 2", "stdin image 4": how errors name this image.
     public var label: String {
@@ -25,30 +27,24 @@ public struct InputFailure: Error, CustomStringConvertible, Sendable {
     public var description: String { "\(label): \(message)" }
 }
 
-/// Walks the command line's inputs in order: files, folders (their images, sorted by name),
-/// and "-" for stdin; no inputs means stdin. Each file or stream may hold several images.
+/// Walks the command line's inputs in order: files, folders (their images, see `InputWalk`), and
+/// "-" for stdin; no inputs means stdin. Each file or stream may hold several images.
 public final class InputSource {
-    private var pending: [String]
+    private var pending: ArraySlice<InputWalk.Entry>
     private var reader: ImageStreamReader?
     private var readerPath = ""
+    private var readerDirectory = ""
     private var position = 0
-    private var multiImage = false
+    /// Input files (not images: a file may hold several), when stdin is not among them.
+    public let fileCount: Int?
 
-    public init(arguments: [String]) throws {
-        var expanded: [String] = []
-        for arg in arguments.isEmpty ? ["-"] : arguments {
-            var isDir: ObjCBool = false
-            if arg != "-", FileManager.default.fileExists(atPath: arg, isDirectory: &isDir), isDir.boolValue {
-                let names = (try? FileManager.default.contentsOfDirectory(atPath: arg)) ?? []
-                let images = names.filter { ImageFormat(fileExtension: ($0 as NSString).pathExtension) != nil }.sorted()
-                expanded += images.map { (arg as NSString).appendingPathComponent($0) }
-            } else if arg != "-" && !FileManager.default.fileExists(atPath: arg) {
-                throw InputFailure(label: arg, message: "no such file or folder")
-            } else {
-                expanded.append(arg)
-            }
-        }
-        pending = expanded
+    public convenience init(arguments: [String], recursive: Bool = true) throws {
+        self.init(entries: try InputWalk(arguments: arguments, recursive: recursive).entries)
+    }
+
+    public init(entries: [InputWalk.Entry]) {
+        pending = entries[...]
+        fileCount = entries.contains { $0.path == "-" } ? nil : entries.count
     }
 
     /// The next image; nil when every input is exhausted. A failure ends the current file
@@ -56,8 +52,9 @@ public final class InputSource {
     public func next() -> Result<InputItem, InputFailure>? {
         while true {
             if reader == nil {
-                guard !pending.isEmpty else { return nil }
-                readerPath = pending.removeFirst()
+                guard let entry = pending.popFirst() else { return nil }
+                readerPath = entry.path
+                readerDirectory = entry.relativeDirectory
                 position = 0
                 if readerPath == "-" {
                     reader = ImageStreamReader(fileDescriptor: 0)
@@ -80,7 +77,7 @@ public final class InputSource {
                 }
                 defer { position += 1 }
                 return .success(InputItem(path: readerPath, position: position, stem: stem(), format: chunk.format,
-                                          bytes: chunk.bytes))
+                                          bytes: chunk.bytes, relativeDirectory: readerDirectory))
             } catch {
                 reader = nil
                 return .failure(InputFailure(label: label, message: "\(error)"))

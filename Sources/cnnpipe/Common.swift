@@ -52,5 +52,6 @@ func warn(_ message: String) {
 /// Prints a one-line error and exits with `code`.
 func fail(_ message: String, code: Int32 = 1) -> Never {
     FileHandle.standardError.write(Data("cnnpipe: error: \(message)\n".utf8))
+    TempFiles.removeAll()
     exit(code)
 }

@@ -129,8 +129,8 @@ func parseSize(_ s: String) throws -> (Int, Int) {
     return (parts[0], parts[1])
 }
 
-func orFail<T>(_ body: () throws -> T) rethrows -> T {
-    do { return try body() } catch { fail("\(error)") }
+func orFail<T>(code: Int32 = 1, _ body: () throws -> T) rethrows -> T {
+    do { return try body() } catch { fail("\(error)", code: code) }
 }
 
 /// The spatial size of the first input when it is an image (a model with a fixed size, such as the

@@ -38,6 +38,9 @@ struct Run: ParsableCommand {
     @Option(help: "PNG compression level 0-9 (default 6).") var pngCompression: Int?
     @Option(help: "PNG bit depth 8 or 16 (default: 16 for 16-bit sources).") var pngBitDepth: Int?
 
+    @Flag(help: "Do not look into the subfolders of folders given as inputs.")
+    var noRecursive = false
+
     @Flag(help: "Report a bad image and continue with the next (exit status 1 at the end).")
     var keepGoing = false
 
@@ -100,23 +103,35 @@ struct Run: ParsableCommand {
 
         let host = HostServices(threads: threads, modelDirectory: env.modelDirectory)
         host.logLevel = verbose ? .info : .warning
-        let source: InputSource
+        let walk: InputWalk
+        do {
+            walk = try InputWalk(arguments: inputArgs, recursive: !noRecursive, excluding: outputFolder(for: output).map { [$0.folder] } ?? [])
+        } catch {
+            fail("\(error)", code: 1)
+        }
+        if let skipped = walk.skippedSummary { host.log(.info, skipped) }
+        for folder in walk.emptyFolders { reportError("\(folder): no JPEG, PNG or WebP images in this folder") }
+        if !walk.emptyFolders.isEmpty && walk.entries.isEmpty { throw ExitCode(1) }
+        let source = InputSource(entries: walk.entries)
         let sink: OutputSink
         let executor: Executor
         do {
-            source = try InputSource(arguments: inputArgs)
             executor = try Executor(graph: graph, host: host, options: options)
-            sink = try makeSink(for: output)
+            sink = try makeSink(for: output, inputs: InputIdentities(paths: walk.entries.map(\.path)))
         } catch {
             fail("\(error)", code: 2)
         }
+        var jsonLines: JSONLines?
         if json || jsonFile != nil {
-            let writer = try JSONLines(path: jsonFile)
+            let writer = try orFail(code: 2) { try JSONLines(path: jsonFile) }
             executor.onFrameWritten = { frame, path in writer.write(frame, path: path) }
+            jsonLines = writer
         }
-        CancelOnInterrupt.install(host)
+        CancelOnSignal.install(host)
         let summary = executor.run(source, to: sink)
-        if host.isCancelled { fail("interrupted", code: 130) }
+        let complete = !summary.stoppedByError && !host.isCancelled
+        do { try jsonLines?.close(complete: complete) } catch { reportError("\(error)") }
+        if host.isCancelled { fail("interrupted", code: 128 + CancelOnSignal.received) }
         if summary.brokenPipe { throw ExitCode(0) }
         if !summary.failures.isEmpty {
             if keepGoing {
@@ -124,22 +139,19 @@ struct Run: ParsableCommand {
             }
             throw ExitCode(1)
         }
+        if summary.imagesRead == 0 {
+            fail(inputArgs.isEmpty || inputArgs == ["-"] ? "stdin: no images" : "no images in the inputs", code: 1)
+        }
     }
 }
 
-/// One JSON object per written frame: where it went and its metadata.
+/// One JSON object per written frame: where it went and its metadata. To a file, it replaces an
+/// earlier file only when the run succeeds.
 final class JSONLines {
-    private let handle: FileHandle
+    private let file: SafeFile?
 
     init(path: String?) throws {
-        if let path {
-            guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
-                throw CLIError("\(path): cannot write JSON lines")
-            }
-            handle = h
-        } else {
-            handle = FileHandle.standardError
-        }
+        file = try path.map { try SafeFile(path: $0) }
     }
 
     func write(_ frame: WrittenFrame, path: String?) {
@@ -151,19 +163,34 @@ final class JSONLines {
         }
         if var line = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) {
             line.append(0x0A)
-            handle.write(line)
+            if let file { try? file.write([UInt8](line)) } else { FileHandle.standardError.write(line) }
         }
+    }
+
+    func close(complete: Bool) throws {
+        if complete { try file?.commit() } else { file?.discard() }
     }
 }
 
-/// Ctrl-C asks the stages to stop (host cancellation flag); a second Ctrl-C exits at once.
-enum CancelOnInterrupt {
+/// SIGINT, SIGTERM and SIGHUP ask the stages to stop (host cancellation flag): the run ends cleanly,
+/// keeping every earlier file and removing its temp files. A second signal exits at once, after
+/// removing the temp files.
+enum CancelOnSignal {
     nonisolated(unsafe) static var host: HostServices?
+    nonisolated(unsafe) static var received: Int32 = SIGINT
 
     static func install(_ host: HostServices) {
         Self.host = host
-        signal(SIGINT) { _ in
-            if let h = CancelOnInterrupt.host, !h.isCancelled { h.cancel() } else { _exit(130) }
+        for sig in [SIGINT, SIGTERM, SIGHUP] {
+            signal(sig) { sig in
+                CancelOnSignal.received = sig
+                if let h = CancelOnSignal.host, !h.isCancelled {
+                    h.cancel()
+                } else {
+                    TempFiles.removeAll()
+                    _exit(128 + sig)
+                }
+            }
         }
     }
 }

@@ -60,22 +60,23 @@ final class RunTests: XCTestCase {
     }
 
     func testKeepGoingSkipsBadFilesAndReportsThem() throws {
-        let dir = try TestEnv.tempDir()
+        let top = try TestEnv.tempDir(), dir = top + "/in"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try Data(try encoded(pattern(10, 10), .png)).write(to: URL(fileURLWithPath: dir + "/a.png"))
         let jpeg = try encoded(pattern(12, 12), .jpeg)
         try Data(jpeg.prefix(jpeg.count - 40)).write(to: URL(fileURLWithPath: dir + "/b.jpg"))
         try Data(try encoded(pattern(14, 14), .webp)).write(to: URL(fileURLWithPath: dir + "/c.webp"))
 
-        let stop = try cnnpipe(["run", "-e", "passthrough", dir, "-o", dir + "/out-stop/"])
+        let stop = try cnnpipe(["run", "-e", "passthrough", dir, "-o", top + "/out-stop/"])
         XCTAssertEqual(stop.status, 1)
         XCTAssertTrue(stop.stderr.contains("b.jpg"), stop.stderr)
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/out-stop"), ["a.png"])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: top + "/out-stop"), ["a.png"])
 
-        let go = try cnnpipe(["run", "-e", "passthrough", "--keep-going", dir, "-o", dir + "/out-go/"])
+        let go = try cnnpipe(["run", "-e", "passthrough", "--keep-going", dir, "-o", top + "/out-go/"])
         XCTAssertEqual(go.status, 1)
         XCTAssertTrue(go.stderr.contains("b.jpg") && go.stderr.contains("1 of 3 images failed"), go.stderr)
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/out-go").sorted(), ["a.png", "c.webp"])
-        XCTAssertEqual(try Codec.decode([UInt8](read(dir + "/out-go/c.webp"))).image.width, 14)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: top + "/out-go").sorted(), ["a.png", "c.webp"])
+        XCTAssertEqual(try Codec.decode([UInt8](read(top + "/out-go/c.webp"))).image.width, 14)
     }
 
     func testFailedRunLeavesNoPartialFileAndKeepsWhatWasThere() throws {
