@@ -71,3 +71,17 @@ public enum ChainExpression {
         return stages
     }
 }
+
+extension Preset {
+    /// A linear preset built in code: stage names with their parameters, in order.
+    public static func linear(_ stages: [(stage: String, params: [(String, String)])], file: String = "(built in)") -> Preset {
+        var preset = Preset(file: file)
+        let here = SourceLocation(file: file, line: 0, column: 0)
+        for (stage, params) in stages {
+            preset.nodes.append(NodeSpec(id: stage, stage: Located(value: stage, location: here),
+                                         params: params.map { (Located(value: $0.0, location: here), Located(value: $0.1, location: here)) },
+                                         inputs: nil, location: here))
+        }
+        return preset
+    }
+}

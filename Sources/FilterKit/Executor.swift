@@ -8,7 +8,32 @@ public struct RunOptions: Sendable {
     public var encode = EncodeOptions()
     /// Output format: nil = the sink's implied format, else the input's format.
     public var format: ImageFormat?
+    /// How inputs become frames and frames output bytes.
+    public var io: any FrameIO = ImageFileIO()
     public init() {}
+}
+
+/// How the executor turns an input into a frame, and a finished frame into the bytes of an output.
+public protocol FrameIO: Sendable {
+    func decode(_ input: InputItem, limits: DecodeLimits) throws -> DecodedImage
+    func encode(_ frame: HostFrame, as format: ImageFormat, input: InputItem, options: EncodeOptions) throws -> [UInt8]
+}
+
+/// Image files: decoded by their format; written as the source file with new metadata when the
+/// pixels did not change (no pixel copy is even made then), else encoded.
+public struct ImageFileIO: FrameIO {
+    public init() {}
+
+    public func decode(_ input: InputItem, limits: DecodeLimits) throws -> DecodedImage {
+        try Codec.decode(input.bytes, limits: limits)
+    }
+
+    public func encode(_ frame: HostFrame, as format: ImageFormat, input: InputItem, options: EncodeOptions) throws -> [UInt8] {
+        if Codec.canSplice(frame.metadata, as: format, options: options) {
+            return try Codec.splice(frame.metadata, width: frame.width, height: frame.height, tags: options.faceTags)
+        }
+        return try Codec.encode(frame.image, metadata: frame.metadata, as: format, options: options)
+    }
 }
 
 public struct RunSummary: Sendable {
@@ -34,6 +59,12 @@ public final class Executor {
     public let options: RunOptions
     /// Called in stream order for every written frame (for --json).
     public var onFrameWritten: ((WrittenFrame, String?) -> Void)?
+    /// Called in stream order for every input that failed: its label, path and the error line.
+    public var onFailure: ((String, String, String) -> Void)?
+    /// For the progress line: the number of inputs when known, what they are, and a closing detail.
+    public var progressTotal: Int?
+    public var progressUnit = "images"
+    public var progressDetail: (() -> String)?
 
     private var instances: [[StageInstance]] = []     // [node][worker], stateful nodes have one
     private var nodeTurns: [Turnstile] = []
@@ -116,7 +147,7 @@ public final class Executor {
         var path = "-"
         var relativeDirectory = ""
         var frames: [WrittenFrame] = []
-        var encoded: [(bytes: [UInt8], format: ImageFormat)] = []
+        var encoded: [(bytes: [UInt8], format: ImageFormat, unchanged: Bool)] = []
         var error: String?
     }
 
@@ -136,7 +167,7 @@ public final class Executor {
         }
         var result = WaveResult(label: input.label, stem: input.stem, path: input.path, relativeDirectory: input.relativeDirectory)
         do {
-            let decoded = try Codec.decode(input.bytes, limits: options.limits)
+            let decoded = try options.io.decode(input, limits: options.limits)
             var metadata = decoded.metadata
             metadata.annotations.source = input.path == "-" ? "stdin" : input.path
             metadata.annotations.index = wave
@@ -152,7 +183,8 @@ public final class Executor {
             let finished = graph.output.node.map { outputs[$0][graph.output.pad] } ?? [frame]
             let format = options.format ?? sink.impliedFormat ?? decoded.format
             result.encoded = try finished.map { f in
-                (try Codec.write(f.image, metadata: f.metadata, as: format, options: options.encode), format)
+                let bytes = try options.io.encode(f, as: format, input: input, options: options.encode)
+                return (bytes, format, bytes == input.bytes)
             }
             result.frames = finished.map(WrittenFrame.init)   // keep the metadata, not the pixels
             lock.locked { lastFormat = decoded.format }
@@ -199,21 +231,13 @@ public final class Executor {
     private func write(_ result: WaveResult, wave: Int, sink: OutputSink, isInput: Bool = true) {
         if wave > stopWave { return }
         if isInput { summary.imagesRead += 1 }
-        if let error = result.error {
-            let line = "\(result.label): \(error)"
-            summary.failures.append(line)
-            host.log(.error, line)
-            if !options.keepGoing {
-                lock.locked { stopWave = wave }
-                summary.stoppedByError = true
-            }
-            return
-        }
+        defer { reportProgress() }
+        if let error = result.error { return failed(result, error, wave: wave) }
         for (k, encoded) in result.encoded.enumerated() {
             do {
                 let path = try sink.write(OutputFile(bytes: encoded.bytes, format: encoded.format, inputPath: result.path,
                                                      stem: result.stem, relativeDirectory: result.relativeDirectory,
-                                                     subIndex: k, index: summary.imagesWritten))
+                                                     subIndex: k, index: summary.imagesWritten, unchanged: encoded.unchanged))
                 summary.imagesWritten += 1
                 onFrameWritten?(result.frames[k], path)
             } catch let e as OutputError where e.isBrokenPipe {
@@ -221,14 +245,26 @@ public final class Executor {
                 summary.brokenPipe = true
                 return
             } catch {
-                summary.failures.append("\(error)")
-                host.log(.error, "\(error)")
-                lock.locked { stopWave = wave }
-                summary.stoppedByError = true
-                return
+                return failed(result, "\(error)", wave: wave, named: false)
             }
         }
-        host.progress("cnnpipe", done: Double(summary.imagesRead), total: 0)
+    }
+
+    /// An input that failed: reported; the run stops there unless it keeps going.
+    private func failed(_ result: WaveResult, _ error: String, wave: Int, named: Bool = true) {
+        let line = named ? "\(result.label): \(error)" : error
+        summary.failures.append(line)
+        host.log(.error, line)
+        onFailure?(result.label, result.path, line)
+        if !options.keepGoing {
+            lock.locked { stopWave = wave }
+            summary.stoppedByError = true
+        }
+    }
+
+    private func reportProgress() {
+        host.progress("cnnpipe", done: Double(summary.imagesRead), total: Double(progressTotal ?? 0),
+                      unit: progressUnit, detail: progressDetail?())
     }
 
     // MARK: end of stream
@@ -263,7 +299,7 @@ public final class Executor {
         result.frames = finished.map(WrittenFrame.init)
         do {
             result.encoded = try finished.map {
-                (try Codec.write($0.image, metadata: $0.metadata, as: format, options: options.encode), format)
+                (try Codec.write($0.image, metadata: $0.metadata, as: format, options: options.encode), format, false)
             }
         } catch {
             result.error = "\(error)"

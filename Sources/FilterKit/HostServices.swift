@@ -52,13 +52,40 @@ public final class HostServices: @unchecked Sendable {
 
     private var progressShown = false
 
-    public func progress(_ label: String, done: Double, total: Double) {
+    private var progressStart: [String: Double] = [:]
+
+    /// "label: 120/300 photos (40%), 2.1/s, ETA 1m26s, detail" — rate and ETA once a few are done.
+    public func progress(_ label: String, done: Double, total: Double, unit: String = "", detail: String? = nil) {
         guard showProgress else { return }
-        let text = total > 0 ? "\(label): \(Int(done))/\(Int(total)) (\(Int(100 * done / total))%)" : "\(label): \(Int(done))"
+        let now = Self.seconds()
         printLock.locked {
+            let start = progressStart[label] ?? now
+            progressStart[label] = start
+            var text = "\(label): " + (total > 0 ? "\(Int(done))/\(Int(total))" : "\(Int(done))") + (unit.isEmpty ? "" : " \(unit)")
+            if total > 0 { text += " (\(Int(100 * done / total))%)" }
+            let elapsed = now - start
+            if done >= 2, elapsed > 1 {
+                let rate = done / elapsed
+                text += String(format: ", %.1f/s", rate)
+                if total > done { text += ", ETA " + Self.duration((total - done) / rate) }
+            }
+            if let detail, !detail.isEmpty { text += ", " + detail }
             fputs("\r\u{1B}[K" + text, stderr)
             progressShown = true
         }
+    }
+
+    static func seconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+    }
+
+    static func duration(_ s: Double) -> String {
+        let total = Int(s.rounded())
+        if total >= 3600 { return "\(total / 3600)h\(String(format: "%02d", total % 3600 / 60))m" }
+        if total >= 60 { return "\(total / 60)m\(String(format: "%02d", total % 60))s" }
+        return "\(total)s"
     }
 
     public func endProgress() { printLock.locked { clearProgressLine() } }

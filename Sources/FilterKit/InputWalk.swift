@@ -64,6 +64,8 @@ public struct InputWalk: Sendable {
                 if recursive { subfolders.append(name) }
             case S_IFREG where ImageFormat(fileExtension: (name as NSString).pathExtension) != nil:
                 entries.append(Entry(path: path, relativeDirectory: relative))
+            case S_IFREG where name.hasSuffix(".xmp") || name.hasSuffix("_original"):
+                break       // sidecars and backups of the photos: expected next to them, not worth a note
             default:
                 skippedNonImages += 1
             }

@@ -15,6 +15,11 @@ public struct OutputFile: Sendable {
     /// Frame number within one input, and the running number of written images.
     public var subIndex: Int
     public var index: Int
+    /// The bytes are the input file's own (nothing changed), so rewriting the input is pointless.
+    public var unchanged = false
+
+    /// The input's file name, extension included.
+    public var inputName: String { (inputPath as NSString).lastPathComponent }
 }
 
 /// Where encoded results go. `write` is called in stream order from one thread at a time.
@@ -78,11 +83,12 @@ public final class FileSink: OutputSink {
 }
 
 /// One file per image in a folder, named from a template; each file written atomically.
-/// Template fields: {stem} the input's name without extension, {dir} the folder the input was found
-/// in below the folder given (so `-o 'out/{dir}/{stem}.{ext}'` mirrors a tree), {index} the 0-based
-/// image number (4 digits), {n} the frame number within one input, {ext} the format's extension.
+/// Template fields: {stem} the input's name without extension, {name} with it, {dir} the folder the
+/// input was found in below the folder given (so `-o 'out/{dir}/{stem}.{ext}'` mirrors a tree),
+/// {index} the 0-based image number (4 digits), {n} the frame number within one input, {ext} the
+/// format's extension.
 public final class DirectorySink: OutputSink {
-    public static let fields = ["stem", "dir", "index", "n", "ext"]
+    public static let fields = ["stem", "name", "dir", "index", "n", "ext"]
     private let directory: String
     private let template: String
     private let inputs: InputIdentities
@@ -114,6 +120,7 @@ public final class DirectorySink: OutputSink {
 
     public func write(_ file: OutputFile) throws -> String? {
         var name = template.replacingOccurrences(of: "{stem}", with: file.stem)
+            .replacingOccurrences(of: "{name}", with: file.inputName)
             .replacingOccurrences(of: "{dir}", with: file.relativeDirectory)
             .replacingOccurrences(of: "{index}", with: String(format: "%04d", file.index))
             .replacingOccurrences(of: "{n}", with: String(file.subIndex))

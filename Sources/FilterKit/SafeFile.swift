@@ -17,8 +17,9 @@ public final class SafeFile {
     let fd: Int32
     private var finished = false
 
-    /// Opens `path` for writing; throws OutputError with a one-line message.
-    public init(path: String, mode: mode_t = 0o644) throws {
+    /// Opens `path` for writing; throws OutputError with a one-line message. `like` gives the mode
+    /// and owner to keep (rewriting a file in place).
+    public init(path: String, mode: mode_t = 0o644, like: stat? = nil) throws {
         self.path = path
         var st = stat()
         var target = path
@@ -51,7 +52,12 @@ public final class SafeFile {
         var template = Array(((dir.isEmpty ? "." : dir) + "/.\(base)\(TempFiles.marker)\(getpid())-XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else { throw OutputError(description: "\(path): cannot create: \(String(cString: strerror(errno)))") }
-        fchmod(fd, mode)
+        if let like {
+            fchmod(fd, like.st_mode & 0o7777)
+            _ = fchown(fd, like.st_uid, like.st_gid)      // only root may give a file away; keep ours otherwise
+        } else {
+            fchmod(fd, mode)
+        }
         self.fd = fd
         temp = String(cString: template)
         TempFiles.register(temp!)

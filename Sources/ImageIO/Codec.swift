@@ -88,24 +88,38 @@ public enum Codec {
     /// included, as it was. Otherwise a new encoding.
     public static func write(_ image: Image, metadata: FrameMetadata, as format: ImageFormat,
                              options: EncodeOptions = EncodeOptions()) throws -> [UInt8] {
-        if let source = metadata.source, source.format == format.rawValue, !options.reencode {
-            return try spliceMetadata(metadata, image: image, source: source, format: format, tags: options.faceTags)
+        if canSplice(metadata, as: format, options: options) {
+            return try splice(metadata, width: image.width, height: image.height, tags: options.faceTags)
         }
         return try encode(image, metadata: metadata, as: format, options: options)
     }
 
-    /// The source file with the frame's faces in its XMP; the file unchanged when there is nothing to write.
-    static func spliceMetadata(_ metadata: FrameMetadata, image: Image, source: CodedSource, format: ImageFormat,
-                               tags: FaceTags) throws -> [UInt8] {
+    /// Whether `splice` applies: the pixels are the source file's, in its format, and no encoding was asked for.
+    public static func canSplice(_ metadata: FrameMetadata, as format: ImageFormat, options: EncodeOptions) -> Bool {
+        metadata.source?.format == format.rawValue && !options.reencode
+    }
+
+    /// The source file with the frame's faces in its XMP (the frame is `width` × `height`,
+    /// upright); the file unchanged when there is nothing to write.
+    public static func splice(_ metadata: FrameMetadata, width: Int, height: Int, tags: FaceTags) throws -> [UInt8] {
+        guard let source = metadata.source, let format = ImageFormat(rawValue: source.format) else {
+            throw ImageError("no source file to write metadata into")
+        }
         let old = try EmbeddedXMP.read(source.bytes, format: format)
-        let faces = metadata.annotations.faces
-        guard !faces.isEmpty || old.map(XMPFaceRegions.hasRegions) == true || tags.state != nil else { return source.bytes }
-        guard let packet = XMPFaceRegions.write(faces, width: image.width, height: image.height,
-                                                orientation: source.orientation, tags: tags, into: old) else {
+        guard let packet = try xmpPacket(metadata.annotations.faces, width: width, height: height,
+                                         orientation: source.orientation, tags: tags, into: old) else { return source.bytes }
+        return try EmbeddedXMP.write(packet, into: source.bytes, format: format)
+    }
+
+    /// `old` with the faces and tags written in; nil when nothing needs to change.
+    public static func xmpPacket(_ faces: [Face], width: Int, height: Int, orientation: Orientation, tags: FaceTags,
+                                 into old: [UInt8]?) throws -> [UInt8]? {
+        guard !faces.isEmpty || old.map(XMPFaceRegions.hasRegions) == true || tags.state != nil else { return nil }
+        guard let packet = XMPFaceRegions.write(faces, width: width, height: height, orientation: orientation,
+                                                tags: tags, into: old) else {
             throw ImageError("its XMP packet is not well-formed XML; not changing it")
         }
-        if packet == old { return source.bytes }
-        return try EmbeddedXMP.write(packet, into: source.bytes, format: format)
+        return packet == old ? nil : packet
     }
 
     public static func encode(_ image: Image, metadata: FrameMetadata = FrameMetadata(), as format: ImageFormat,

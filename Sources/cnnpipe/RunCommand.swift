@@ -127,6 +127,8 @@ struct Run: ParsableCommand {
             executor.onFrameWritten = { frame, path in writer.write(frame, path: path) }
             jsonLines = writer
         }
+        executor.progressTotal = source.fileCount
+        executor.progressUnit = "files"
         CancelOnSignal.install(host)
         let summary = executor.run(source, to: sink)
         let complete = !summary.stoppedByError && !host.isCancelled

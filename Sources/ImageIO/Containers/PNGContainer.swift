@@ -43,18 +43,19 @@ struct PNGContainer {
     }
 
     /// The XMP packet (an uncompressed or zlib-compressed iTXt).
-    var xmp: [UInt8]? {
-        guard let c = chunks.first(where: isXMP) else { return nil }
-        // keyword NUL, compression flag, method, language tag NUL, translated keyword NUL, text
-        var p = c.data.lowerBound + Self.xmpKeyword.count + 1
-        guard p + 2 <= c.data.upperBound else { return nil }
-        let compressed = bytes[p] == 1
+    var xmp: [UInt8]? { chunks.first(where: isXMP).flatMap { Self.itxtText(Array(bytes[$0.data])) } }
+
+    /// The text of an iTXt chunk's data: keyword NUL, compression flag, method, language tag NUL,
+    /// translated keyword NUL, text (zlib-compressed when the flag is 1).
+    static func itxtText(_ data: [UInt8]) -> [UInt8]? {
+        guard var p = data.firstIndex(of: 0).map({ $0 + 1 }), p + 2 <= data.count else { return nil }
+        let compressed = data[p] == 1
         p += 2
         for _ in 0..<2 {
-            guard let nul = bytes[p..<c.data.upperBound].firstIndex(of: 0) else { return nil }
+            guard let nul = data[p...].firstIndex(of: 0) else { return nil }
             p = nul + 1
         }
-        let text = Array(bytes[p..<c.data.upperBound])
+        let text = Array(data[p...])
         return compressed ? Zlib.inflate(text) : text
     }
 

@@ -85,7 +85,9 @@ public struct FaceTags: Sendable, Equatable {
             if !list.isEmpty { elements += Self.array("\(schema.prefix):\(schema.property)", schema.arrayType, list) }
         }
         editor.removeProperties([(Self.cnnpipeNamespace, "Keywords")])
-        if !added.isEmpty { elements += Self.array("cnnpipe:Keywords", "Bag", added) }
+        var distinct: [String] = []
+        for k in added where !distinct.contains(k) { distinct.append(k) }
+        if !distinct.isEmpty { elements += Self.array("cnnpipe:Keywords", "Bag", distinct) }
         return elements
     }
 
