@@ -40,8 +40,7 @@ struct GalleryOption: ParsableArguments {
 
 /// Face detection, landmarks and embeddings for enrolment photos: each photo must show one face.
 struct Enroller {
-    let finder: FaceFinder
-    let embedder: FaceEmbedder
+    let recognizer: FaceRecognizer
     let modelIdentity: String
     let largest: Bool
     let upsample: Int
@@ -55,9 +54,7 @@ struct Enroller {
 
     init(model: (path: String, identity: String), threads: Int, largest: Bool, upsample: Int) throws {
         modelIdentity = model.identity
-        finder = try FaceFinder(detectorPath: try ModelLocator.find(FaceFinder.detectorFile),
-                                landmarkPath: try ModelLocator.find(FaceFinder.landmarkFile), threads: threads)
-        embedder = try FaceEmbedder(modelPath: model.path, threads: threads)
+        recognizer = try FaceRecognizer(embedderPath: model.path, threads: threads)
         self.largest = largest
         self.upsample = upsample
     }
@@ -67,15 +64,13 @@ struct Enroller {
     func embedding(photo path: String) throws -> [Float] {
         guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read the file") }
         let image = try Codec.decode([UInt8](data)).image.converted(to: .rgb8)     // upright from EXIF
-        let faces = try finder.find(rgb: image.bytes, width: image.width, height: image.height, upsample: upsample)
-        guard !faces.isEmpty else {
+        guard let (face, count) = try recognizer.largestFace(rgb: image.bytes, width: image.width, height: image.height, upsample: upsample) else {
             throw CLIError(upsample < 2 ? "no face found (for small faces try --upsample \(upsample + 1))" : "no face found")
         }
-        guard faces.count == 1 || largest else {
-            throw CLIError("\(faces.count) faces found; enrol a photo of one person, or pass --largest to take the largest face")
+        guard count == 1 || largest else {
+            throw CLIError("\(count) faces found; enrol a photo of one person, or pass --largest to take the largest face")
         }
-        let face = faces.max { $0.rect.area < $1.rect.area }!
-        return try embedder.embeddings(rgb: image.bytes, width: image.width, height: image.height, faces: [face.landmarks])[0]
+        return face.descriptor
     }
 
 }
