@@ -98,25 +98,53 @@ func absolutePath(_ path: String) -> String {
 
 struct GalleryEnroll: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "enroll", abstract: "Enrol a person from one or more photos (one face each).",
+        commandName: "enroll", abstract: "Enrol a person from one or more photos (one face each), a face cluster, or named regions.",
         discussion: """
         One photo is enough. Each photo must show exactly one face (--largest takes the largest of
         several); a photo without a face, or with several, is reported and nothing is enrolled (exit 1).
         Enrolling a name that is already in the gallery adds these photos to that person.
         The gallery is created if it does not exist.
+
+        --from-cluster DIR/N enrols the faces of cluster N of `cnnpipe faces cluster -o DIR` under --name
+        (their embeddings are in DIR/N/faces.json: no photo is read again; a gallery of another face
+        model refuses them).
+
+        --from-regions enrols the named face regions that photo managers (digiKam, Lightroom, exiftool)
+        wrote into the photos' XMP, or into sidecars photo.jpg.xmp / photo.xmp: each region is matched
+        to the detected face it overlaps most (intersection over union at least --min-overlap), and that
+        face's embedding is enrolled under the region's name. Regions without a name are skipped;
+        named regions without a detected face are reported. Photos and folders as for faces detect.
         """)
 
     @OptionGroup var galleryOption: GalleryOption
-    @Option(help: "The person's name.") var name: String
+    @Option(help: "The person's name.") var name: String?
     @Option(help: "Notes about the person (replace any earlier notes).") var notes: String?
+    @Option(name: .customLong("from-cluster"), help: ArgumentHelp("A cluster folder of cnnpipe faces cluster (or its faces.json).", valueName: "DIR/N"))
+    var fromCluster: String?
+    @Flag(name: .customLong("from-regions"), help: "Enrol the named face regions of the photos' XMP (names from the regions).") var fromRegions = false
+    @Option(help: "--from-regions: least intersection over union between a region and its detected face.") var minOverlap = RegionMatcher.defaultMinOverlap
     @OptionGroup var options: EnrolOptions
-    @Argument(help: "Photos of the person (JPEG, PNG, WebP).") var photos: [String]
+    @Argument(help: "Photos of the person (JPEG, PNG, WebP); with --from-regions, photos or folders.") var photos: [String] = []
 
     func validate() throws {
-        guard !photos.isEmpty else { throw ValidationError("give at least one photo") }
+        if let fromCluster {
+            guard !fromRegions else { throw ValidationError("--from-cluster and --from-regions do not go together") }
+            guard name != nil else { throw ValidationError("--from-cluster needs --name: who the cluster's faces are") }
+            guard photos.isEmpty else { throw ValidationError("--from-cluster \(fromCluster) takes no photos") }
+        } else if fromRegions {
+            guard name == nil, notes == nil else { throw ValidationError("--from-regions takes the names from the regions (no --name or --notes)") }
+            guard !photos.isEmpty else { throw ValidationError("give the photos (or folders) whose regions to enrol") }
+            guard minOverlap > 0, minOverlap <= 1 else { throw ValidationError("--min-overlap must be in (0, 1]") }
+        } else {
+            guard name != nil else { throw ValidationError("give the person's --name") }
+            guard !photos.isEmpty else { throw ValidationError("give at least one photo") }
+        }
     }
 
     func run() throws {
+        if let fromCluster { return try enrolCluster(fromCluster) }
+        if fromRegions { return try enrolRegions() }
+        let name = name!
         do { try Gallery.validateName(name) } catch { fail("\(error)", code: 2) }
         let model = try orFail { try Enroller.model() }
         // An existing gallery of another model is refused before the networks load.
@@ -132,10 +160,7 @@ struct GalleryEnroll: ParsableCommand {
         if rejected > 0 { fail("\(rejected) of \(photos.count) photos rejected; nothing enrolled") }
         let gallery = try existing ?? orFail { try Gallery(path: galleryOption.gallery, modelIdentity: model.identity) }
         let summary = try orFail { try gallery.enroll(name: name, embeddings: embeddings, sources: photos.map(absolutePath), notes: notes) }
-        let total = try orFail { try gallery.people().first { $0.name == name }?.embeddingCount ?? 0 }
-        print("\(summary.peopleAdded == 1 ? "enrolled" : "added to") \(name): \(summary.embeddingsAdded) embedding\(summary.embeddingsAdded == 1 ? "" : "s")"
-            + (summary.embeddingsAlreadyPresent > 0 ? " (\(summary.embeddingsAlreadyPresent) already enrolled)" : "")
-            + ", \(total) in total")
+        try Self.report(summary, name: name, gallery: gallery)
     }
 }
 
