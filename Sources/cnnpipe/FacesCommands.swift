@@ -10,7 +10,7 @@ import ImageIO
 struct FacesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "faces", abstract: "Find faces in images (dlib's CNN face detector and 5-point landmarks).",
-        subcommands: [FacesDetect.self, FacesVerify.self, FacesIdentify.self, FacesCluster.self])
+        subcommands: [FacesDetect.self, FacesVerify.self, FacesIdentify.self, FacesCluster.self, FacesBenchCluster.self])
 }
 
 struct FacesDetect: ParsableCommand {

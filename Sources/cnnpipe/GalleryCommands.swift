@@ -18,6 +18,9 @@ struct GalleryCommand: ParsableCommand {
         Examples:
           cnnpipe gallery enroll --gallery people.db --name "Ada Lovelace" ada.jpg
           cnnpipe gallery enroll-dir --gallery people.db known/    # known/<name>/*.jpg or known/<name>.jpg
+          cnnpipe faces cluster --gallery people.db photos/ -o clusters/   # who is this? a sheet per group
+          cnnpipe gallery enroll --gallery people.db --from-cluster clusters/1 --name "Charles Babbage"
+          cnnpipe gallery enroll --gallery people.db --from-regions tagged-library/   # digiKam/Lightroom names
           cnnpipe gallery list --gallery people.db
           cnnpipe gallery train --gallery people.db --method both   # a metric learned from several photos per person
           cnnpipe faces identify --gallery people.db photos/
