@@ -47,6 +47,7 @@ struct FacesCluster: ParsableCommand {
     }
 
     func run() throws {
+        if inputs.isEmpty && isatty(0) != 0 { fail("no input: give photos or folders, or pipe images into stdin", code: 2) }
         let out = ClusterFolder(path: output)
         try orFail { try out.checkWritable() }
         let model = try orFail { try Enroller.model() }
@@ -81,6 +82,7 @@ struct FacesCluster: ParsableCommand {
             }
         }
         progress.clear()
+        if images == 0 && failed { throw ExitCode(1) }     // nothing read: no result to write
 
         // Faces the gallery knows are set aside; the rest are clustered.
         var identified: [(face: ClusteredFace, who: Identification)] = []
@@ -123,7 +125,8 @@ struct ClusteredFace {
 }
 
 /// A square around the face box with a quarter of its side as margin on every side, clamped to the
-/// image, scaled to fit `side` × `side`, kept as JPEG.
+/// image, scaled to fit `side` × `side`, kept as JPEG. A big face (a portrait in a 50-MP photo) is
+/// first averaged down in blocks to about twice the tile, so the float copy stays small.
 struct FaceCropper {
     let side: Int
 
@@ -133,11 +136,39 @@ struct FaceCropper {
         let x0 = max(0, Int((cx - size / 2).rounded())), y0 = max(0, Int((cy - size / 2).rounded()))
         let x1 = min(image.width, Int((cx + size / 2).rounded()) + 1), y1 = min(image.height, Int((cy + size / 2).rounded()) + 1)
         guard x1 > x0, y1 > y0 else { throw CLIError("face box \(r) is outside the image") }
-        let region = FloatImage(image.cropped(x: x0, y: y0, width: x1 - x0, height: y1 - y0))
+        var cropped = image.cropped(x: x0, y: y0, width: x1 - x0, height: y1 - y0)
+        let factor = max(cropped.width, cropped.height) / (2 * side)
+        if factor >= 2 { cropped = Self.blockAverage(cropped, factor) }
+        let region = FloatImage(cropped)
         let scale = Double(side) / Double(max(region.width, region.height))
         let tile = Resampler.resize(region, width: max(1, Int((Double(region.width) * scale).rounded())),
                                     height: max(1, Int((Double(region.height) * scale).rounded())), filter: .lanczos3)
         return try Codec.encode(tile.image(.rgb8), as: .jpeg)
+    }
+
+    /// Each `k` × `k` block of an RGB8 image averaged into one pixel (the last partial blocks dropped).
+    static func blockAverage(_ image: Image, _ k: Int) -> Image {
+        let w = image.width / k, h = image.height / k, rowLength = image.width * 3
+        var out = [UInt8](repeating: 0, count: w * h * 3)
+        var sums = [UInt32](repeating: 0, count: rowLength)
+        let divisor = UInt32(k * k)
+        image.bytes.withUnsafeBufferPointer { src in
+            for y in 0..<h {
+                for i in 0..<rowLength { sums[i] = 0 }
+                for row in (y * k)..<(y * k + k) {
+                    let line = src.baseAddress! + row * rowLength
+                    for i in 0..<rowLength { sums[i] &+= UInt32(line[i]) }
+                }
+                for x in 0..<w {
+                    for c in 0..<3 {
+                        var total: UInt32 = 0
+                        for j in 0..<k { total &+= sums[(x * k + j) * 3 + c] }
+                        out[(y * w + x) * 3 + c] = UInt8((total + divisor / 2) / divisor)
+                    }
+                }
+            }
+        }
+        return Image(width: w, height: h, format: .rgb8, bytes: out)
     }
 }
 
