@@ -115,7 +115,7 @@ struct GalleryEnroll: ParsableCommand {
         --from-regions enrols the named face regions that photo managers (digiKam, Lightroom, exiftool)
         wrote into the photos' XMP, or into sidecars photo.jpg.xmp / photo.xmp: each region is matched
         to the detected face it overlaps most (intersection over union at least --min-overlap), and that
-        face's embedding is enrolled under the region's name. Regions without a name are skipped;
+        face's embedding is enrolled under the region's name. Regions without a name (or named unknown) are skipped;
         named regions without a detected face are reported. Photos and folders as for faces detect.
         """)
 
