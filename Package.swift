@@ -65,7 +65,7 @@ let package = Package(
         .target(name: "Gallery", dependencies: ["FaceKit", .product(name: "GRDB", package: "GRDB.swift")],
                 path: "Sources/Gallery", swiftSettings: fast),
         .executableTarget(name: "cnnpipe",
-                          dependencies: ["FilterKit", "ImageIO", "CNNRuntime", "FaceKit", "Gallery",
+                          dependencies: ["FilterKit", "ImageIO", "CNNRuntime", "FaceKit", "Gallery", "Drawing",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/cnnpipe"),
 

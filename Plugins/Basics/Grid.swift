@@ -21,10 +21,7 @@ final class Grid: Stage {
         .string("labels", default: "", "collect=inputs: comma-separated captions for the inputs, in order"),
     ]
 
-    struct Tile {
-        var image: FloatImage
-        var caption: String
-    }
+    typealias Tile = ContactSheet.Tile
 
     let collectStream: Bool, columns: Int, cell: Int, gap: Int, captions: Bool, limit: Int
     let background: SIMD3<Float>
@@ -95,42 +92,11 @@ final class Grid: Stage {
     }
 
     private func sheet(_ tiles: [Tile]) -> FloatImage {
-        let cols = columns > 0 ? columns : Int(Double(tiles.count).squareRoot().rounded(.up))
-        let rows = (tiles.count + cols - 1) / cols
-        let fontSize = max(10, cell / 16)
-        let captionHeight = captions ? fontSize * 3 / 2 : 0
-        let cellW = tiles.map(\.image.width).max() ?? 1
-        let cellH = (tiles.map(\.image.height).max() ?? 1) + captionHeight
-        let width = cols * cellW + (cols + 1) * gap, height = rows * cellH + (rows + 1) * gap
-        var out = FloatImage(width: width, height: height, channels: 3)
-        out.fill(x: 0, y: 0, width: width, height: height, color: background)
-        for (i, t) in tiles.enumerated() {
-            let x0 = gap + (i % cols) * (cellW + gap) + (cellW - t.image.width) / 2
-            let y0 = gap + (i / cols) * (cellH + gap)
-            out.paste(t.image, x: x0, y: y0)
-            if let text, !t.caption.isEmpty {
-                let mask = text.render(t.caption, pixelSize: fontSize)
-                let x = gap + (i % cols) * (cellW + gap) + max(0, (cellW - mask.width) / 2)
-                out.draw(mask, x: x, y: y0 + t.image.height + (captionHeight - mask.height) / 2, color: [0.9, 0.9, 0.9])
-            }
-        }
-        return out
-    }
-}
-
-extension FloatImage {
-    /// Copies `image` (same channel count) with its top-left corner at (x, y), row by row.
-    mutating func paste(_ image: FloatImage, x: Int, y: Int) {
-        let c = channels
-        let w = min(image.width, width - x)
-        guard w > 0 else { return }
-        samples.withUnsafeMutableBufferPointer { dst in
-            image.samples.withUnsafeBufferPointer { src in
-                for row in 0..<image.height where y + row >= 0 && y + row < height {
-                    let d = dst.baseAddress! + ((y + row) * width + x) * c
-                    d.update(from: src.baseAddress! + row * image.width * c, count: w * c)
-                }
-            }
-        }
+        var layout = ContactSheet()
+        layout.columns = columns
+        layout.gap = gap
+        layout.fontSize = max(10, cell / 16)
+        layout.background = background
+        return layout.render(tiles, text: text)
     }
 }

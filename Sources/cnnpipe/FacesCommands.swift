@@ -10,7 +10,8 @@ import ImageIO
 struct FacesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "faces", abstract: "Find faces in images (dlib's CNN face detector and 5-point landmarks).",
-        subcommands: [FacesDetect.self, FacesVerify.self, FacesIdentify.self, FacesTag.self])
+        subcommands: [FacesDetect.self, FacesVerify.self, FacesIdentify.self, FacesTag.self, FacesCluster.self,
+                      FacesBenchCluster.self])
 }
 
 struct FacesDetect: ParsableCommand {
@@ -118,21 +119,16 @@ struct FacesVerify: ParsableCommand {
             }
         }
         if let gallery, head == nil, !noHead { warn("\(gallery) has no head (cnnpipe gallery train); comparing plain distances") }
-        let finder = try orFail {
-            try FaceFinder(detectorPath: try ModelLocator.find(FaceFinder.detectorFile),
-                           landmarkPath: try ModelLocator.find(FaceFinder.landmarkFile), threads: threads)
-        }
-        let embedder = try orFail { try FaceEmbedder(modelPath: try ModelLocator.find(FaceEmbedder.modelFile), threads: threads) }
+        let recognizer = try orFail { try FaceRecognizer(threads: threads) }
         func descriptor(_ path: String) -> [Float] {
             do {
                 guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read the file") }
                 let image = try Codec.decode([UInt8](data)).image.converted(to: .rgb8)
-                let faces = try finder.find(rgb: image.bytes, width: image.width, height: image.height, upsample: upsample)
-                guard let face = faces.max(by: { $0.rect.area < $1.rect.area }) else {
+                guard let (face, count) = try recognizer.largestFace(rgb: image.bytes, width: image.width, height: image.height, upsample: upsample) else {
                     throw CLIError("no face found (try --upsample 1 for small faces)")
                 }
-                if faces.count > 1 { warn("\(path): \(faces.count) faces; using the largest") }
-                return try embedder.embeddings(rgb: image.bytes, width: image.width, height: image.height, faces: [face.landmarks])[0]
+                if count > 1 { warn("\(path): \(count) faces; using the largest") }
+                return face.descriptor
             } catch {
                 fail("\(path): \(error)", code: 2)
             }
@@ -175,12 +171,10 @@ struct FacesIdentify: ParsableCommand {
     @Flag(help: "One JSON object per face.") var json = false
 
     func run() throws {
-        let (finder, embedder, matcher) = try orFail { () -> (FaceFinder, FaceEmbedder, FaceMatcher) in
+        let (recognizer, matcher) = try orFail { () -> (FaceRecognizer, FaceMatcher) in
             let modelPath = try ModelLocator.find(FaceEmbedder.modelFile)
             let g = try Gallery(path: gallery, modelIdentity: try SHA256.hexOfFile(atPath: modelPath), create: false)
-            return (try FaceFinder(detectorPath: try ModelLocator.find(FaceFinder.detectorFile),
-                                   landmarkPath: try ModelLocator.find(FaceFinder.landmarkFile), threads: threads),
-                    try FaceEmbedder(modelPath: modelPath, threads: threads),
+            return (try FaceRecognizer(embedderPath: modelPath, threads: threads),
                     try FaceMatcher(gallery: g, useHead: !noHead, tolerance: tolerance, threads: threads))
         }
         var failed = false
@@ -192,12 +186,10 @@ struct FacesIdentify: ParsableCommand {
             case .success(let item):
                 do {
                     let image = try Codec.decode(item.bytes).image.converted(to: .rgb8)
-                    let faces = try finder.find(rgb: image.bytes, width: image.width, height: image.height, upsample: upsample)
+                    let faces = try recognizer.faces(rgb: image.bytes, width: image.width, height: image.height, upsample: upsample)
                     if faces.isEmpty { print(json ? #"{"path":"\#(item.label)","name":"no_persons_found"}"# : "\(item.label),no_persons_found,None") }
-                    let descriptors = try embedder.embeddings(rgb: image.bytes, width: image.width, height: image.height,
-                                                              faces: faces.map(\.landmarks))
-                    for (face, who) in zip(faces, try matcher.identify(descriptors, runnersUp: topK)) {
-                        print(line(item.label, face, who))
+                    for (face, who) in zip(faces, try matcher.identify(faces.map(\.descriptor), runnersUp: topK)) {
+                        print(line(item.label, face.found, who))
                     }
                 } catch {
                     reportError("\(item.label): \(error)"); failed = true

@@ -18,6 +18,9 @@ struct GalleryCommand: ParsableCommand {
         Examples:
           cnnpipe gallery enroll --gallery people.db --name "Ada Lovelace" ada.jpg
           cnnpipe gallery enroll-dir --gallery people.db known/    # known/<name>/*.jpg or known/<name>.jpg
+          cnnpipe faces cluster --gallery people.db photos/ -o clusters/   # who is this? a sheet per group
+          cnnpipe gallery enroll --gallery people.db --from-cluster clusters/1 --name "Charles Babbage"
+          cnnpipe gallery enroll --gallery people.db --from-regions tagged-library/   # digiKam/Lightroom names
           cnnpipe gallery list --gallery people.db
           cnnpipe gallery train --gallery people.db --method both   # a metric learned from several photos per person
           cnnpipe faces identify --gallery people.db photos/
@@ -40,8 +43,7 @@ struct GalleryOption: ParsableArguments {
 
 /// Face detection, landmarks and embeddings for enrolment photos: each photo must show one face.
 struct Enroller {
-    let finder: FaceFinder
-    let embedder: FaceEmbedder
+    let recognizer: FaceRecognizer
     let modelIdentity: String
     let largest: Bool
     let upsample: Int
@@ -55,9 +57,7 @@ struct Enroller {
 
     init(model: (path: String, identity: String), threads: Int, largest: Bool, upsample: Int) throws {
         modelIdentity = model.identity
-        finder = try FaceFinder(detectorPath: try ModelLocator.find(FaceFinder.detectorFile),
-                                landmarkPath: try ModelLocator.find(FaceFinder.landmarkFile), threads: threads)
-        embedder = try FaceEmbedder(modelPath: model.path, threads: threads)
+        recognizer = try FaceRecognizer(embedderPath: model.path, threads: threads)
         self.largest = largest
         self.upsample = upsample
     }
@@ -67,15 +67,13 @@ struct Enroller {
     func embedding(photo path: String) throws -> [Float] {
         guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read the file") }
         let image = try Codec.decode([UInt8](data)).image.converted(to: .rgb8)     // upright from EXIF
-        let faces = try finder.find(rgb: image.bytes, width: image.width, height: image.height, upsample: upsample)
-        guard !faces.isEmpty else {
+        guard let (face, count) = try recognizer.largestFace(rgb: image.bytes, width: image.width, height: image.height, upsample: upsample) else {
             throw CLIError(upsample < 2 ? "no face found (for small faces try --upsample \(upsample + 1))" : "no face found")
         }
-        guard faces.count == 1 || largest else {
-            throw CLIError("\(faces.count) faces found; enrol a photo of one person, or pass --largest to take the largest face")
+        guard count == 1 || largest else {
+            throw CLIError("\(count) faces found; enrol a photo of one person, or pass --largest to take the largest face")
         }
-        let face = faces.max { $0.rect.area < $1.rect.area }!
-        return try embedder.embeddings(rgb: image.bytes, width: image.width, height: image.height, faces: [face.landmarks])[0]
+        return face.descriptor
     }
 
 }
@@ -103,25 +101,53 @@ func absolutePath(_ path: String) -> String {
 
 struct GalleryEnroll: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "enroll", abstract: "Enrol a person from one or more photos (one face each).",
+        commandName: "enroll", abstract: "Enrol a person from one or more photos (one face each), a face cluster, or named regions.",
         discussion: """
         One photo is enough. Each photo must show exactly one face (--largest takes the largest of
         several); a photo without a face, or with several, is reported and nothing is enrolled (exit 1).
         Enrolling a name that is already in the gallery adds these photos to that person.
         The gallery is created if it does not exist.
+
+        --from-cluster DIR/N enrols the faces of cluster N of `cnnpipe faces cluster -o DIR` under --name
+        (their embeddings are in DIR/N/faces.json: no photo is read again; a gallery of another face
+        model refuses them).
+
+        --from-regions enrols the named face regions that photo managers (digiKam, Lightroom, exiftool)
+        wrote into the photos' XMP, or into sidecars photo.jpg.xmp / photo.xmp: each region is matched
+        to the detected face it overlaps most (intersection over union at least --min-overlap), and that
+        face's embedding is enrolled under the region's name. Regions without a name (or named unknown) are skipped;
+        named regions without a detected face are reported. Photos and folders as for faces detect.
         """)
 
     @OptionGroup var galleryOption: GalleryOption
-    @Option(help: "The person's name.") var name: String
+    @Option(help: "The person's name.") var name: String?
     @Option(help: "Notes about the person (replace any earlier notes).") var notes: String?
+    @Option(name: .customLong("from-cluster"), help: ArgumentHelp("A cluster folder of cnnpipe faces cluster (or its faces.json).", valueName: "DIR/N"))
+    var fromCluster: String?
+    @Flag(name: .customLong("from-regions"), help: "Enrol the named face regions of the photos' XMP (names from the regions).") var fromRegions = false
+    @Option(help: "--from-regions: least intersection over union between a region and its detected face.") var minOverlap = RegionMatcher.defaultMinOverlap
     @OptionGroup var options: EnrolOptions
-    @Argument(help: "Photos of the person (JPEG, PNG, WebP).") var photos: [String]
+    @Argument(help: "Photos of the person (JPEG, PNG, WebP); with --from-regions, photos or folders.") var photos: [String] = []
 
     func validate() throws {
-        guard !photos.isEmpty else { throw ValidationError("give at least one photo") }
+        if let fromCluster {
+            guard !fromRegions else { throw ValidationError("--from-cluster and --from-regions do not go together") }
+            guard name != nil else { throw ValidationError("--from-cluster needs --name: who the cluster's faces are") }
+            guard photos.isEmpty else { throw ValidationError("--from-cluster \(fromCluster) takes no photos") }
+        } else if fromRegions {
+            guard name == nil, notes == nil else { throw ValidationError("--from-regions takes the names from the regions (no --name or --notes)") }
+            guard !photos.isEmpty else { throw ValidationError("give the photos (or folders) whose regions to enrol") }
+            guard minOverlap > 0, minOverlap <= 1 else { throw ValidationError("--min-overlap must be in (0, 1]") }
+        } else {
+            guard name != nil else { throw ValidationError("give the person's --name") }
+            guard !photos.isEmpty else { throw ValidationError("give at least one photo") }
+        }
     }
 
     func run() throws {
+        if let fromCluster { return try enrolCluster(fromCluster) }
+        if fromRegions { return try enrolRegions() }
+        let name = name!
         do { try Gallery.validateName(name) } catch { fail("\(error)", code: 2) }
         let model = try orFail { try Enroller.model() }
         // An existing gallery of another model is refused before the networks load.
@@ -137,10 +163,7 @@ struct GalleryEnroll: ParsableCommand {
         if rejected > 0 { fail("\(rejected) of \(photos.count) photos rejected; nothing enrolled") }
         let gallery = try existing ?? orFail { try Gallery(path: galleryOption.gallery, modelIdentity: model.identity) }
         let summary = try orFail { try gallery.enroll(name: name, embeddings: embeddings, sources: photos.map(absolutePath), notes: notes) }
-        let total = try orFail { try gallery.people().first { $0.name == name }?.embeddingCount ?? 0 }
-        print("\(summary.peopleAdded == 1 ? "enrolled" : "added to") \(name): \(summary.embeddingsAdded) embedding\(summary.embeddingsAdded == 1 ? "" : "s")"
-            + (summary.embeddingsAlreadyPresent > 0 ? " (\(summary.embeddingsAlreadyPresent) already enrolled)" : "")
-            + ", \(total) in total")
+        try Self.report(summary, name: name, gallery: gallery)
     }
 }
 
