@@ -1,4 +1,5 @@
 import Foundation
+import ImageIO
 import XCTest
 
 /// One-shot enrolment, `cnnpipe faces identify`, and the tag-people preset end to end (names in
@@ -50,6 +51,15 @@ final class IdentifyTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("\"name\":\"John Simm\""), r.stderr)
         let x = try runProcess("/usr/bin/exiftool", ["-j", "-XMP-mwg-rs:RegionName", out])
         XCTAssertTrue(String(decoding: x.stdout, as: UTF8.self).contains("John Simm"), String(decoding: x.stdout, as: UTF8.self))
+        // Metadata only: the decoded pixels are the input's (the coded image was not even re-encoded).
+        let input = try Codec.decode([UInt8](read(faces + "/test/john_simm/000309_00470287.jpg"))).image
+        XCTAssertEqual(try Codec.decode([UInt8](read(out))).image, input)
+        // draw-people draws the names into the pixels.
+        let drawn = try TestEnv.tempDir() + "/drawn.jpg"
+        let d = try cnnpipe(["run", "draw-people", "--set", "face-detect.upsample=0", "--set", "identify.gallery=\(g)",
+                             faces + "/test/john_simm/000309_00470287.jpg", "-o", drawn])
+        XCTAssertEqual(d.status, 0, d.stderr)
+        XCTAssertNotEqual(try Codec.decode([UInt8](read(drawn))).image, input)
     }
 
     func testIdentifyErrors() throws {

@@ -128,19 +128,20 @@ final class StylizeTests: XCTestCase {
         let presets = try FileManager.default.contentsOfDirectory(atPath: TestEnv.root + "/presets").filter { $0.hasSuffix(".yaml") }
         XCTAssertGreaterThan(presets.count, 15)
         let sample = try photo(64, 48)
-        // tag-people needs a gallery made by the user: it is validated here and run in IdentifyTests.
+        // tag-people and draw-people need a gallery made by the user: validated here, run in IdentifyTests.
         // The classic (optimisation) presets take a minute per photo: validated here, the stage runs in
         // testClassicStylize with few iterations.
         for p in presets.sorted() where p.hasPrefix("classic-") {
             let v = try cnnpipe(["validate", TestEnv.root + "/presets/" + p])
             XCTAssertEqual(v.status, 0, "\(p): \(v.stderr)")
         }
-        for p in presets.sorted() where p != "style-sheet.yaml" && p != "tag-people.yaml" && !p.hasPrefix("classic-") {
+        let needGallery = ["tag-people.yaml", "draw-people.yaml"]
+        for p in presets.sorted() where p != "style-sheet.yaml" && !needGallery.contains(p) && !p.hasPrefix("classic-") {
             let r = try cnnpipe(["run", TestEnv.root + "/presets/" + p, "--format", "png"], stdin: sample)
             XCTAssertEqual(r.status, 0, "\(p): \(r.stderr)")
             XCTAssertNoThrow(try Codec.decode([UInt8](r.stdout)), p)
         }
-        XCTAssertEqual(try cnnpipe(["validate", TestEnv.root + "/presets/tag-people.yaml"]).status, 0)
+        for p in needGallery { XCTAssertEqual(try cnnpipe(["validate", TestEnv.root + "/presets/" + p]).status, 0, p) }
         let v = try cnnpipe(["validate", TestEnv.root + "/presets/style-sheet.yaml"])
         XCTAssertEqual(v.status, 0, v.stderr)
         XCTAssertTrue(String(decoding: v.stdout, as: UTF8.self).contains("28 nodes"))
