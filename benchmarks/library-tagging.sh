@@ -62,20 +62,20 @@ echo "== library tagging: $n_photos photos ($BIG upscaled to 12 MP, $mp MP in al
 "$CNNPIPE" gallery enroll-dir --gallery "$TMP/people.db" "$KNOWN" >/dev/null 2>&1 || true
 echo "   gallery: $("$CNNPIPE" gallery list --gallery "$TMP/people.db" | tail -1)"
 
-# run LABEL CMD...: one timed run; leaves wall (s) and rss (MB).
+# run LABEL OUT CMD...: one timed run, its stdout into OUT; leaves wall (s) and rss (MB).
 run() {
-    local label=$1; shift
-    /usr/bin/time -f '%e %M' -o "$TMP/time" "$@"
+    local label=$1 out=$2; shift 2
+    /usr/bin/time -f '%e %M' -o "$TMP/time" "$@" > "$out"
     read -r wall rss_kb < "$TMP/time"
     rss=$((rss_kb / 1024))
     printf '   %-58s wall %8s s  peak %6s MB\n' "$label" "$wall" "$rss"
 }
 
-run "cnnpipe faces tag --sidecar (first run)" \
-    "$CNNPIPE" faces tag --gallery "$TMP/people.db" --sidecar --threads "$THREADS" --json "$LIB" > "$TMP/first.jsonl"
+run "cnnpipe faces tag --sidecar (first run)" "$TMP/first.jsonl" \
+    "$CNNPIPE" faces tag --gallery "$TMP/people.db" --sidecar --threads "$THREADS" --json "$LIB"
 first_wall=$wall first_rss=$rss
-run "cnnpipe faces tag --sidecar (again: incremental)" \
-    "$CNNPIPE" faces tag --gallery "$TMP/people.db" --sidecar --threads "$THREADS" --json "$LIB" > "$TMP/second.jsonl"
+run "cnnpipe faces tag --sidecar (again: incremental)" "$TMP/second.jsonl" \
+    "$CNNPIPE" faces tag --gallery "$TMP/people.db" --sidecar --threads "$THREADS" --json "$LIB"
 second_wall=$wall
 echo "   first run: $(awk -v w="$first_wall" -v n="$n_photos" 'BEGIN { printf "%.0f ms per photo", 1000 * w / n }'), " \
      "$(grep -c '"ok"' "$TMP/first.jsonl") tagged, $(grep -o '"name"' "$TMP/first.jsonl" | wc -l) faces named;" \
@@ -83,14 +83,14 @@ echo "   first run: $(awk -v w="$first_wall" -v n="$n_photos" 'BEGIN { printf "%
 
 echo
 echo "-- face_recognition on a flat sample of $(ls "$SAMPLE" | wc -l) photos (the same for every tool)"
-run "cnnpipe faces tag --dry-run (sample)" \
-    "$CNNPIPE" faces tag --gallery "$TMP/people.db" --dry-run --threads "$THREADS" "$SAMPLE" > "$TMP/cnnpipe-sample.txt"
+run "cnnpipe faces tag --dry-run (sample)" "$TMP/cnnpipe-sample.txt" \
+    "$CNNPIPE" faces tag --gallery "$TMP/people.db" --dry-run --threads "$THREADS" "$SAMPLE"
 cn_wall=$wall
-run "face_recognition, HOG (its default), --cpus $THREADS" \
-    "$FR" --cpus "$THREADS" --show-distance true "$KNOWN" "$SAMPLE" > "$TMP/fr-hog.txt"
+run "face_recognition, HOG (its default), --cpus $THREADS" "$TMP/fr-hog.txt" \
+    "$FR" --cpus "$THREADS" --show-distance true "$KNOWN" "$SAMPLE"
 hog_wall=$wall
-run "face_recognition, CNN detector, --cpus $THREADS" \
-    "$PY" "$HELPER" cli-cnn --cpus "$THREADS" --show-distance true "$KNOWN" "$SAMPLE" > "$TMP/fr-cnn.txt"
+run "face_recognition, CNN detector, --cpus $THREADS" "$TMP/fr-cnn.txt" \
+    "$PY" "$HELPER" cli-cnn --cpus "$THREADS" --show-distance true "$KNOWN" "$SAMPLE"
 cnn_wall=$wall
 
 # recall FILE: "named/labelled" over the sample photos whose person the gallery knows.
