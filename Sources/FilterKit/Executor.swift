@@ -59,8 +59,8 @@ public final class Executor {
     public let options: RunOptions
     /// Called in stream order for every written frame (for --json).
     public var onFrameWritten: ((WrittenFrame, String?) -> Void)?
-    /// Called in stream order for every input that failed: its label, path and the error line.
-    public var onFailure: ((String, String, String) -> Void)?
+    /// Called in stream order once per input, when all its frames are written or it failed.
+    public var onInputFinished: ((InputReport) -> Void)?
     /// For the progress line: the number of inputs when known, what they are, and a closing detail.
     public var progressTotal: Int?
     public var progressUnit = "images"
@@ -162,7 +162,7 @@ public final class Executor {
         }
         let input: InputItem
         switch item {
-        case .failure(let f): return WaveResult(label: f.label, stem: "", error: f.message)
+        case .failure(let f): return WaveResult(label: f.label, stem: "", path: f.label, error: f.message)
         case .success(let i): input = i
         }
         var result = WaveResult(label: input.label, stem: input.stem, path: input.path, relativeDirectory: input.relativeDirectory)
@@ -233,6 +233,7 @@ public final class Executor {
         if isInput { summary.imagesRead += 1 }
         defer { reportProgress() }
         if let error = result.error { return failed(result, error, wave: wave) }
+        var report = InputReport(label: result.label, path: result.path)
         for (k, encoded) in result.encoded.enumerated() {
             do {
                 let path = try sink.write(OutputFile(bytes: encoded.bytes, format: encoded.format, inputPath: result.path,
@@ -240,6 +241,7 @@ public final class Executor {
                                                      subIndex: k, index: summary.imagesWritten, unchanged: encoded.unchanged))
                 summary.imagesWritten += 1
                 onFrameWritten?(result.frames[k], path)
+                report.outputs.append((result.frames[k], path))
             } catch let e as OutputError where e.isBrokenPipe {
                 lock.locked { stopWave = wave }
                 summary.brokenPipe = true
@@ -248,6 +250,7 @@ public final class Executor {
                 return failed(result, "\(error)", wave: wave, named: false)
             }
         }
+        if isInput { onInputFinished?(report) }
     }
 
     /// An input that failed: reported; the run stops there unless it keeps going.
@@ -255,7 +258,7 @@ public final class Executor {
         let line = named ? "\(result.label): \(error)" : error
         summary.failures.append(line)
         host.log(.error, line)
-        onFailure?(result.label, result.path, line)
+        onInputFinished?(InputReport(label: result.label, path: result.path, error: error))
         if !options.keepGoing {
             lock.locked { stopWave = wave }
             summary.stoppedByError = true
@@ -308,6 +311,15 @@ public final class Executor {
             write(result, wave: -1, sink: sink, isInput: false)
         }
     }
+}
+
+/// What became of one input: the frames written from it (with the file each went to), or its error.
+public struct InputReport: Sendable {
+    public var label: String
+    /// The input file ("-" for stdin).
+    public var path: String
+    public var outputs: [(frame: WrittenFrame, path: String?)] = []
+    public var error: String?
 }
 
 /// What is reported about a written frame (for --json): its size, format and annotations.

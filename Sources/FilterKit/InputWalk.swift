@@ -23,6 +23,9 @@ public struct InputWalk: Sendable {
     /// Folders given on the command line that held no image at all.
     public var emptyFolders: [String] = []
 
+    /// No inputs at all.
+    public init() {}
+
     /// Throws InputFailure for an argument that does not exist. Folders in `excluding` (an output
     /// folder inside an input folder) are not walked.
     public init(arguments: [String], recursive: Bool = true, excluding: [String] = []) throws {

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import ImageIO
 
 /// One encoded image taken from the inputs, with where it came from.
@@ -28,23 +31,52 @@ public struct InputFailure: Error, CustomStringConvertible, Sendable {
 }
 
 /// Walks the command line's inputs in order: files, folders (their images, see `InputWalk`), and
-/// "-" for stdin; no inputs means stdin. Each file or stream may hold several images.
+/// "-" for stdin; no inputs means stdin. Each file or stream may hold several images. Or, for
+/// batch workers (`--paths-from`), paths read one per line as they arrive.
 public final class InputSource {
-    private var pending: ArraySlice<InputWalk.Entry>
+    private var nextEntry: () -> Result<InputWalk.Entry, InputFailure>?
     private var reader: ImageStreamReader?
     private var readerPath = ""
     private var readerDirectory = ""
     private var position = 0
-    /// Input files (not images: a file may hold several), when stdin is not among them.
+    /// Input files (not images: a file may hold several), when known and stdin is not among them.
     public let fileCount: Int?
+    /// Entries for which this says true are passed over (`onSkip` is told); e.g. photos already tagged.
+    public var skip: ((InputWalk.Entry) -> Bool)?
+    public var onSkip: ((InputWalk.Entry) -> Void)?
 
     public convenience init(arguments: [String], recursive: Bool = true) throws {
         self.init(entries: try InputWalk(arguments: arguments, recursive: recursive).entries)
     }
 
     public init(entries: [InputWalk.Entry]) {
-        pending = entries[...]
+        var pending = entries[...]
+        nextEntry = { pending.popFirst().map { .success($0) } }
         fileCount = entries.contains { $0.path == "-" } ? nil : entries.count
+    }
+
+    /// Paths one per line from `lines` (a folder is walked; empty lines are ignored), each read
+    /// only when the previous input has been taken, so a worker starts on the first at once.
+    public init(lines: LineReader, recursive: Bool = true) {
+        var queued: [InputWalk.Entry] = []
+        nextEntry = {
+            while queued.isEmpty {
+                guard let line = lines.next() else { return nil }
+                let path = line.trimmingCharacters(in: .whitespaces)
+                guard !path.isEmpty else { continue }
+                if path == "-" { return .failure(InputFailure(label: path, message: "not a file: - (stdin) cannot be named in a path list")) }
+                do {
+                    queued = try InputWalk(arguments: [path], recursive: recursive).entries
+                    if queued.isEmpty { return .failure(InputFailure(label: path, message: "no JPEG, PNG or WebP images in this folder")) }
+                } catch let failure as InputFailure {
+                    return .failure(failure)
+                } catch {
+                    return .failure(InputFailure(label: path, message: "\(error)"))
+                }
+            }
+            return .success(queued.removeFirst())
+        }
+        fileCount = nil
     }
 
     /// The next image; nil when every input is exhausted. A failure ends the current file
@@ -52,7 +84,13 @@ public final class InputSource {
     public func next() -> Result<InputItem, InputFailure>? {
         while true {
             if reader == nil {
-                guard let entry = pending.popFirst() else { return nil }
+                let entry: InputWalk.Entry
+                switch nextEntry() {
+                case nil: return nil
+                case .failure(let f)?: return .failure(f)
+                case .success(let e)?: entry = e
+                }
+                if let skip, skip(entry) { onSkip?(entry); continue }
                 readerPath = entry.path
                 readerDirectory = entry.relativeDirectory
                 position = 0
@@ -89,5 +127,39 @@ public final class InputSource {
         if readerPath == "-" { return String(format: "stdin-%04d", position) }
         let base = ((readerPath as NSString).lastPathComponent as NSString).deletingPathExtension
         return position == 0 ? base : "\(base)-\(position)"
+    }
+}
+
+/// Lines of a file or of stdin, read as they come (a path list written by another process).
+public final class LineReader {
+    private let file: UnsafeMutablePointer<FILE>
+    private let owned: Bool
+
+    /// "-" is stdin.
+    public init(path: String) throws {
+        if path == "-" {
+            file = stdin
+            owned = false
+        } else {
+            guard let f = fopen(path, "r") else {
+                throw InputFailure(label: path, message: "cannot open: \(String(cString: strerror(errno)))")
+            }
+            file = f
+            owned = true
+        }
+    }
+
+    deinit { if owned { fclose(file) } }
+
+    /// The next line without its line break; nil at end of file.
+    public func next() -> String? {
+        var buffer: UnsafeMutablePointer<CChar>?
+        var capacity = 0
+        defer { free(buffer) }
+        let n = getline(&buffer, &capacity, file)
+        guard n >= 0, let buffer else { return nil }
+        var line = String(cString: buffer)
+        while let last = line.unicodeScalars.last, last == "\n" || last == "\r" { line.unicodeScalars.removeLast() }
+        return line
     }
 }

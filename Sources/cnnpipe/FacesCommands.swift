@@ -27,6 +27,7 @@ struct FacesDetect: ParsableCommand {
         """)
 
     @Argument(help: "Images, folders of images, or - for stdin.") var inputs: [String] = []
+    @OptionGroup var batchInput: BatchInput
     @Option(help: "Double the image this many times first to find smaller faces (0-2).") var upsample = 0
     @Option(help: "Score a face must exceed (dlib's adjust_threshold).") var threshold = 0.0
     @Option(help: "Worker threads for the network.") var threads = ProcessInfo.processInfo.activeProcessorCount
@@ -51,23 +52,30 @@ struct FacesDetect: ParsableCommand {
             return true
         }
         if readable.isEmpty && !inputs.isEmpty { throw ExitCode(1) }
-        let source = try orFail { try InputSource(arguments: readable) }
+        let source = try orFail(code: 2) { try batchInput.source(arguments: readable, recursive: true) }
         while let next = source.next() {
             switch next {
             case .failure(let problem):
-                reportError("\(problem)"); failed = true
+                if batchInput.isBatch { emitLine(BatchLine.error(problem.label, problem.message)) } else { reportError("\(problem)") }
+                failed = true
             case .success(let item):
                 do {
                     let image = try Codec.decode(item.bytes).image.converted(to: .rgb8)
                     let faces = try finder.find(rgb: image.bytes, width: image.width, height: image.height,
                                                 upsample: upsample, threshold: threshold)
-                    for f in faces { print(line(item.label, f, width: image.width, height: image.height)) }
+                    if batchInput.isBatch {
+                        emitLine(BatchLine.ok(item.label, faces: faces.map { BatchLine.face(Face(found: $0)) }))
+                    } else {
+                        for f in faces { print(line(item.label, f, width: image.width, height: image.height)) }
+                    }
                 } catch {
-                    reportError("\(item.label): \(error)"); failed = true
+                    if batchInput.isBatch { emitLine(BatchLine.error(item.label, "\(error)")) } else { reportError("\(item.label): \(error)") }
+                    failed = true
                 }
             }
         }
-        if failed { throw ExitCode(1) }
+        // A batch worker reports failures as lines; its exit status says the run itself completed.
+        if failed && !batchInput.isBatch { throw ExitCode(1) }
     }
 
     private func line(_ path: String, _ f: FaceFinder.Found, width: Int, height: Int) -> String {
@@ -163,6 +171,7 @@ struct FacesIdentify: ParsableCommand {
 
     @Option(help: "The gallery file (cnnpipe gallery enroll makes one).") var gallery: String
     @Argument(help: "Images, folders of images, or - for stdin.") var inputs: [String] = []
+    @OptionGroup var batchInput: BatchInput
     @Option(help: "Largest descriptor distance that still counts as the person (default 0.6, or the head's threshold).") var tolerance: Float?
     @Flag(help: "Ignore the gallery's learned head: plain distances.") var noHead = false
     @Option(name: .customLong("top-k"), help: "Also report this many runners-up per face (--json).") var topK = 0
@@ -178,25 +187,37 @@ struct FacesIdentify: ParsableCommand {
                     try FaceMatcher(gallery: g, useHead: !noHead, tolerance: tolerance, threads: threads))
         }
         var failed = false
-        let source = try orFail { try InputSource(arguments: inputs) }
+        let batch = batchInput.isBatch
+        let source = try orFail(code: 2) { try batchInput.source(arguments: inputs, recursive: true) }
         while let next = source.next() {
             switch next {
             case .failure(let problem):
-                reportError("\(problem)"); failed = true
+                if batch { emitLine(BatchLine.error(problem.label, problem.message)) } else { reportError("\(problem)") }
+                failed = true
             case .success(let item):
                 do {
                     let image = try Codec.decode(item.bytes).image.converted(to: .rgb8)
                     let faces = try recognizer.faces(rgb: image.bytes, width: image.width, height: image.height, upsample: upsample)
-                    if faces.isEmpty { print(json ? #"{"path":"\#(item.label)","name":"no_persons_found"}"# : "\(item.label),no_persons_found,None") }
-                    for (face, who) in zip(faces, try matcher.identify(faces.map(\.descriptor), runnersUp: topK)) {
-                        print(line(item.label, face.found, who))
+                    let named = zip(faces, try matcher.identify(faces.map(\.descriptor), runnersUp: topK))
+                    if batch {
+                        emitLine(BatchLine.ok(item.label, faces: named.map { face, who in
+                            var f = Face(found: face.found)
+                            f.name = who.name
+                            f.distance = who.distance.map(Double.init)
+                            return BatchLine.face(f)
+                        }))
+                        continue
                     }
+                    if faces.isEmpty { print(json ? #"{"path":"\#(item.label)","name":"no_persons_found"}"# : "\(item.label),no_persons_found,None") }
+                    for (face, who) in named { print(line(item.label, face.found, who)) }
                 } catch {
-                    reportError("\(item.label): \(error)"); failed = true
+                    if batch { emitLine(BatchLine.error(item.label, "\(error)")) } else { reportError("\(item.label): \(error)") }
+                    failed = true
                 }
             }
         }
-        if failed { throw ExitCode(1) }
+        // A batch worker reports failures as lines; its exit status says the run itself completed.
+        if failed && !batchInput.isBatch { throw ExitCode(1) }
     }
 
     private func line(_ path: String, _ face: FaceFinder.Found, _ who: Identification) -> String {
@@ -217,4 +238,14 @@ struct FacesIdentify: ParsableCommand {
 /// A one-line error for one input; the command goes on with the others.
 func reportError(_ message: String) {
     FileHandle.standardError.write(Data("cnnpipe: error: \(message)\n".utf8))
+}
+
+extension Face {
+    /// A detection as a frame face: dlib's inclusive rectangle as x, y, width, height.
+    init(found: FaceFinder.Found) {
+        self.init(box: .init(x: Double(found.rect.left), y: Double(found.rect.top),
+                             width: Double(found.rect.width), height: Double(found.rect.height)),
+                  confidence: found.confidence,
+                  landmarks: found.landmarks.map { .init(x: Double($0.x), y: Double($0.y)) })
+    }
 }

@@ -31,7 +31,8 @@ struct FacesTag: ParsableCommand {
         photo done, 1 some photo failed (the others are still tagged), 2 bad command line or gallery.
         """)
 
-    @Argument(help: "Photos and folders of photos.") var inputs: [String]
+    @Argument(help: "Photos and folders of photos.") var inputs: [String] = []
+    @OptionGroup var batchInput: BatchInput
     @Option(help: "The gallery that names faces (cnnpipe gallery enroll makes one). Without it, faces are tagged unnamed.")
     var gallery: String?
     @Flag(help: "Rewrite each photo in place (lossless: only its XMP changes).") var inPlace = false
@@ -64,6 +65,7 @@ struct FacesTag: ParsableCommand {
             throw ValidationError("choose where to write: --in-place, --sidecar or -o DIR (or --dry-run)")
         }
         if modes > 1 { throw ValidationError("--in-place, --sidecar and -o are exclusive") }
+        if inputs.isEmpty && !batchInput.isBatch { throw ValidationError("give photos or folders (or --paths-from FILE)") }
         if (keepMtime || backup) && !inPlace { throw ValidationError("--keep-mtime and --backup go with --in-place") }
         guard (0...2).contains(upsample) else { throw ValidationError("--upsample must be 0, 1 or 2") }
         guard (1...256).contains(threads) else { throw ValidationError("--threads must be 1-256") }
@@ -88,18 +90,21 @@ struct FacesTag: ParsableCommand {
     func run() throws {
         signal(SIGPIPE, SIG_IGN)
         let env = GraphOptions().loadEnvironment()
-        let walk: InputWalk
-        do {
-            walk = try InputWalk(arguments: inputs, recursive: !noRecursive, excluding: output.map { [$0] } ?? [])
-        } catch {
-            fail("\(error)", code: 1)
+        let batch = batchInput.isBatch
+        var walk = InputWalk()
+        if !batch {
+            do {
+                walk = try InputWalk(arguments: inputs, recursive: !noRecursive, excluding: output.map { [$0] } ?? [])
+            } catch {
+                fail("\(error)", code: 1)
+            }
+            if walk.entries.contains(where: { $0.path == "-" }) { fail("faces tag works on files: give photos or folders, not -", code: 2) }
+            for folder in walk.emptyFolders { reportError("\(folder): no JPEG, PNG or WebP images in this folder") }
+            if let skipped = walk.skippedSummary { note(skipped) }
+            if walk.entries.isEmpty { throw ExitCode(1) }
         }
-        if walk.entries.contains(where: { $0.path == "-" }) { fail("faces tag works on files: give photos or folders, not -", code: 2) }
-        for folder in walk.emptyFolders { reportError("\(folder): no JPEG, PNG or WebP images in this folder") }
-        if let skipped = walk.skippedSummary { note(skipped) }
-        if walk.entries.isEmpty { throw ExitCode(1) }
 
-        // What tagged a photo: a re-run with the same state skips it.
+        // The graph, and what tagged a photo (a re-run with the same state skips it).
         var stages: [(stage: String, params: [(String, String)])] = [
             ("face-detect", [("upsample", "\(upsample)"), ("threshold", "\(threshold)"), ("min-size", "\(minSize)")]),
         ]
@@ -113,107 +118,89 @@ struct FacesTag: ParsableCommand {
         var tags = FaceTags()
         tags.keywords = try keywordSchemas()
         tags.keywordRoot = keywordRoot
-        let settings = "tag-1|\(galleryRevision)|" + stages.map { s in s.stage + ":" + s.params.filter { $0.0 != "gallery" }.map { "\($0.0)=\($0.1)" }.joined(separator: ",") }.joined(separator: ";")
+        let settings = "tag-1|\(galleryRevision)|"
+            + stages.map { s in s.stage + ":" + s.params.filter { $0.0 != "gallery" }.map { "\($0.0)=\($0.1)" }.joined(separator: ",") }
+                .joined(separator: ";")
             + "|kw=\(tags.keywords.map(\.rawValue).sorted().joined(separator: ","))|root=\(keywordRoot)"
         tags.state = "cnnpipe-1 " + String(StableHash.of(settings), radix: 16)
-
         let graph: Graph
         do { graph = try Graph.build(Preset.linear(stages), stages: env.plugins.stages) } catch { fail("\(error)", code: 2) }
 
-        // Incremental: photos whose recorded state is this run's are done already.
-        var todo: [InputWalk.Entry] = [], skipped: [String] = []
-        for entry in walk.entries {
-            if !force, (try? recordedState(entry)) == tags.state { skipped.append(entry.path) } else { todo.append(entry) }
-        }
-        for path in skipped where json { print(jsonLine(["path": path, "status": "skipped"])) }
-
+        let tagging = LibraryTagging(destination: destination, tags: tags)
         var options = RunOptions()
         options.keepGoing = true
         options.limits.maxPixels = maxMegapixels * 1_000_000
         options.encode.faceTags = tags
-        let sink: OutputSink
-        if dryRun {
-            sink = NullSink()
-        } else if inPlace {
-            let s = InPlaceSink()
-            s.keepModificationTime = keepMtime
-            s.backup = backup
-            sink = s
-        } else if sidecar {
-            options.io = SidecarIO(naming: sidecarName)
-            sink = SidecarSink(naming: sidecarName)
+        options.io = tagging.io
+        let lines = json || batch
+        var skipped = 0
+        let source: InputSource
+        if batch {
+            source = try orFail(code: 2) { try batchInput.source(arguments: inputs, recursive: !noRecursive) }
+            var swept = Set<String>()
+            source.skip = { entry in
+                if swept.insert((entry.path as NSString).deletingLastPathComponent).inserted { tagging.sweepTempFiles(photos: [entry.path]) }
+                return !force && tagging.isDone(entry)
+            }
         } else {
-            sink = try orFail(code: 2) { try DirectorySink(directory: output!, template: "{dir}/{name}",
-                                                           inputs: InputIdentities(paths: todo.map(\.path))) }
+            // Incremental: photos whose recorded state is this run's are done already.
+            var todo: [InputWalk.Entry] = []
+            for entry in walk.entries {
+                if !force && tagging.isDone(entry) {
+                    skipped += 1
+                    if lines { emitLine(BatchLine.skipped(entry.path)) }
+                } else {
+                    todo.append(entry)
+                }
+            }
+            if skipped > 0 && !lines { note("skipping \(skipped) photos already tagged with this gallery and these settings (--force tags them again)") }
+            tagging.sweepTempFiles(photos: todo.map { $0.path })
+            source = InputSource(entries: todo)
         }
-        // Temp files a killed earlier run left where this one writes.
-        let folders = Set(todo.map { (($0.path as NSString).deletingLastPathComponent) })
-        if !dryRun && output == nil { folders.forEach(TempFiles.sweep) }
+        source.onSkip = { entry in
+            skipped += 1
+            if lines { emitLine(BatchLine.skipped(entry.path)) }
+        }
+        let sink = try orFail(code: 2) { try tagging.sink(inputs: walk.entries.map { $0.path }) }
 
         let host = HostServices(threads: threads, modelDirectory: env.modelDirectory)
         let executor = try orFail(code: 2) { try Executor(graph: graph, host: host, options: options) }
         var faceCount = 0, named = 0
-        executor.progressTotal = todo.count
+        executor.progressTotal = source.fileCount
         executor.progressUnit = "photos"
-        executor.progressDetail = { "\(faceCount) faces, \(named) named" + (skipped.isEmpty ? "" : ", \(skipped.count) skipped") }
-        executor.onFrameWritten = { frame, path in
-            let faces = frame.annotations.faces
+        executor.progressDetail = { "\(faceCount) faces, \(named) named" + (skipped == 0 ? "" : ", \(skipped) skipped") }
+        executor.onInputFinished = { report in
+            if let error = report.error {
+                if lines { emitLine(BatchLine.error(report.path, error)) }
+                return
+            }
+            let faces = report.outputs.flatMap { $0.frame.annotations.faces }
             faceCount += faces.count
             named += faces.filter { $0.name != nil && $0.name != "unknown" }.count
-            let source = frame.annotations.source ?? ""
-            if dryRun {
+            if lines {
+                emitLine(BatchLine.ok(report.path, outputs: dryRun ? [] : report.outputs.compactMap(\.path), faces: faces.map(BatchLine.face)))
+            } else if dryRun {
                 for f in faces {
-                    print("\(source),\(f.name ?? "unknown"),\(f.distance.map { String(format: "%.4f", $0) } ?? "None")")
+                    print("\(report.path),\(f.name ?? "unknown"),\(f.distance.map { String(format: "%.4f", $0) } ?? "None")")
                 }
             }
-            if json {
-                var line: [String: Any] = ["path": source, "status": "ok", "faces": faces.map(Self.faceObject)]
-                if let path, !dryRun { line["output"] = path }
-                print(jsonLine(line))
-            }
         }
-        executor.onFailure = { _, path, error in
-            if json { print(jsonLine(["path": path, "status": "error", "error": error])) }
-        }
-        if !skipped.isEmpty && !json { note("skipping \(skipped.count) photos already tagged with this gallery and these settings (--force tags them again)") }
         CancelOnSignal.install(host)
-        let summary = executor.run(InputSource(entries: todo), to: sink)
+        let summary = executor.run(source, to: sink)
         if host.isCancelled { fail("interrupted", code: 128 + CancelOnSignal.received) }
-        if !json {
+        if !lines {
             note("\(summary.imagesRead - summary.failures.count) photos tagged, \(faceCount) faces (\(named) named)"
-                 + (skipped.isEmpty ? "" : ", \(skipped.count) skipped") + (summary.failures.isEmpty ? "" : ", \(summary.failures.count) failed"))
+                 + (skipped == 0 ? "" : ", \(skipped) skipped") + (summary.failures.isEmpty ? "" : ", \(summary.failures.count) failed"))
         }
-        if !summary.failures.isEmpty { throw ExitCode(1) }
+        if !summary.failures.isEmpty && !batch { throw ExitCode(1) }
     }
 
-    /// The tag state recorded where this run would write.
-    private func recordedState(_ entry: InputWalk.Entry) throws -> String? {
-        let packet: [UInt8]?
-        if sidecar || (dryRun && !inPlace && output == nil) {
-            packet = try XMPFiles.readSidecar(XMPFiles.sidecarPath(for: entry.path, naming: sidecarName))
-                ?? (sidecar ? nil : try XMPFiles.embeddedXMP(path: entry.path))
-        } else if let output {
-            let dest = ((output as NSString).appendingPathComponent(entry.relativeDirectory) as NSString)
-                .appendingPathComponent((entry.path as NSString).lastPathComponent)
-            packet = FileManager.default.fileExists(atPath: dest) ? try XMPFiles.embeddedXMP(path: dest) : nil
-        } else {
-            packet = try XMPFiles.embeddedXMP(path: entry.path)
-        }
-        return packet.flatMap(FaceTags.state)
+    private var destination: LibraryTagging.Destination {
+        if dryRun { return .dryRun }
+        if inPlace { return .inPlace(keepModificationTime: keepMtime, backup: backup) }
+        if sidecar { return .sidecar(sidecarName) }
+        return .mirror(output!)
     }
-
-    static func faceObject(_ f: Face) -> [String: Any] {
-        var o: [String: Any] = ["box": ["x": f.box.x, "y": f.box.y, "width": f.box.width, "height": f.box.height]]
-        if let n = f.name, n != "unknown" { o["name"] = n }
-        if let d = f.distance { o["distance"] = d }
-        if let c = f.confidence { o["confidence"] = c }
-        return o
-    }
-}
-
-func jsonLine(_ object: [String: Any]) -> String {
-    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-    return String(decoding: data, as: UTF8.self)
 }
 
 /// A line on stderr for the user (not an error).

@@ -22,6 +22,7 @@ struct Run: ParsableCommand {
     var inputs: [String] = []
 
     @OptionGroup var graphOptions: GraphOptions
+    @OptionGroup var batchInput: BatchInput
 
     @Option(name: .shortAndLong, help: "Output: '-' (stdout), a file, a folder/ or a name template with {stem} {index} {n} {ext}.")
     var output: String?
@@ -79,6 +80,9 @@ struct Run: ParsableCommand {
         if inputArgs.isEmpty && isatty(0) != 0 {
             fail("no input: give image files or folders, or pipe images into stdin", code: 2)
         }
+        if batchInput.isBatch && outputFolder(for: output) == nil {
+            fail("--paths-from writes files: give -o DIR/ or a template such as -o 'out/{dir}/{stem}.{ext}' (stdout carries the JSON lines)", code: 2)
+        }
         if (output == nil || output == "-") && isatty(1) != 0 {
             fail("refusing to write image data to a terminal: use -o FILE|DIR or a pipe", code: 2)
         }
@@ -103,16 +107,22 @@ struct Run: ParsableCommand {
 
         let host = HostServices(threads: threads, modelDirectory: env.modelDirectory)
         host.logLevel = verbose ? .info : .warning
-        let walk: InputWalk
-        do {
-            walk = try InputWalk(arguments: inputArgs, recursive: !noRecursive, excluding: outputFolder(for: output).map { [$0.folder] } ?? [])
-        } catch {
-            fail("\(error)", code: 1)
+        var walk = InputWalk()
+        let source: InputSource
+        if batchInput.isBatch {
+            options.keepGoing = true
+            source = try orFail(code: 2) { try batchInput.source(arguments: inputArgs, recursive: !noRecursive) }
+        } else {
+            do {
+                walk = try InputWalk(arguments: inputArgs, recursive: !noRecursive, excluding: outputFolder(for: output).map { [$0.folder] } ?? [])
+            } catch {
+                fail("\(error)", code: 1)
+            }
+            if let skipped = walk.skippedSummary { host.log(.info, skipped) }
+            for folder in walk.emptyFolders { reportError("\(folder): no JPEG, PNG or WebP images in this folder") }
+            if !walk.emptyFolders.isEmpty && walk.entries.isEmpty { throw ExitCode(1) }
+            source = InputSource(entries: walk.entries)
         }
-        if let skipped = walk.skippedSummary { host.log(.info, skipped) }
-        for folder in walk.emptyFolders { reportError("\(folder): no JPEG, PNG or WebP images in this folder") }
-        if !walk.emptyFolders.isEmpty && walk.entries.isEmpty { throw ExitCode(1) }
-        let source = InputSource(entries: walk.entries)
         let sink: OutputSink
         let executor: Executor
         do {
@@ -127,6 +137,13 @@ struct Run: ParsableCommand {
             executor.onFrameWritten = { frame, path in writer.write(frame, path: path) }
             jsonLines = writer
         }
+        if batchInput.isBatch {
+            executor.onInputFinished = { report in
+                emitLine(report.error.map { BatchLine.error(report.path, $0) }
+                         ?? BatchLine.ok(report.path, outputs: report.outputs.compactMap(\.path),
+                                         faces: report.outputs.flatMap { $0.frame.annotations.faces }.map(BatchLine.face)))
+            }
+        }
         executor.progressTotal = source.fileCount
         executor.progressUnit = "files"
         CancelOnSignal.install(host)
@@ -135,13 +152,13 @@ struct Run: ParsableCommand {
         do { try jsonLines?.close(complete: complete) } catch { reportError("\(error)") }
         if host.isCancelled { fail("interrupted", code: 128 + CancelOnSignal.received) }
         if summary.brokenPipe { throw ExitCode(0) }
-        if !summary.failures.isEmpty {
+        if !summary.failures.isEmpty && !batchInput.isBatch {
             if keepGoing {
                 FileHandle.standardError.write(Data("cnnpipe: \(summary.failures.count) of \(summary.imagesRead) images failed\n".utf8))
             }
             throw ExitCode(1)
         }
-        if summary.imagesRead == 0 {
+        if summary.imagesRead == 0 && !batchInput.isBatch {
             fail(inputArgs.isEmpty || inputArgs == ["-"] ? "stdin: no images" : "no images in the inputs", code: 1)
         }
     }
