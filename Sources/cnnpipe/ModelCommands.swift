@@ -152,12 +152,12 @@ func zeroFeeds(_ graph: ModelGraph, h: Int, w: Int, random: Bool = false, fixedS
             shape[i] = spatial[i] ?? 1
         }
         let dims = shape.map { $0! }
-        let n = dims.reduce(1, *)
+        let n = try TensorLimits.elementCount(dims, elementSize: info.elementType == .int64 ? 8 : 4, "input '\(info.name)'")
         if info.elementType == .int64 { feeds[info.name] = Tensor(shape: dims, int64s: Array(repeating: 0, count: n)); continue }
         var values = [Float](repeating: 0, count: n)
         if random { for i in 0..<n { values[i] = Float((i &* 2654435761) % 1000) / 1000 } }
         // Style weights and similar vectors: a valid one-hot blend.
-        if dims.count == 1 { values = [Float](repeating: 0, count: n); values[0] = 1 }
+        if dims.count == 1 && n > 0 { values = [Float](repeating: 0, count: n); values[0] = 1 }
         feeds[info.name] = Tensor(shape: dims, floats: values)
     }
     return feeds
