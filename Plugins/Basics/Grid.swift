@@ -54,7 +54,7 @@ final class Grid: Stage {
                 if tiles.count < limit { tiles.append(t) } else { dropped += 1 }
             }
         } else {
-            try output.emit(sheet(newTiles).image(.rgb8), like: inputs[0])
+            try output.emit(try sheet(newTiles).image(.rgb8), like: inputs[0])
         }
     }
 
@@ -63,7 +63,7 @@ final class Grid: Stage {
         if dropped > 0 { host.log("sheet holds the first \(limit) frames; \(dropped) more left out (raise limit)") }
         var annotations = Annotations()
         annotations.caption = "contact sheet of \(tiles.count) frames"
-        try output.emit(sheet(tiles).image(.rgb8), annotations: annotations)
+        try output.emit(try sheet(tiles).image(.rgb8), annotations: annotations)
         tiles = []
     }
 
@@ -94,7 +94,7 @@ final class Grid: Stage {
         return out
     }
 
-    private func sheet(_ tiles: [Tile]) -> FloatImage {
+    private func sheet(_ tiles: [Tile]) throws -> FloatImage {
         let cols = columns > 0 ? columns : Int(Double(tiles.count).squareRoot().rounded(.up))
         let rows = (tiles.count + cols - 1) / cols
         let fontSize = max(10, cell / 16)
@@ -102,6 +102,7 @@ final class Grid: Stage {
         let cellW = tiles.map(\.image.width).max() ?? 1
         let cellH = (tiles.map(\.image.height).max() ?? 1) + captionHeight
         let width = cols * cellW + (cols + 1) * gap, height = rows * cellH + (rows + 1) * gap
+        try host.checkFrameSize(width, height)
         var out = FloatImage(width: width, height: height, channels: 3)
         out.fill(x: 0, y: 0, width: width, height: height, color: background)
         for (i, t) in tiles.enumerated() {

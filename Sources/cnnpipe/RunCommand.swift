@@ -63,7 +63,8 @@ struct Run: ParsableCommand {
         guard (0...9).contains(pngCompression) else { throw ValidationError("--png-compression must be 0-9") }
         if let d = pngBitDepth, ![8, 16].contains(d) { throw ValidationError("--png-bit-depth must be 8 or 16") }
         guard threads >= 1, threads <= 256 else { throw ValidationError("--threads must be 1-256") }
-        guard maxMegapixels >= 1 else { throw ValidationError("--max-megapixels must be at least 1") }
+        // Up to a terapixel: far beyond any photo, far below where pixel counts could overflow.
+        guard (1...1_000_000).contains(maxMegapixels) else { throw ValidationError("--max-megapixels must be 1-1000000") }
         if let format, ImageFormat(fileExtension: format) == nil {
             throw ValidationError("--format must be jpeg, png or webp")
         }
@@ -95,7 +96,7 @@ struct Run: ParsableCommand {
         options.encode.pngCompression = pngCompression
         options.encode.pngBitDepth = pngBitDepth
 
-        let host = HostServices(threads: threads, modelDirectory: env.modelDirectory)
+        let host = HostServices(threads: threads, modelDirectory: env.modelDirectory, maxPixels: options.limits.maxPixels)
         host.logLevel = verbose ? .info : .warning
         let source: InputSource
         let sink: OutputSink

@@ -111,6 +111,9 @@ typedef struct cp_host {
     int32_t (*frame_set_metadata)(void *host_data, cp_frame *frame, const char *json);
     /* Release a frame from frame_new that will not be emitted. */
     void (*frame_release)(void *host_data, cp_frame *frame);
+    /* Largest frame (width x height) the run accepts (--max-megapixels); frame_new refuses larger
+     * ones. Check a size before allocating a result of your own. Present when struct_size covers it. */
+    int64_t max_pixels;
 } cp_host;
 
 /* Per-call context: the input frames and where results go. */
