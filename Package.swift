@@ -95,7 +95,7 @@ let package = Package(
 
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"], path: "Tests/ImageIOTests"),
         .testTarget(name: "FilterKitTests", dependencies: ["FilterKit", "ImageIO"], path: "Tests/FilterKitTests"),
-        .testTarget(name: "CLITests", dependencies: ["ImageIO"], path: "Tests/CLITests"),
+        .testTarget(name: "CLITests", dependencies: ["ImageIO", "CNNRuntime"], path: "Tests/CLITests"),
         .testTarget(name: "CNNRuntimeTests", dependencies: ["CNNRuntime"], path: "Tests/CNNRuntimeTests"),
         .testTarget(name: "FaceKitTests", dependencies: ["FaceKit", "ImageIO"], path: "Tests/FaceKitTests",
                     exclude: ["Reference"]),

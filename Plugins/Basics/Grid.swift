@@ -51,7 +51,7 @@ final class Grid: Stage {
                 if tiles.count < limit { tiles.append(t) } else { dropped += 1 }
             }
         } else {
-            try output.emit(sheet(newTiles).image(.rgb8), like: inputs[0])
+            try output.emit(try sheet(newTiles).image(.rgb8), like: inputs[0])
         }
     }
 
@@ -60,7 +60,7 @@ final class Grid: Stage {
         if dropped > 0 { host.log("sheet holds the first \(limit) frames; \(dropped) more left out (raise limit)") }
         var annotations = Annotations()
         annotations.caption = "contact sheet of \(tiles.count) frames"
-        try output.emit(sheet(tiles).image(.rgb8), annotations: annotations)
+        try output.emit(try sheet(tiles).image(.rgb8), annotations: annotations)
         tiles = []
     }
 
@@ -91,12 +91,14 @@ final class Grid: Stage {
         return out
     }
 
-    private func sheet(_ tiles: [Tile]) -> FloatImage {
+    private func sheet(_ tiles: [Tile]) throws -> FloatImage {
         var layout = ContactSheet()
         layout.columns = columns
         layout.gap = gap
         layout.fontSize = max(10, cell / 16)
         layout.background = background
+        let size = layout.size(of: tiles, captions: text != nil)
+        try host.checkFrameSize(size.width, size.height)
         return layout.render(tiles, text: text)
     }
 }

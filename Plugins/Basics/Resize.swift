@@ -15,8 +15,10 @@ final class Resize: Stage {
     ]
 
     let width: Int, height: Int, mode: String, filter: ResampleFilter, upscale: Bool, threads: Int
+    let host: StageHost
 
     init(_ p: ParameterValues, host: StageHost) throws {
+        self.host = host
         width = p.int("width")
         height = p.int("height")
         mode = p.string("mode")
@@ -33,6 +35,10 @@ final class Resize: Stage {
         let frame = inputs[0]
         let (w, h, cropX, cropY, boxW, boxH) = geometry(frame.width, frame.height)
         if w == frame.width && h == frame.height && boxW == w && boxH == h { return try output.pass(frame) }
+        // The scaled image and the resampler's intermediate (one axis at a time) go through the frame limit.
+        try host.checkFrameSize(w, h)
+        try host.checkFrameSize(w, frame.height)
+        try host.checkFrameSize(frame.width, h)
         let src = frame.image
         var scaled = Resampler.resize(FloatImage(src), width: w, height: h, filter: filter, threads: threads).image(src.format)
         if boxW != w || boxH != h { scaled = scaled.cropped(x: cropX, y: cropY, width: boxW, height: boxH) }

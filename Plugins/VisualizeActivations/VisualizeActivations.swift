@@ -51,7 +51,7 @@ final class VisualizeActivations: Stage {
         do {
             model = try ActivationModel(model: modelName, layer: p.string("layer"), modelDirectory: host.modelDirectory,
                                         threads: host.threads)
-        } catch let e as ModelError { throw StageError(e.description) }
+        } catch let e as ModelError { throw StageError(Self.naming(modelName, e)) }
         mode = ["maps": .maps, "overlay": .overlay][p.string("mode")] ?? .topPatches
         channels = try p.string("channels").split(separator: ",").map { part in
             guard let c = Int(part.trimmingCharacters(in: .whitespaces)), c >= 0 else { throw StageError("channels: not a channel list: \(p.string("channels"))") }
@@ -64,11 +64,16 @@ final class VisualizeActivations: Stage {
         patches = TopPatches(units: units, side: p.int("patch"), perFrame: p.int("per-frame"))
     }
 
+    /// A model error with the model named once (importer errors already start with the path).
+    static func naming(_ model: String, _ e: ModelError) -> String {
+        e.description.contains(model) ? e.description : "\(model): \(e.description)"
+    }
+
     func process(_ inputs: [Frame], _ output: Output) throws {
         let frame = inputs[0]
         let image = FloatImage(frame.image)
         let a: Activations
-        do { a = try model.activations(of: image, workingSize: workingSize) } catch let e as ModelError { throw StageError(e.description) }
+        do { a = try model.activations(of: image, workingSize: workingSize) } catch let e as ModelError { throw StageError(Self.naming(modelName, e)) }
         switch mode {
         case .maps:
             let chosen = try FeatureMapGrid.channels(a, listed: channels, top: top, limit: limit)

@@ -25,7 +25,8 @@ static void on_error_exit(j_common_ptr cinfo) {
 /* Warnings: a truncated entropy-coded segment is only a warning in libjpeg (it pads the
  * image with grey); we treat it as the error it is. Other warnings are harmless. */
 static void on_emit_message(j_common_ptr cinfo, int level) {
-    if (level == -1 && cinfo->err->msg_code == JWRN_JPEG_EOF) {
+    /* JWRN_HIT_MARKER: the scan data stops at a marker (an early EOI) before the image is complete. */
+    if (level == -1 && (cinfo->err->msg_code == JWRN_JPEG_EOF || cinfo->err->msg_code == JWRN_HIT_MARKER)) {
         on_error_exit(cinfo);
     }
 }

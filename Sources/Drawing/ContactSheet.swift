@@ -21,14 +21,26 @@ public struct ContactSheet {
 
     public init() {}
 
-    /// The sheet of RGB tiles; captions are drawn when `text` is given.
-    public func render(_ tiles: [Tile], text: TextRenderer?) -> FloatImage {
+    /// The sheet's size in pixels for these tiles (to check against a pixel limit before rendering).
+    public func size(of tiles: [Tile], captions: Bool) -> (width: Int, height: Int) {
+        let l = layout(tiles, captions: captions)
+        return (l.width, l.height)
+    }
+
+    private func layout(_ tiles: [Tile], captions: Bool) -> (cols: Int, cellW: Int, cellH: Int, captionHeight: Int, width: Int, height: Int) {
         let cols = columns > 0 ? columns : max(1, Int(Double(tiles.count).squareRoot().rounded(.up)))
         let rows = (tiles.count + cols - 1) / cols
-        let captionHeight = text != nil ? fontSize * 3 / 2 : 0
+        let captionHeight = captions ? fontSize * 3 / 2 : 0
         let cellW = tiles.map(\.image.width).max() ?? 1
         let cellH = (tiles.map(\.image.height).max() ?? 1) + captionHeight
-        let width = cols * cellW + (cols + 1) * gap, height = rows * cellH + (rows + 1) * gap
+        let width = cols.multipliedReportingOverflow(by: cellW).partialValue + (cols + 1) * gap
+        let height = rows.multipliedReportingOverflow(by: cellH).partialValue + (rows + 1) * gap
+        return (cols, cellW, cellH, captionHeight, width, height)
+    }
+
+    /// The sheet of RGB tiles; captions are drawn when `text` is given.
+    public func render(_ tiles: [Tile], text: TextRenderer?) -> FloatImage {
+        let (cols, cellW, cellH, captionHeight, width, height) = layout(tiles, captions: text != nil)
         var out = FloatImage(width: width, height: height, channels: 3)
         out.fill(x: 0, y: 0, width: width, height: height, color: background)
         for (i, t) in tiles.enumerated() {

@@ -33,16 +33,19 @@ public struct CNNPipeEnvironment {
         return "models"
     }
 
-    /// A preset given as a path, or the name of a bundled preset (with or without .yaml).
+    /// A preset argument: a path when it contains '/' or ends in .yaml/.yml; otherwise the name of a
+    /// bundled preset (search path order), and only when no bundled preset has that name, a file of
+    /// that name in the current directory. So a stray file never shadows a bundled preset.
     public func resolvePreset(_ name: String) -> String? {
-        if FileManager.default.fileExists(atPath: name) { return name }
-        if name.contains("/") { return nil }
+        if name.contains("/") || name.hasSuffix(".yaml") || name.hasSuffix(".yml") {
+            return FileManager.default.fileExists(atPath: name) ? name : nil
+        }
         for dir in presetSearchPath {
             for path in [dir + "/" + name, dir + "/" + name + ".yaml"] where FileManager.default.fileExists(atPath: path) {
                 return path
             }
         }
-        return nil
+        return FileManager.default.fileExists(atPath: name) ? name : nil
     }
 
     /// Every bundled preset: (name, path), first found wins.

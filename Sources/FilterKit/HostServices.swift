@@ -16,13 +16,16 @@ public final class HostServices: @unchecked Sendable {
     public var showProgress: Bool
     public let threads: Int
     public let modelDirectory: String
+    /// Largest frame a stage may make (the run's --max-megapixels).
+    public let maxPixels: Int
     let table: UnsafeMutablePointer<cp_host>
     private let modelDirCString: UnsafeMutablePointer<CChar>
     private let cancelFlag = AtomicFlag()
     private let printLock = Mutex()
 
-    public init(threads: Int, modelDirectory: String, showProgress: Bool = isatty(2) != 0) {
+    public init(threads: Int, modelDirectory: String, showProgress: Bool = isatty(2) != 0, maxPixels: Int = 100_000_000) {
         self.threads = threads
+        self.maxPixels = maxPixels
         self.modelDirectory = modelDirectory
         self.showProgress = showProgress
         modelDirCString = strdup(modelDirectory)
@@ -31,7 +34,8 @@ public final class HostServices: @unchecked Sendable {
             struct_size: UInt32(MemoryLayout<cp_host>.size), abi_version: CNNPIPE_ABI_VERSION, host_data: nil,
             log: hostLog, progress: hostProgress, is_cancelled: hostIsCancelled, threads: Int32(threads),
             model_dir: UnsafePointer(modelDirCString), frame_new: hostFrameNew,
-            frame_set_metadata: hostFrameSetMetadata, frame_release: hostFrameRelease, frame_derive: hostFrameDerive))
+            frame_set_metadata: hostFrameSetMetadata, frame_release: hostFrameRelease, frame_derive: hostFrameDerive,
+            max_pixels: Int64(maxPixels)))
         table.pointee.host_data = Unmanaged.passUnretained(self).toOpaque()
     }
 
@@ -115,9 +119,9 @@ private let hostIsCancelled: @convention(c) (UnsafeMutableRawPointer?) -> Int32 
 }
 
 private let hostFrameNew: @convention(c) (UnsafeMutableRawPointer?, Int32, Int32, Int32, UnsafePointer<cp_frame>?)
-    -> UnsafeMutablePointer<cp_frame>? = { _, width, height, format, like in
+    -> UnsafeMutablePointer<cp_frame>? = { data, width, height, format, like in
     guard width > 0, height > 0, let pixelFormat = PixelFormat(rawValue: format),
-          Int(width) * Int(height) <= 1 << 31 else { return nil }
+          Int(width) * Int(height) <= HostServices.from(data).maxPixels else { return nil }
     var metadata = like.flatMap(HostFrame.from)?.metadata ?? FrameMetadata()
     metadata.source = nil                 // new pixels: no longer the source file's
     let frame = HostFrame(width: Int(width), height: Int(height), format: pixelFormat, metadata: metadata)

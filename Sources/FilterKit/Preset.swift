@@ -119,6 +119,9 @@ public enum PresetParser {
 
     public static func parse(_ text: String, file: String, searchPath: [String] = [], depth: Int = 0) throws -> Preset {
         let root: Node
+        if let exceeded = YAMLBudget.check(text) {
+            throw PresetError(location: SourceLocation(file: file, line: exceeded.line, column: exceeded.column), message: exceeded.message)
+        }
         do {
             guard let node = try Yams.compose(yaml: text) else {
                 throw PresetError(location: SourceLocation(file: file, line: 1, column: 1), message: "preset is empty")
@@ -198,7 +201,9 @@ public enum PresetParser {
     }
 
     static func resolve(_ name: String, relativeTo dir: String, searchPath: [String]) -> String? {
-        let candidates = name.hasPrefix("/") ? [name] : [dir + "/" + name] + searchPath.map { $0 + "/" + name }
+        // Relative to the preset's own folder: the current directory when its path has none.
+        let base = dir.isEmpty ? "." : dir
+        let candidates = name.hasPrefix("/") ? [name] : [base + "/" + name] + searchPath.map { $0 + "/" + name }
         for c in candidates {
             for path in [c, c + ".yaml"] where FileManager.default.fileExists(atPath: path) { return path }
         }

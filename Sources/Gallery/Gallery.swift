@@ -82,6 +82,10 @@ public final class Gallery: Sendable {
             if !isGallery && Set(tables) != ["grdb_migrations"] {
                 throw GalleryError("\(path): not a cnnpipe gallery (an SQLite file with other tables: \(tables.sorted().prefix(5).joined(separator: ", ")))")
             }
+            let extra = Set(tables).subtracting(["metadata", "people", "embeddings", "heads", "grdb_migrations"])
+            if isGallery && !extra.isEmpty {
+                throw GalleryError("\(path): not a cnnpipe gallery (tables a gallery does not have: \(extra.sorted().prefix(5).joined(separator: ", ")))")
+            }
         }
     }
 
@@ -165,6 +169,10 @@ public final class Gallery: Sendable {
             throw GalleryError("'\(name)': a name cannot start or end with spaces")
         }
         guard !name.contains(where: { $0.isNewline || $0 == "\t" }) else { throw GalleryError("a name must be one line without tabs") }
+        // NUL would cut the name short in C strings; ESC and the other controls would drive the terminal.
+        guard !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw GalleryError("\(printable(name)): a name cannot contain control characters")
+        }
     }
 
     /// Adds embeddings to `name` (creating the person if needed) in one transaction. `sources` (photo
@@ -223,8 +231,11 @@ public final class Gallery: Sendable {
                 FROM people p LEFT JOIN embeddings e ON e.person_id = p.id
                 GROUP BY p.id ORDER BY p.name
                 """).map { row in
-                Person(name: row["name"], notes: row["notes"], embeddingCount: row["n"],
-                       createdAt: row["created_at"], updatedAt: row["updated_at"])
+                let name = try Self.decode(String.self, row, "name", path: path)
+                return Person(name: name, notes: try Self.decode(String?.self, row, "notes", path: path),
+                              embeddingCount: try Self.decode(Int.self, row, "n", path: path),
+                              createdAt: try Self.decode(Date.self, row, "created_at", path: path, person: name),
+                              updatedAt: try Self.decode(Date.self, row, "updated_at", path: path, person: name))
             }
         }
     }
@@ -276,4 +287,35 @@ public final class Gallery: Sendable {
     public func schemaVersion() throws -> Int {
         try read { db in try Self.metadata(db, Schema.Key.schemaVersion).flatMap(Int.init) ?? 0 }
     }
+}
+
+extension Gallery {
+    /// A column of a stored row, or a one-line error naming the gallery (a row written by another
+    /// program can hold anything: GRDB's subscripts would stop the process).
+    static func decode<T: DatabaseValueConvertible>(_ type: T.Type, _ row: Row, _ column: String, path: String,
+                                                     person: String? = nil) throws -> T {
+        do { return try row.decode(T.self, forColumn: column) } catch {
+            let who = person.map { " of '\(printable($0))'" } ?? ""
+            throw GalleryError("\(path): \(column)\(who) is not a valid \(T.self) (corrupt gallery)")
+        }
+    }
+
+    static func decode<T: DatabaseValueConvertible>(_ type: T?.Type, _ row: Row, _ column: String, path: String) throws -> T? {
+        do { return try row.decode(T?.self, forColumn: column) } catch {
+            throw GalleryError("\(path): \(column) is not a valid \(T.self) (corrupt gallery)")
+        }
+    }
+}
+
+/// Text for a terminal: control characters (ESC, NUL, ...) shown as \u{..} escapes instead of acting.
+public func printable(_ text: String) -> String {
+    var out = ""
+    for u in text.unicodeScalars {
+        if u.properties.generalCategory == .control && u != "\n" && u != "\t" {
+            out += "\\u{" + String(u.value, radix: 16) + "}"
+        } else {
+            out.unicodeScalars.append(u)
+        }
+    }
+    return out
 }

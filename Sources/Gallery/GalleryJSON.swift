@@ -120,15 +120,20 @@ extension Gallery {
             var people: [Int64: GalleryDocument.PersonRecord] = [:]
             var order: [Int64] = []
             for row in try Row.fetchAll(db, sql: "SELECT id, name, notes, created_at, updated_at FROM people ORDER BY name") {
-                let id: Int64 = row["id"]
+                let id = try Self.decode(Int64.self, row, "id", path: path)
+                let name = try Self.decode(String.self, row, "name", path: path)
                 order.append(id)
-                people[id] = .init(name: row["name"], notes: row["notes"], createdAt: row["created_at"], updatedAt: row["updated_at"], embeddings: [])
+                people[id] = .init(name: name, notes: try Self.decode(String?.self, row, "notes", path: path),
+                                   createdAt: try Self.decode(Date.self, row, "created_at", path: path, person: name),
+                                   updatedAt: try Self.decode(Date.self, row, "updated_at", path: path, person: name), embeddings: [])
             }
             let rows = try Row.fetchCursor(db, sql: "SELECT person_id, vector, source, created_at FROM embeddings ORDER BY person_id, id")
             while let row = try rows.next() {
-                let blob: Data = row["vector"]
+                let blob = try Self.decode(Data.self, row, "vector", path: path)
                 guard let vector = Embedding.decode(blob) else { throw GalleryError("\(path): an embedding of \(blob.count) bytes (corrupt gallery)") }
-                people[row["person_id"]]?.embeddings.append(.init(source: row["source"], createdAt: row["created_at"], vector: vector))
+                let owner = try Self.decode(Int64.self, row, "person_id", path: path)
+                people[owner]?.embeddings.append(.init(source: try Self.decode(String?.self, row, "source", path: path),
+                                                       createdAt: try Self.decode(Date.self, row, "created_at", path: path), vector: vector))
             }
             let head = try Row.fetchOne(db, sql: "SELECT * FROM heads ORDER BY id DESC LIMIT 1").map { try Self.head(from: $0, path: path) }
             return GalleryDocument(modelIdentity: identity, people: order.compactMap { people[$0] }, head: head.map(GalleryDocument.HeadRecord.init))

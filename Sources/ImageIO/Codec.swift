@@ -45,8 +45,8 @@ public enum Codec {
         guard width > 0, height > 0 else { throw ImageError("\(format.rawValue): image has no pixels") }
         guard width.multipliedReportingOverflow(by: height).partialValue <= limits.maxPixels,
               width <= 1 << 20, height <= 1 << 20 else {
-            throw ImageError("\(width)x\(height) is \(width * height / 1_000_000) megapixels, above the limit of "
-                + "\(limits.maxPixels / 1_000_000) (raise it with --max-pixels)")
+            throw ImageError("\(width)x\(height) is \(width * height) pixels, above the limit of \(limits.maxPixels) pixels "
+                + "(raise it with --max-megapixels)")
         }
         guard let pixelFormat = PixelFormat.integer(channels: Int(info.channels), bitDepth: Int(info.bit_depth)) else {
             throw ImageError("\(format.rawValue): unsupported layout \(info.channels)x\(info.bit_depth)-bit")

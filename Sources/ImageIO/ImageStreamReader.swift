@@ -91,7 +91,7 @@ public final class ImageStreamReader {
             guard segment >= 2 else { throw ImageError("JPEG: bad segment length at byte \(i)") }
             i += segment
             if m == 0xDA { i = try skipEntropyCoded(from: i) }
-            try checkSize(i)
+            try checkSize(i, "JPEG: \(i) bytes without an EOI marker")
         }
     }
 
@@ -116,7 +116,7 @@ public final class ImageStreamReader {
             }
             if let found { return found }
             i = max(i, available)
-            try checkSize(i)
+            try checkSize(i, "JPEG: \(i) bytes without an EOI marker")
             guard try ensure(i + 2) else { throw ImageError("JPEG: truncated inside scan data (no EOI marker)") }
         }
     }
@@ -128,8 +128,8 @@ public final class ImageStreamReader {
             let length = Int(byte(i)) << 24 | Int(byte(i + 1)) << 16 | Int(byte(i + 2)) << 8 | Int(byte(i + 3))
             guard length <= 0x7FFF_FFFF else { throw ImageError("PNG: bad chunk length at byte \(i)") }
             let isEnd = byte(i + 4) == 0x49 && byte(i + 5) == 0x45 && byte(i + 6) == 0x4E && byte(i + 7) == 0x44
+            try checkSize(i + 12 + length, "PNG: chunk at byte \(i) declares \(length) bytes")
             i += 12 + length
-            try checkSize(i)
             guard try ensure(i) else { throw ImageError("PNG: truncated (no IEND chunk)") }
             if isEnd { return i }
         }
@@ -138,7 +138,7 @@ public final class ImageStreamReader {
     private func webpLength() throws -> Int {
         let size = Int(byte(4)) | Int(byte(5)) << 8 | Int(byte(6)) << 16 | Int(byte(7)) << 24
         let total = 8 + size + (size & 1)
-        try checkSize(total)
+        try checkSize(total, "WebP: RIFF header declares \(size) bytes")
         guard try ensure(8 + size) else { throw ImageError("WebP: truncated (RIFF size says \(total) bytes)") }
         // A missing odd-size pad byte at the very end of the stream is tolerated.
         return try ensure(total) ? total : 8 + size
@@ -148,8 +148,17 @@ public final class ImageStreamReader {
 
     private func byte(_ offset: Int) -> UInt8 { buffer[position + offset] }
 
-    private func checkSize(_ n: Int) throws {
-        if n > maxImageBytes { throw ImageError("image larger than \(maxImageBytes >> 20) MiB in the stream") }
+    /// A declared length beyond the limit: either a corrupt length field or a huge image. If the
+    /// input ends first, it is the first (the usual case: a bad byte in a small file).
+    private func checkSize(_ n: Int, _ claim: @autoclosure () -> String) throws {
+        guard n > maxImageBytes else { return }
+        // Look ahead a little (64 MiB at most) to tell the two apart.
+        var available = buffer.count - position
+        while !atEOF && available <= 64 << 20, try ensure(available + 1) { available = buffer.count - position }
+        if atEOF && available < n {
+            throw ImageError("\(claim()), but the input ends after \(available) (corrupt length)")
+        }
+        throw ImageError("\(claim()): an image larger than \(maxImageBytes >> 20) MiB in the stream")
     }
 
     /// Makes at least `n` bytes available from the current position; false at end of stream.

@@ -90,6 +90,21 @@ public struct StageHost: @unchecked Sendable {
     public var modelDirectory: String? { raw.pointee.model_dir.map { String(cString: $0) } }
     public var isCancelled: Bool { raw.pointee.is_cancelled(raw.pointee.host_data) != 0 }
 
+    /// Largest frame the run accepts, in pixels (the host's --max-megapixels).
+    public var maxPixels: Int {
+        let offset = MemoryLayout<cp_host>.offset(of: \.max_pixels)!
+        guard Int(raw.pointee.struct_size) >= offset + 8, raw.pointee.max_pixels > 0 else { return 100_000_000 }
+        return Int(raw.pointee.max_pixels)
+    }
+
+    /// Refuses a result of `width`×`height` above the limit; call it before allocating the result.
+    public func checkFrameSize(_ width: Int, _ height: Int) throws {
+        let (pixels, overflow) = width.multipliedReportingOverflow(by: height)
+        guard !overflow, pixels <= maxPixels else {
+            throw StageError("a \(width)x\(height) result is above the limit of \(maxPixels) pixels (raise it with --max-megapixels)")
+        }
+    }
+
     public func log(_ message: String, level: cp_log_level = CP_LOG_INFO) {
         raw.pointee.log(raw.pointee.host_data, Int32(level.rawValue), stageName, message)
     }

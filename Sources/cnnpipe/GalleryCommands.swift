@@ -269,12 +269,13 @@ struct GalleryList: ParsableCommand {
         }
         let dates = DateFormatter()
         dates.dateFormat = "yyyy-MM-dd HH:mm"
-        let width = max(4, people.map(\.name.count).max() ?? 0)
+        // Names and notes written by other programs may hold escape sequences: shown, never acted on.
+        let width = max(4, people.map { printable($0.name).count }.max() ?? 0)
         func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
         print(pad("NAME", width) + "  EMBEDDINGS  ENROLLED          UPDATED           NOTES")
         for p in people {
-            let line = pad(p.name, width) + "  " + pad(String(p.embeddingCount), 10) + "  " + dates.string(from: p.createdAt) + "  "
-                + dates.string(from: p.updatedAt) + "  " + (p.notes ?? "").replacingOccurrences(of: "\n", with: " ")
+            let line = pad(printable(p.name), width) + "  " + pad(String(p.embeddingCount), 10) + "  " + dates.string(from: p.createdAt) + "  "
+                + dates.string(from: p.updatedAt) + "  " + printable(p.notes ?? "").replacingOccurrences(of: "\n", with: " ")
             print(line.replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression))
         }
         let total = people.map(\.embeddingCount).reduce(0, +)

@@ -27,15 +27,15 @@ struct ModelInspect: ParsableCommand {
         var histogram: [String: Int] = [:]
         for n in graph.nodes { histogram[n.opType, default: 0] += 1 }
         print("ops (\(graph.nodes.count)): " + histogram.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
-        let session = try orFail { try Session(graph) }
+        let session = try orFail(model) { try Session(graph) }
         let r = session.report
         print("prepared: \(session.plannedNodes.count) nodes run per inference (\(r.folded) folded as constants, "
             + "\(r.removed) dead; fused: \(r.fusedActivations) conv activations, \(r.fusedQDQ) Q/DQ pairs, \(r.fusedInstanceNorms) instance norms)")
         var (h, w) = try parseSize(size)
-        let feeds = try orFail { try zeroFeeds(graph, h: h, w: w) }
+        let feeds = try orFail(model) { try zeroFeeds(graph, h: h, w: w) }
         if let fixed = imageSize(graph, feeds) { (h, w) = fixed }
         let ctx = ExecutionContext(threads: session.threads)
-        let outputs = try orFail { try session.run(feeds, context: ctx) }
+        let outputs = try orFail(model) { try session.run(feeds, context: ctx) }
         for (name, t) in outputs.sorted(by: { $0.key < $1.key }) { print("output \(name) at \(h)x\(w): \(t.shape)") }
         print(String(format: "FLOPs at %dx%d: %.2f G (conv and matmul multiply-adds × 2)", h, w, Double(ctx.multiplyAdds) * 2 / 1e9))
     }
@@ -53,7 +53,7 @@ struct ModelRun: ParsableCommand {
 
     func run() throws {
         let graph = try orFail { try ModelLocator.load(model) }
-        let session = try orFail { try Session(graph, threads: threads) }
+        let session = try orFail(model) { try Session(graph, threads: threads) }
         // dlib networks take RGB values 0…255 (their graph normalises them).
         let takesEightBitLevels = ModelLocator.isDlibModel(try orFail { try ModelLocator.find(model) })
         var feeds: [String: Tensor] = [:]
@@ -65,7 +65,7 @@ struct ModelRun: ParsableCommand {
             }
             feeds[name] = try orFail { try loadTensor(file, for: info, eightBitLevels: takesEightBitLevels) }
         }
-        let outputs = try orFail { try session.run(feeds) }
+        let outputs = try orFail(model) { try session.run(feeds) }
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
         for (name, t) in outputs {
             let safe = name.replacingOccurrences(of: "/", with: "_")
@@ -92,23 +92,23 @@ struct ModelBench: ParsableCommand {
 
     func run() throws {
         let graph = try orFail { try ModelLocator.load(model) }
-        let session = try orFail { try Session(graph, threads: threads) }
+        let session = try orFail(model) { try Session(graph, threads: threads) }
         var (h, w) = try size.map(parseSize) ?? (256, 256)
-        let feeds = try orFail { try zeroFeeds(graph, h: h, w: w, random: true, fixedSpatial: size != nil) }
+        let feeds = try orFail(model) { try zeroFeeds(graph, h: h, w: w, random: true, fixedSpatial: size != nil) }
         if size == nil, let fixed = imageSize(graph, feeds) { (h, w) = fixed }
         let ctx = ExecutionContext(threads: threads)
-        _ = try orFail { try session.run(feeds, context: ctx) }     // warm-up (and FLOPs count)
+        _ = try orFail(model) { try session.run(feeds, context: ctx) }     // warm-up (and FLOPs count)
         var times: [Double] = []
         for _ in 0..<max(1, runs) {
             let t0 = DispatchTime.now().uptimeNanoseconds
-            _ = try orFail { try session.run(feeds) }
+            _ = try orFail(model) { try session.run(feeds) }
             times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
         }
         times.sort()
         let median = times[times.count / 2]
         if profile {
             let p = Session.Profile(byNode: byNode)
-            _ = try orFail { try session.run(feeds, profile: p) }
+            _ = try orFail(model) { try session.run(feeds, profile: p) }
             for (op, ms) in p.milliseconds.sorted(by: { $0.value > $1.value }) {
                 print(String(format: "  %-22@ %8.2f ms  %4d calls", op, ms, p.calls[op] ?? 0))
             }
@@ -133,6 +133,14 @@ func orFail<T>(code: Int32 = 1, _ body: () throws -> T) rethrows -> T {
     do { return try body() } catch { fail("\(error)", code: code) }
 }
 
+/// Same, with the model named in the message (errors from preparing or running it do not name the file).
+func orFail<T>(_ model: String, _ body: () throws -> T) rethrows -> T {
+    do { return try body() } catch {
+        let message = "\(error)"
+        fail(message.contains(model) ? message : "\(model): \(message)")
+    }
+}
+
 /// The spatial size of the first input when it is an image (a model with a fixed size, such as the
 /// dlib face ResNet at 150×150, runs at that size whatever --size says).
 func imageSize(_ graph: ModelGraph, _ feeds: [String: Tensor]) -> (Int, Int)? {
@@ -152,12 +160,12 @@ func zeroFeeds(_ graph: ModelGraph, h: Int, w: Int, random: Bool = false, fixedS
             shape[i] = spatial[i] ?? 1
         }
         let dims = shape.map { $0! }
-        let n = dims.reduce(1, *)
+        let n = try TensorLimits.elementCount(dims, elementSize: info.elementType == .int64 ? 8 : 4, "input '\(info.name)'")
         if info.elementType == .int64 { feeds[info.name] = Tensor(shape: dims, int64s: Array(repeating: 0, count: n)); continue }
         var values = [Float](repeating: 0, count: n)
         if random { for i in 0..<n { values[i] = Float((i &* 2654435761) % 1000) / 1000 } }
         // Style weights and similar vectors: a valid one-hot blend.
-        if dims.count == 1 { values = [Float](repeating: 0, count: n); values[0] = 1 }
+        if dims.count == 1 && n > 0 { values = [Float](repeating: 0, count: n); values[0] = 1 }
         feeds[info.name] = Tensor(shape: dims, floats: values)
     }
     return feeds

@@ -14,7 +14,7 @@ struct ModelLayers: ParsableCommand {
     func run() throws {
         let graph = try orFail { try ModelLocator.load(model) }
         let (h, w) = try LayerCatalog.fixedInputSize(graph) ?? parseSize(size)
-        let catalog = try orFail { try LayerCatalog(graph, height: h, width: w) }
+        let catalog = try orFail(model) { try LayerCatalog(graph, height: h, width: w) }
         if names {
             for layer in catalog.layers { print(layer.name) }
             return

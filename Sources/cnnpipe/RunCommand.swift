@@ -67,7 +67,8 @@ struct Run: ParsableCommand {
         if let pngCompression, !(0...9).contains(pngCompression) { throw ValidationError("--png-compression must be 0-9") }
         if let d = pngBitDepth, ![8, 16].contains(d) { throw ValidationError("--png-bit-depth must be 8 or 16") }
         guard threads >= 1, threads <= 256 else { throw ValidationError("--threads must be 1-256") }
-        guard maxMegapixels >= 1 else { throw ValidationError("--max-megapixels must be at least 1") }
+        // Up to a terapixel: far beyond any photo, far below where pixel counts could overflow.
+        guard (1...1_000_000).contains(maxMegapixels) else { throw ValidationError("--max-megapixels must be 1-1000000") }
         if let format, ImageFormat(fileExtension: format) == nil {
             throw ValidationError("--format must be jpeg, png or webp")
         }
@@ -105,7 +106,7 @@ struct Run: ParsableCommand {
         options.encode.reencode = quality != nil || progressive || subsampling != nil || lossless
             || pngCompression != nil || pngBitDepth != nil
 
-        let host = HostServices(threads: threads, modelDirectory: env.modelDirectory)
+        let host = HostServices(threads: threads, modelDirectory: env.modelDirectory, maxPixels: options.limits.maxPixels)
         host.logLevel = verbose ? .info : .warning
         var walk = InputWalk()
         let source: InputSource

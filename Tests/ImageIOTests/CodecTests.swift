@@ -184,6 +184,26 @@ final class CodecTests: XCTestCase {
         XCTAssertThrowsError(try Codec.decode(Array("hello world, not an image".utf8)))
     }
 
+    /// A JPEG whose frame header promises far more rows than its scan data holds, ended by a proper
+    /// EOI: libjpeg only warns and pads with grey; we refuse it (issue 15).
+    func testScanDataEndingBeforeTheImageIsAnError() throws {
+        var jpeg = try Codec.encode(TestImages.pattern(width: 16, height: 16, format: .rgb8), as: .jpeg)
+        let sof = try XCTUnwrap((0..<(jpeg.count - 9)).first { jpeg[$0] == 0xFF && (0xC0...0xC2).contains(jpeg[$0 + 1]) })
+        for (offset, byte) in [(5, 0x0F), (6, 0xA0), (7, 0x0F), (8, 0xA0)] { jpeg[sof + offset] = UInt8(byte) }  // 4000 x 4000
+        XCTAssertThrowsError(try Codec.decode(jpeg)) { error in
+            XCTAssertTrue("\(error)".contains("premature end of data segment"), "\(error)")
+        }
+        // The same file with its size left alone still decodes.
+        XCTAssertNoThrow(try Codec.decode(try Codec.encode(TestImages.pattern(width: 16, height: 16, format: .rgb8), as: .jpeg)))
+    }
+
+    func testMaxPixelsMessageNamesTheRealOption() throws {
+        let small = try Codec.encode(TestImages.pattern(width: 100, height: 100, format: .rgb8), as: .jpeg)
+        XCTAssertThrowsError(try Codec.decode(small, limits: DecodeLimits(maxPixels: 9999))) { error in
+            XCTAssertEqual("\(error)", "100x100 is 10000 pixels, above the limit of 9999 pixels (raise it with --max-megapixels)")
+        }
+    }
+
     private func be32(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
 
     private func chunk(_ type: String, _ data: [UInt8]) -> [UInt8] {

@@ -59,6 +59,21 @@ final class StreamReaderTests: XCTestCase {
         }
     }
 
+    /// A small file with one corrupt length field is a corrupt length, not "an image larger than 1024 MiB".
+    func testACorruptLengthInASmallFileSaysSo() throws {
+        var png = try Codec.encode(TestImages.pattern(width: 40, height: 40, format: .rgb8), as: .png)
+        png[33] = 0xFF; png[34] = 0xFF; png[35] = 0xFF   // the first chunk after IHDR: length 0xFFFFFFxx > 2^31
+        png[33] = 0x7F
+        var webp = try Codec.encode(TestImages.pattern(width: 40, height: 40, format: .rgb8), as: .webp)
+        webp[7] = 0x7F
+        for (name, data) in [("PNG", png), ("WebP", webp)] {
+            XCTAssertThrowsError(try ImageStreamReader(bytes: data).next(), name) { error in
+                XCTAssertTrue("\(error)".hasPrefix(name) && "\(error)".contains("corrupt length"), "\(error)")
+                XCTAssertFalse("\(error)".contains("1024 MiB"), "\(error)")
+            }
+        }
+    }
+
     func testGarbageIsRejectedWithTheBytesItStartsWith() {
         let reader = ImageStreamReader(bytes: Array("GIF89a and more".utf8))
         XCTAssertThrowsError(try reader.next()) { error in

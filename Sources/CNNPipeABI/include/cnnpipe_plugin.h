@@ -116,6 +116,9 @@ typedef struct cp_host {
      * no pixel copy, and the host knows the pixels are unchanged, so it can write the input file
      * with only its metadata changed. Emit or release it like a frame from frame_new. */
     cp_frame *(*frame_derive)(void *host_data, const cp_frame *source, const char *metadata_json);
+    /* Largest frame (width x height) the run accepts (--max-megapixels); frame_new refuses larger
+     * ones. Check a size before allocating a result of your own. Present when struct_size covers it. */
+    int64_t max_pixels;
 } cp_host;
 
 /* Per-call context: the input frames and where results go. */

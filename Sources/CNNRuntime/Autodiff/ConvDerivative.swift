@@ -16,8 +16,8 @@ extension ConvKernel {
         case .clip(let lo, let hi): g = try Derivatives.passing(g, where: y, above: lo, below: hi, ctx)
         }
         let mg = m / group, kc = cg * geo.kernelSize, p = geo.outputSize, inSize = geo.inputSize
-        let gx = needs[0] ? Derivatives.zeros(input.shape, ctx) : nil
-        let gw = needs.count > 1 && needs[1] ? Derivatives.zeros(w.shape, ctx) : nil
+        let gx = needs[0] ? try Derivatives.zeros(input.shape, ctx) : nil
+        let gw = needs.count > 1 && needs[1] ? try Derivatives.zeros(w.shape, ctx) : nil
         let xp = try input.floatData(), wp = try w.floatData(), gp = try g.floatData()
         let depthwise = cg == 1 && mg == 1 && geo.input.count <= 2
         let pointwise = geo.kernel.allSatisfy { $0 == 1 } && geo.strides.allSatisfy { $0 == 1 }
@@ -45,7 +45,7 @@ extension ConvKernel {
                 } else if geo.input.count <= 2 {
                     try blockedBackward2D(src, weights, gout, gsrc, gweights, channels: cg, outChannels: mg, geo.as2D, ctx)
                 } else {
-                    let columns = ctx.tensor([kc, p])
+                    let columns = try ctx.tensor([kc, p])
                     im2col(src, columns.buffer.pointer, channels: cg, geo, ctx)
                     if let gweights {
                         BLAS.sgemm(transB: true, m: mg, n: kc, k: p, a: gout, lda: p, b: columns.buffer.pointer, ldb: p,
@@ -60,7 +60,7 @@ extension ConvKernel {
         }
         var gb: Tensor?
         if needs.count > 2, needs[2], let bias = x[2] {
-            let sums = Derivatives.zeros(bias.shape, ctx), s = sums.buffer.pointer
+            let sums = try Derivatives.zeros(bias.shape, ctx), s = sums.buffer.pointer
             for b in 0..<n { for ch in 0..<m { s[ch] += Float(accurateSum(gp + (b * m + ch) * p, p)) } }
             gb = sums
         }
@@ -74,7 +74,7 @@ extension ConvKernel {
         let kc = channels * geo.kernelSize, p = geo.outputSize
         let ow = geo.output[1], oh = geo.output[0]
         let rowsPerBlock = max(1, min(oh, 8 * Self.columnBlockFloats / max(1, kc * ow)))
-        let columns = ctx.tensor([kc * rowsPerBlock * ow]), col = columns.buffer.pointer
+        let columns = try ctx.tensor([kc * rowsPerBlock * ow]), col = columns.buffer.pointer
         var y0 = 0
         while y0 < oh {
             let y1 = min(oh, y0 + rowsPerBlock), cols = (y1 - y0) * ow

@@ -75,11 +75,11 @@ enum Derivatives {
         var offsets: [Int: Int] = [:]
         var total = 0
         for i in routed { offsets[i] = total; total += x[i]!.count }
-        func ids(_ part: (Int) -> Float) -> [Tensor?] {
-            x.indices.map { i in
+        func ids(_ part: (Int) -> Float) throws -> [Tensor?] {
+            try x.indices.map { i in
                 guard let t = x[i] else { return nil }
                 guard data.contains(i) else { return t }
-                let out = ctx.tensor(t.shape), p = out.buffer.pointer
+                let out = try ctx.tensor(t.shape), p = out.buffer.pointer
                 if let base = offsets[i] {
                     for j in 0..<t.count { p[j] = part(base + j) }
                 } else {
@@ -88,7 +88,7 @@ enum Derivatives {
                 return out
             }
         }
-        var hiInputs = ids { Float($0 >> 12) }, loInputs = ids { Float($0 & 4095) }
+        var hiInputs = try ids { Float($0 >> 12) }, loInputs = try ids { Float($0 & 4095) }
         if step.kernel is PadKernel {          // padding gets the value −1: no source
             while hiInputs.count < 3 { hiInputs.append(nil); loInputs.append(nil) }
             hiInputs[2] = .scalar(-1); loInputs[2] = .scalar(-1)
@@ -96,7 +96,7 @@ enum Derivatives {
         let hi = try step.kernel.run(hiInputs, ctx)[0], lo = try step.kernel.run(loInputs, ctx)[0]
         var grads: [Int: Tensor] = [:]
         for i in routed {
-            let t = ctx.tensor(x[i]!.shape)
+            let t = try ctx.tensor(x[i]!.shape)
             t.buffer.pointer.update(repeating: 0, count: t.count)
             grads[i] = t
         }
@@ -113,14 +113,14 @@ enum Derivatives {
 
     // MARK: small tensor helpers
 
-    static func zeros(_ shape: [Int], _ ctx: ExecutionContext) -> Tensor {
-        let t = ctx.tensor(shape)
+    static func zeros(_ shape: [Int], _ ctx: ExecutionContext) throws -> Tensor {
+        let t = try ctx.tensor(shape)
         t.buffer.pointer.update(repeating: 0, count: t.count)
         return t
     }
 
     static func scaled(_ g: Tensor, by k: Float, _ ctx: ExecutionContext) throws -> Tensor {
-        let out = ctx.tensor(g.shape), p = try g.floatData(), o = out.buffer.pointer
+        let out = try ctx.tensor(g.shape), p = try g.floatData(), o = out.buffer.pointer
         ctx.parallel(g.count) { r in for i in r { o[i] = p[i] * k } }
         return out
     }
@@ -128,7 +128,7 @@ enum Derivatives {
     /// Sums a gradient of a broadcast result back to the operand's shape.
     static func reduced(_ g: Tensor, to shape: [Int], _ ctx: ExecutionContext) throws -> Tensor {
         if g.shape == shape { return g }
-        let out = zeros(shape, ctx), o = out.buffer.pointer, gp = try g.floatData()
+        let out = try zeros(shape, ctx), o = out.buffer.pointer, gp = try g.floatData()
         forEachRun(shape: g.shape, strides: [broadcastStrides(shape, to: g.shape)]) { off, offs, n, inner in
             let d = o + offs[0], s = gp + off
             if inner[0] == 0 {
@@ -145,7 +145,7 @@ enum Derivatives {
     /// The part of `g` inside `shape` (anchored at index 0), for ZeroPaddedAdd's operands.
     static func cropped(_ g: Tensor, to shape: [Int], _ ctx: ExecutionContext) throws -> Tensor {
         if g.shape == shape { return g }
-        let out = ctx.tensor(shape), o = out.buffer.pointer, gp = try g.floatData()
+        let out = try ctx.tensor(shape), o = out.buffer.pointer, gp = try g.floatData()
         var strides = [Int](repeating: 1, count: g.shape.count)
         for i in stride(from: g.shape.count - 2, through: 0, by: -1) { strides[i] = strides[i + 1] * g.shape[i + 1] }
         forEachRun(shape: shape, strides: [strides]) { off, offs, n, inner in

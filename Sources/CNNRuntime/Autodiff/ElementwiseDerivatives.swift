@@ -82,7 +82,7 @@ extension Derivatives {
     /// output of a fused one). A plain loop, not a closure: this runs over every activation.
     static func passing(_ g: Tensor, where v: Tensor, above lo: Float, below hi: Float, _ ctx: ExecutionContext) throws -> Tensor {
         guard g.count == v.count else { throw ModelError("gradient size \(g.count) ≠ value size \(v.count)") }
-        let out = ctx.tensor(v.shape), gp = try g.floatData(), vp = try v.floatData(), o = out.buffer.pointer
+        let out = try ctx.tensor(v.shape), gp = try g.floatData(), vp = try v.floatData(), o = out.buffer.pointer
         ctx.parallel(v.count) { r in for i in r { o[i] = vp[i] > lo && vp[i] < hi ? gp[i] : 0 } }
         return out
     }
@@ -91,7 +91,7 @@ extension Derivatives {
     @inline(__always)
     static func zipped(_ g: Tensor, _ v: Tensor, _ ctx: ExecutionContext, _ f: (Float, Float) -> Float) throws -> Tensor {
         guard g.count == v.count else { throw ModelError("gradient size \(g.count) ≠ value size \(v.count)") }
-        let out = ctx.tensor(v.shape), gp = try g.floatData(), vp = try v.floatData(), o = out.buffer.pointer
+        let out = try ctx.tensor(v.shape), gp = try g.floatData(), vp = try v.floatData(), o = out.buffer.pointer
         ctx.parallel(v.count) { r in for i in r { o[i] = f(gp[i], vp[i]) } }
         return out
     }
@@ -103,7 +103,7 @@ extension SoftmaxKernel {
         let r = y.shape.count, ax = try normalizeAxis(axis, rank: r, "Softmax")
         let (outer, n, inner) = flattenFromAxis ? (y.shape[..<ax].reduce(1, *), y.shape[ax...].reduce(1, *), 1)
                                                 : (y.shape[..<ax].reduce(1, *), y.shape[ax], y.shape[(ax + 1)...].reduce(1, *))
-        let out = ctx.tensor(y.shape), yp = try y.floatData(), gp = try g.floatData(), o = out.buffer.pointer
+        let out = try ctx.tensor(y.shape), yp = try y.floatData(), gp = try g.floatData(), o = out.buffer.pointer
         for b in 0..<outer {
             for j in 0..<inner {
                 let base = b * n * inner + j

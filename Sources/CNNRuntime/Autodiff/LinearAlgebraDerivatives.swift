@@ -9,7 +9,7 @@ extension Derivatives {
         if sb.count == 1 { sb = sb + [1] }
         let (m, k, n) = (sa[sa.count - 2], sa[sa.count - 1], sb[sb.count - 1])
         guard let batch = broadcastShape(Array(sa.dropLast(2)), Array(sb.dropLast(2))) else { throw ModelError("MatMul: shapes do not broadcast") }
-        let ga = needs[0] ? zeros(sa, ctx) : nil, gb = needs[1] ? zeros(sb, ctx) : nil
+        let ga = needs[0] ? try zeros(sa, ctx) : nil, gb = needs[1] ? try zeros(sb, ctx) : nil
         let ap = try a.floatData(), bp = try b.floatData(), gp = try g.floatData()
         let strideA = broadcastStrides(Array(sa.dropLast(2)), to: batch), strideB = broadcastStrides(Array(sb.dropLast(2)), to: batch)
         BLAS.setThreads(ctx.threads)
@@ -35,7 +35,7 @@ extension GemmKernel {
         let lda = a.shape[1], ldb = b.shape[1]
         var ga: Tensor?, gb: Tensor?, gc: Tensor?
         if needs[0] {
-            let t = ctx.tensor(a.shape)
+            let t = try ctx.tensor(a.shape)
             if transA {
                 BLAS.sgemm(transA: transB, transB: true, m: k, n: m, k: n, alpha: alpha, a: bp, lda: ldb, b: gp, ldb: n, c: t.buffer.pointer, ldc: m)
             } else {
@@ -44,7 +44,7 @@ extension GemmKernel {
             ga = t
         }
         if needs[1] {
-            let t = ctx.tensor(b.shape)
+            let t = try ctx.tensor(b.shape)
             if transB {
                 BLAS.sgemm(transA: true, transB: transA, m: n, n: k, k: m, alpha: alpha, a: gp, lda: n, b: ap, ldb: lda, c: t.buffer.pointer, ldc: k)
             } else {

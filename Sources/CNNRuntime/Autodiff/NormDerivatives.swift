@@ -12,7 +12,7 @@ extension Derivatives {
         let gammaTensor = x.count > 1 ? x[1] : nil
         let gamma = gammaTensor.map { t in t.count == 1 ? Array(repeating: t.floats[0], count: c) : t.floats } ?? Array(repeating: 1, count: c)
         guard gamma.count == c else { throw ModelError("InstanceNorm: scale has \(gamma.count) values for \(c) channels") }
-        let gx = ctx.tensor(input.shape)
+        let gx = try ctx.tensor(input.shape)
         let xp = try input.floatData(), gp = try g.floatData(), o = gx.buffer.pointer
         // The forward pass's own mean and variance of each plane.
         var moments = [Float](repeating: 0, count: 2 * planes)
@@ -56,7 +56,7 @@ extension BatchNormKernel {
         let c = input.shape.count > 1 ? input.shape[1] : 1, size = input.shape.count > 2 ? input.shape[2...].reduce(1, *) : 1
         let planes = input.shape[0] * c
         let sigma = (0..<c).map { (variance[$0] + epsilon).squareRoot() }
-        let gx = ctx.tensor(input.shape), xp = try input.floatData(), gp = try g.floatData(), o = gx.buffer.pointer
+        let gx = try ctx.tensor(input.shape), xp = try input.floatData(), gp = try g.floatData(), o = gx.buffer.pointer
         var gScale = [Float](repeating: 0, count: c), gBias = [Float](repeating: 0, count: c)
         for p in 0..<planes {
             let ch = p % c, k = scale[ch] / sigma[ch], s = xp + p * size, d = gp + p * size, out = o + p * size
@@ -78,7 +78,7 @@ extension ReduceKernel {
         let axes = Set(try (given.isEmpty ? Array(0..<r) : given).map { try normalizeAxis($0, rank: r, "Reduce") })
         let keep = (0..<r).map { axes.contains($0) ? 1 : input.shape[$0] }
         let scale: Float = mean ? 1 / Float(max(1, axes.map { input.shape[$0] }.reduce(1, *))) : 1
-        let out = ctx.tensor(input.shape), o = out.buffer.pointer, gp = try g.floatData()
+        let out = try ctx.tensor(input.shape), o = out.buffer.pointer, gp = try g.floatData()
         forEachRun(shape: input.shape, strides: [broadcastStrides(keep, to: input.shape)]) { off, offs, n, inner in
             for i in 0..<n { o[off + i] = gp[offs[0] + i * inner[0]] * scale }
         }

@@ -7,7 +7,7 @@ extension PoolKernel {
         let geo = try spatial.resolve(input: Array(x.shape[2...]), kernel: spatial.kernel!, ceilMode: ceilMode, op: "pool")
         let planes = x.shape[0] * x.shape[1], ks = geo.kernelSize
         let pin = geo.inputSize, pout = geo.outputSize
-        let gx = Derivatives.zeros(x.shape, ctx)
+        let gx = try Derivatives.zeros(x.shape, ctx)
         let xp = try x.floatData(), yp = try y.floatData(), gp = try g.floatData(), o = gx.buffer.pointer
         let windows = PoolWindows(geo), maxPool = isMax, includePad = countIncludePad
         ctx.parallel(planes, minimumPerThread: max(1, 4096 / max(1, pout * ks))) { r in
@@ -34,7 +34,7 @@ extension PoolKernel {
 extension GlobalPoolKernel {
     func backward(_ x: Tensor, _ y: Tensor, _ g: Tensor, _ ctx: ExecutionContext) throws -> Tensor {
         let planes = x.shape[0] * x.shape[1], size = x.shape[2...].reduce(1, *)
-        let gx = ctx.tensor(x.shape), xp = try x.floatData(), yp = try y.floatData(), gp = try g.floatData()
+        let gx = try ctx.tensor(x.shape), xp = try x.floatData(), yp = try y.floatData(), gp = try g.floatData()
         let o = gx.buffer.pointer, maxPool = isMax
         ctx.parallel(planes, minimumPerThread: max(1, 32_768 / max(1, size))) { r in
             for p in r {

@@ -22,7 +22,7 @@ extension ResizeKernel {
             let outer = currentShape[..<ax].reduce(1, *), inner = currentShape[(ax + 1)...].reduce(1, *)
             var nextShape = currentShape
             nextShape[ax] = inLen
-            let next = ctx.tensor(nextShape), src = try current.floatData(), dst = next.buffer.pointer
+            let next = try ctx.tensor(nextShape), src = try current.floatData(), dst = next.buffer.pointer
             matrix.withUnsafeBufferPointer { r in
                 for b in 0..<outer {
                     BLAS.sgemm(transA: true, m: inLen, n: inner, k: outLen, a: r.baseAddress!, lda: inLen,

@@ -7,77 +7,70 @@
 /// and runs it as one kernel: two passes over each plane instead of eight whole-tensor passes.
 extension Session {
     func fuseInstanceNorm(_ input: [Step], constants: [Int: Tensor], keep: Set<Int>) -> [Step] {
-        var steps = input
-        var producer: [Int: Int] = [:]
+        // Fused-away steps become nil (indices never move), so one pass over the graph is enough.
+        var steps: [Step?] = input
         var consumers: [Int: [Int]] = [:]
-        func index() {
-            producer = [:]; consumers = [:]
-            for (i, s) in steps.enumerated() {
-                for o in s.outputs { producer[o] = i }
-                for case let v? in s.inputs { consumers[v, default: []].append(i) }
-            }
-        }
+        for (i, s) in input.enumerated() { for case let v? in s.inputs { consumers[v, default: []].append(i) } }
+        func users(_ value: Int) -> [Int] { (consumers[value] ?? []).filter { steps[$0] != nil } }
         func only(_ value: Int) -> Int? {
-            guard !keep.contains(value), let c = consumers[value], c.count == 1 else { return nil }
+            let c = users(value)
+            guard !keep.contains(value), c.count == 1 else { return nil }
             return c[0]
         }
-        func op(_ i: Int) -> String { steps[i].node.opType }
+        func op(_ i: Int) -> String { steps[i]!.node.opType }
         func const(_ v: Int?) -> Float? {
             guard let v, let t = constants[v], t.count == 1, t.elementType == .float else { return nil }
             return t.floats[0]
         }
         func spatialMean(_ i: Int) -> Bool {
-            guard op(i) == "ReduceMean", steps[i].node.attributes["keepdims"].map({ if case .int(1) = $0 { return true }; return false }) ?? true,
-                  case .ints(let axes)? = steps[i].node.attributes["axes"] else { return false }
+            guard op(i) == "ReduceMean", steps[i]!.node.attributes["keepdims"].map({ if case .int(1) = $0 { return true }; return false }) ?? true,
+                  case .ints(let axes)? = steps[i]!.node.attributes["axes"] else { return false }
             return axes == [2, 3] || axes == [-2, -1]
         }
         func other(_ i: Int, than v: Int) -> Int? {
-            let ins = steps[i].inputs.compactMap { $0 }
+            let ins = steps[i]!.inputs.compactMap { $0 }
             guard ins.count == 2, ins.contains(v) else { return nil }
             return ins[0] == v ? ins[1] : ins[0]
         }
 
-        index()
-        var i = 0
-        while i < steps.count {
-            defer { i += 1 }
-            guard spatialMean(i), let x = steps[i].inputs.first ?? nil else { continue }
-            let mu = steps[i].outputs[0]
+        for i in steps.indices where steps[i] != nil {
+            guard spatialMean(i), let x = steps[i]!.inputs.first ?? nil else { continue }
+            let mu = steps[i]!.outputs[0]
             // d = x − μ, used by the square and by the final product.
-            guard let sub = only(mu), op(sub) == "Sub", steps[sub].inputs == [x, mu] else { continue }
-            let d = steps[sub].outputs[0]
-            guard let users = consumers[d], users.count == 2, !keep.contains(d) else { continue }
+            guard let sub = only(mu), op(sub) == "Sub", steps[sub]!.inputs == [x, mu] else { continue }
+            let d = steps[sub]!.outputs[0]
+            let users = users(d)
+            guard users.count == 2, !keep.contains(d) else { continue }
             guard let pow = users.first(where: { op($0) == "Pow" }), let mul = users.first(where: { op($0) == "Mul" }),
-                  steps[pow].inputs.first == d, const(steps[pow].inputs[1]) == 2 else { continue }
-            guard let mean2 = only(steps[pow].outputs[0]), spatialMean(mean2),
-                  let add = only(steps[mean2].outputs[0]), op(add) == "Add",
-                  let eps = const(other(add, than: steps[mean2].outputs[0])),
-                  let sqrt = only(steps[add].outputs[0]), op(sqrt) == "Sqrt",
-                  let div = only(steps[sqrt].outputs[0]), op(div) == "Div", steps[div].inputs.last == steps[sqrt].outputs[0],
-                  const(steps[div].inputs.first ?? nil) == 1,
-                  other(mul, than: d) == steps[div].outputs[0] else { continue }
+                  steps[pow]!.inputs.first == d, const(steps[pow]!.inputs[1]) == 2 else { continue }
+            guard let mean2 = only(steps[pow]!.outputs[0]), spatialMean(mean2),
+                  let add = only(steps[mean2]!.outputs[0]), op(add) == "Add",
+                  let eps = const(other(add, than: steps[mean2]!.outputs[0])),
+                  let sqrt = only(steps[add]!.outputs[0]), op(sqrt) == "Sqrt",
+                  let div = only(steps[sqrt]!.outputs[0]), op(div) == "Div", steps[div]!.inputs.last == steps[sqrt]!.outputs[0],
+                  const(steps[div]!.inputs.first ?? nil) == 1,
+                  other(mul, than: d) == steps[div]!.outputs[0] else { continue }
             var chain = [i, sub, pow, mean2, add, sqrt, div, mul]
             var last = mul
             var gamma: Int?, beta: Int?, relu = false
-            if let m = only(steps[last].outputs[0]), op(m) == "Mul", let g = other(m, than: steps[last].outputs[0]) {
+            if let m = only(steps[last]!.outputs[0]), op(m) == "Mul", let g = other(m, than: steps[last]!.outputs[0]) {
                 gamma = g; chain.append(m); last = m
-                if let a = only(steps[last].outputs[0]), op(a) == "Add", let b = other(a, than: steps[last].outputs[0]) {
+                if let a = only(steps[last]!.outputs[0]), op(a) == "Add", let b = other(a, than: steps[last]!.outputs[0]) {
                     beta = b; chain.append(a); last = a
                 }
             }
-            if let r = only(steps[last].outputs[0]), op(r) == "Relu" { relu = true; chain.append(r); last = r }
-            let fused = Step(node: Node(name: steps[i].node.name + "+instance-norm", opType: "InstanceNorm (fused)",
-                                        inputs: [], outputs: steps[last].node.outputs),
+            if let r = only(steps[last]!.outputs[0]), op(r) == "Relu" { relu = true; chain.append(r); last = r }
+            let fused = Step(node: Node(name: steps[i]!.node.name + "+instance-norm", opType: "InstanceNorm (fused)",
+                                        inputs: [], outputs: steps[last]!.node.outputs),
                              kernel: FusedInstanceNormKernel(epsilon: eps, hasGamma: gamma != nil, hasBeta: beta != nil, relu: relu),
-                             inputs: [x, gamma, beta], outputs: steps[last].outputs)
+                             inputs: [x, gamma, beta], outputs: steps[last]!.outputs)
             // The fused step takes the place of the last one (all its inputs are computed before it).
             steps[last] = fused
-            for j in chain.sorted(by: >) where j != last { steps.remove(at: j) }
+            for j in chain where j != last { steps[j] = nil }
+            for case let v? in [x, gamma, beta] { consumers[v, default: []].append(last) }
             report.fusedInstanceNorms += 1
-            index()
-            i = -1            // indices moved; scan again (cheap: models have hundreds of nodes)
         }
-        return steps
+        return steps.compactMap { $0 }
     }
 }
 
@@ -99,7 +92,7 @@ struct FusedInstanceNormKernel: Kernel {
             return v.count == 1 ? Array(repeating: v[0], count: c) : v
         }
         let gamma = hasGamma ? try perChannel(inputs[1]) : nil, beta = hasBeta ? try perChannel(inputs[2]) : nil
-        let out = ctx.tensor(x.shape)
+        let out = try ctx.tensor(x.shape)
         let xp = try x.floatData(), op = out.buffer.pointer
         // [mean of every plane..., variance of every plane...]
         var moments = [Float](repeating: 0, count: 2 * planes)

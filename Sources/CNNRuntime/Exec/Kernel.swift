@@ -19,7 +19,11 @@ public final class ExecutionContext: @unchecked Sendable {
         self.threads = max(1, threads)
     }
 
-    func tensor(_ shape: [Int]) -> Tensor { Tensor(uninitialized: shape, pool: pool) }
+    /// A float tensor from the pool; its shape goes through the tensor limit first.
+    func tensor(_ shape: [Int]) throws -> Tensor {
+        try TensorLimits.elementCount(shape, "tensor")
+        return Tensor(uninitialized: shape, pool: pool)
+    }
 
     /// Runs body over 0..<count split into contiguous ranges on all threads (serially when small).
     func parallel(_ count: Int, minimumPerThread: Int = 32_768, _ body: (Range<Int>) -> Void) {

@@ -61,13 +61,14 @@ public final class Session: @unchecked Sendable {
         inputSlots = graph.inputs.map { ($0, slot($0.name)) }
         let ctx = ExecutionContext(pool: pool, threads: threads)
         var live: [Step] = []
+        // Values available so far (graph inputs and every live step's outputs): one lookup per input.
+        var available = Set(inputSlots.map(\.1))
         for node in graph.nodes {
             let kernel = try OpRegistry.kernel(for: node, opset: graph.opsetVersion)
             let ins = node.inputs.map { $0.isEmpty ? nil : slot($0) }
             let outs = node.outputs.map { slot($0) }
             for (i, s) in ins.enumerated() {
-                if let s, constants[s] == nil, !live.contains(where: { $0.outputs.contains(s) }),
-                   !inputSlots.contains(where: { $0.1 == s }) {
+                if let s, constants[s] == nil, !available.contains(s) {
                     throw ModelError("node '\(node.name)' (\(node.opType)): input '\(node.inputs[i])' is produced by no node")
                 }
             }
@@ -82,6 +83,7 @@ public final class Session: @unchecked Sendable {
                 continue
             }
             live.append(Step(node: node, kernel: kernel, inputs: ins, outputs: outs))
+            available.formUnion(outs)
         }
         outputSlots = try graph.outputs.map { o in
             guard let s = slots[o.name] else { throw ModelError("output '\(o.name)' is produced by no node") }
@@ -94,32 +96,37 @@ public final class Session: @unchecked Sendable {
     }
 
     /// Q→DQ on activations becomes one FakeQuant; Conv followed only by Relu/Clip takes it as its activation.
+    /// One pass with a consumer index; fused-away steps become nil and are dropped at the end (linear time).
     private func fuse(_ input: [Step]) -> [Step] {
-        var steps = input
-        func consumers(_ s: Int) -> [Int] { steps.indices.filter { steps[$0].inputs.contains(s) } }
+        var steps: [Step?] = input
+        var consumers: [Int: [Int]] = [:]
+        for (i, step) in input.enumerated() { for case let s? in step.inputs { consumers[s, default: []].append(i) } }
+        func users(_ s: Int) -> [Int] { (consumers[s] ?? []).filter { steps[$0] != nil } }
         let outputs = Set(outputSlots.map(\.1))
         var i = 0
         while i < steps.count {
-            let step = steps[i]
-            guard step.outputs.count == 1, !outputs.contains(step.outputs[0]) else { i += 1; continue }
-            let users = consumers(step.outputs[0])
+            guard let step = steps[i], step.outputs.count == 1, !outputs.contains(step.outputs[0]) else { i += 1; continue }
+            let users = users(step.outputs[0])
             // Q followed only by DQs with the same parameters: one rounding op; the other DQs alias its result.
             if step.node.opType == "QuantizeLinear", !users.isEmpty,
-               users.allSatisfy({ steps[$0].node.opType == "DequantizeLinear" && steps[$0].inputs.first == step.outputs[0] }),
-               let fq = fakeQuant(step, steps[users[0]]),
-               users.allSatisfy({ fakeQuant(step, steps[$0]) != nil }) {
-                let first = steps[users[0]]
+               users.allSatisfy({ steps[$0]!.node.opType == "DequantizeLinear" && steps[$0]!.inputs.first == step.outputs[0] }),
+               let fq = fakeQuant(step, steps[users[0]]!),
+               users.allSatisfy({ fakeQuant(step, steps[$0]!) != nil }) {
+                let first = steps[users[0]]!
                 steps[users[0]] = Step(node: first.node, kernel: fq, inputs: [step.inputs[0]], outputs: first.outputs)
+                if let x = step.inputs[0] { consumers[x, default: []].append(users[0]) }
                 for j in users.dropFirst() {
-                    steps[j] = Step(node: steps[j].node, kernel: IdentityKernel(), inputs: [first.outputs[0]], outputs: steps[j].outputs)
+                    steps[j] = Step(node: steps[j]!.node, kernel: IdentityKernel(), inputs: [first.outputs[0]], outputs: steps[j]!.outputs)
+                    consumers[first.outputs[0], default: []].append(j)
                 }
-                steps.remove(at: i)
+                steps[i] = nil
                 report.fusedQDQ += users.count
+                i += 1
                 continue
             }
-            guard users.count == 1, let j = users.first else { i += 1; continue }
-            let next = steps[j]
-            if step.node.opType == "Conv", var conv = step.kernel as? ConvKernel, next.inputs.first == step.outputs[0] {
+            guard users.count == 1, let j = users.first, let next = steps[j] else { i += 1; continue }
+            if step.node.opType == "Conv", var conv = step.kernel as? ConvKernel, case .none = conv.activation,
+               next.inputs.first == step.outputs[0] {
                 var act: Activation?
                 if next.node.opType == "Relu" { act = .relu }
                 if next.node.opType == "Clip", let k = next.kernel as? ClipKernel {
@@ -131,15 +138,16 @@ public final class Session: @unchecked Sendable {
                 }
                 if let act {
                     conv.activation = act
-                    steps[i] = Step(node: step.node, kernel: conv, inputs: step.inputs, outputs: next.outputs)
-                    steps.remove(at: j)
+                    // The fused step runs where the activation ran: its other consumers come after it.
+                    steps[j] = Step(node: step.node, kernel: conv, inputs: step.inputs, outputs: next.outputs)
+                    for case let s? in step.inputs { consumers[s, default: []].append(j) }
+                    steps[i] = nil
                     report.fusedActivations += 1
-                    continue
                 }
             }
             i += 1
         }
-        return steps
+        return steps.compactMap { $0 }
     }
 
     private func fakeQuant(_ q: Step, _ dq: Step) -> Kernel? {

@@ -25,10 +25,10 @@ public enum NPY {
         guard let open = shapeField.firstIndex(of: "("), let close = shapeField.firstIndex(of: ")") else { throw ModelError("bad .npy shape") }
         let shape = shapeField[shapeField.index(after: open)..<close].split(separator: ",")
             .compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        let count = shape.reduce(1, *)
+        let count = try TensorLimits.elementCount(shape, ".npy shape")
         let body = Array(b[(start + headerLength)...])
         func values<T>(_: T.Type) throws -> [T] {
-            guard body.count >= count * MemoryLayout<T>.size else { throw ModelError("truncated .npy data") }
+            guard body.count / MemoryLayout<T>.size >= count else { throw ModelError("truncated .npy data") }
             return body.withUnsafeBytes { Array($0.bindMemory(to: T.self).prefix(count)) }
         }
         switch descr {

@@ -49,11 +49,10 @@ public enum ONNXImporter {
             throw ModelError("tensor '\(t.name)' uses external data, which is not supported")
         }
         let shape = t.dims.map { Int($0) }
-        guard shape.allSatisfy({ $0 >= 0 }) else { throw ModelError("tensor '\(t.name)' has a negative dimension") }
-        let count = shape.reduce(1, *)
         guard let type = ElementType(rawValue: Int(t.dataType)) else {
             throw ModelError("tensor '\(t.name)' has element type \(dataTypeName(t.dataType)), which is not supported")
         }
+        let count = try TensorLimits.elementCount(shape, elementSize: type.storageSize, "tensor '\(t.name)'")
         let raw = t.rawData
         func check(_ n: Int) throws {
             guard n == count else { throw ModelError("tensor '\(t.name)' has \(n) values for shape \(shape)") }
@@ -104,6 +103,9 @@ public enum ONNXImporter {
         }
         let t = v.type.tensorType
         let dims = t.hasShape ? t.shape.dim : nil
+        for d in dims ?? [] {
+            if case .dimValue(let n)? = d.value, n < 0 { throw ModelError("'\(v.name)' has a negative dimension \(n)") }
+        }
         return ValueInfo(name: v.name, elementType: ElementType(rawValue: Int(t.elemType)),
                          shape: dims?.map { if case .dimValue(let v)? = $0.value { return Int(v) }; return nil },
                          symbolicNames: dims?.map { if case .dimParam(let p)? = $0.value { return p }; return nil } ?? [])

@@ -29,7 +29,7 @@ struct ConvKernel: Kernel {
         spatial = try SpatialAttributes(a)
         group = try a.int("group", 1)
         name = a.node.name
-        guard group >= 1 else { throw a.error("group \(group) must be positive") }
+        guard group >= 1, group <= TensorLimits.maximumAttribute else { throw a.error("group \(group) is out of range") }
     }
 
     func run(_ inputs: [Tensor?], _ ctx: ExecutionContext) throws -> [Tensor] {
@@ -46,7 +46,7 @@ struct ConvKernel: Kernel {
         let kernel = spatial.kernel ?? Array(w.shape[2...])
         guard kernel == Array(w.shape[2...]) else { throw ModelError("Conv '\(name)': kernel_shape \(kernel) ≠ weights \(w.shape)") }
         let g = try spatial.resolve(input: Array(x.shape[2...]), kernel: kernel, op: "Conv '\(name)'")
-        let out = ctx.tensor([n, m] + g.output)
+        let out = try ctx.tensor([n, m] + g.output)
         let biasValues = bias.map(\.floats) ?? []
         guard biasValues.isEmpty || biasValues.count == m else { throw ModelError("Conv '\(name)': bias has \(biasValues.count) values for \(m) channels") }
 
@@ -93,7 +93,7 @@ struct ConvKernel: Kernel {
                                    channels: Int, outChannels mg: Int, _ geo: Geometry, _ ctx: ExecutionContext) throws {
         let kc = channels * geo.kernelSize, p = geo.outputSize
         guard geo.input.count <= 2 else {
-            let columns = ctx.tensor([kc, p])
+            let columns = try ctx.tensor([kc, p])
             im2col(x, columns.buffer.pointer, channels: channels, geo, ctx)
             BLAS.setThreads(ctx.threads)
             BLAS.sgemm(m: mg, n: p, k: kc, a: w, lda: kc, b: columns.buffer.pointer, ldb: p, c: out, ldc: p)
@@ -105,7 +105,7 @@ struct ConvKernel: Kernel {
         let blocks = (oh + rowsPerBlock - 1) / rowsPerBlock
         let workers = min(ctx.threads, blocks)
         BLAS.setThreads(workers > 1 ? 1 : ctx.threads)
-        let buffers = (0..<workers).map { _ in ctx.tensor([kc * rowsPerBlock * ow]) }
+        let buffers = try (0..<workers).map { _ in try ctx.tensor([kc * rowsPerBlock * ow]) }
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             let col = buffers[worker].buffer.pointer
             var block = worker

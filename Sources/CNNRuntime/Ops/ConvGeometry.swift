@@ -15,6 +15,13 @@ struct SpatialAttributes {
         guard ["NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"].contains(autoPad) else {
             throw a.error("auto_pad \(autoPad) is not supported")
         }
+        // Bounded here so the geometry arithmetic below can never overflow.
+        do {
+            try TensorLimits.attribute(kernel ?? [], "kernel_shape", minimum: 1)
+            try TensorLimits.attribute(strides ?? [], "strides", minimum: 1)
+            try TensorLimits.attribute(dilations ?? [], "dilations", minimum: 1)
+            try TensorLimits.attribute(pads ?? [], "pads")
+        } catch { throw a.error("\(error)") }
     }
 
     /// Resolved per-dimension values for an input of spatial size `input` and kernel size `k`.
@@ -22,7 +29,8 @@ struct SpatialAttributes {
         let n = input.count
         let s = strides ?? Array(repeating: 1, count: n)
         let d = dilations ?? Array(repeating: 1, count: n)
-        guard k.count == n, s.count == n, d.count == n, s.allSatisfy({ $0 > 0 }), d.allSatisfy({ $0 > 0 }) else {
+        guard k.count == n, s.count == n, d.count == n, s.allSatisfy({ $0 > 0 }), d.allSatisfy({ $0 > 0 }),
+              k.allSatisfy({ $0 > 0 }) else {
             throw ModelError("\(op): kernel \(k), strides \(s), dilations \(d) do not fit \(n) spatial dimensions")
         }
         var begin = [Int](repeating: 0, count: n), end = [Int](repeating: 0, count: n), out = [Int](repeating: 0, count: n)

@@ -12,16 +12,31 @@ struct ConvTransposeKernel: Kernel {
         group = try a.int("group", 1)
         outputPadding = try a.ints("output_padding")
         outputShape = try a.ints("output_shape")
+        guard group >= 1, group <= TensorLimits.maximumAttribute else { throw a.error("group \(group) is out of range") }
+        do {
+            try TensorLimits.attribute(outputPadding ?? [], "output_padding")
+            try TensorLimits.attribute(outputShape ?? [], "output_shape", minimum: 1)
+        } catch { throw a.error("\(error)") }
     }
 
     func run(_ inputs: [Tensor?], _ ctx: ExecutionContext) throws -> [Tensor] {
         let x = try inputs.required(0, "ConvTranspose"), w = try inputs.required(1, "ConvTranspose")
         let bias = inputs.count > 2 ? inputs[2]?.floats : nil
+        let rank = x.shape.count
+        guard rank >= 3, rank <= 5, w.shape.count == rank else {
+            throw ModelError("ConvTranspose: input \(x.shape) and weights \(w.shape) must be 3-5D and of equal rank")
+        }
         let n = x.shape[0], c = x.shape[1], cg = c / group, mg = w.shape[1], m = mg * group
         guard w.shape[0] == c, c % group == 0 else { throw ModelError("ConvTranspose: weights \(w.shape) do not fit \(c) channels") }
         let inDims = Array(x.shape[2...]), k = spatial.kernel ?? Array(w.shape[2...]), dims = inDims.count
         let s = spatial.strides ?? Array(repeating: 1, count: dims), d = spatial.dilations ?? Array(repeating: 1, count: dims)
         let op = outputPadding ?? Array(repeating: 0, count: dims)
+        guard k.count == dims, s.count == dims, d.count == dims, op.count == dims, k.allSatisfy({ $0 > 0 }),
+              (spatial.pads?.count ?? 2 * dims) == 2 * dims, (outputShape?.count ?? dims) >= dims,
+              bias == nil || bias!.count == m, k == Array(w.shape[2...]) else {
+            throw ModelError("ConvTranspose: kernel \(k), strides \(s), dilations \(d), pads, output_padding \(op) "
+                             + "or bias do not fit input \(x.shape) and weights \(w.shape)")
+        }
         var begin = [Int](repeating: 0, count: dims), out = [Int](repeating: 0, count: dims)
         for i in 0..<dims {
             let full = s[i] * (inDims[i] - 1) + op[i] + (k[i] - 1) * d[i] + 1
@@ -41,10 +56,10 @@ struct ConvTransposeKernel: Kernel {
             guard out[i] > 0 else { throw ModelError("ConvTranspose: output size would be \(out[i])") }
         }
         let ks = k.reduce(1, *), pin = inDims.reduce(1, *), pout = out.reduce(1, *)
-        let result = ctx.tensor([n, m] + out)
+        let result = try ctx.tensor([n, m] + out)
         let rp = result.buffer.pointer
         rp.update(repeating: 0, count: result.count)
-        let columns = ctx.tensor([mg * ks, pin])
+        let columns = try ctx.tensor([mg * ks, pin])
         let cp = columns.buffer.pointer, xp = (try x.floatData()), wp = (try w.floatData())
         ctx.multiplyAdds += n * c * mg * ks * pin
         var outStrides = [Int](repeating: 1, count: dims)

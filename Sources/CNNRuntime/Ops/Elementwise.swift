@@ -113,7 +113,7 @@ struct BinaryKernel<Op: BinaryFloatOp>: Kernel {
         guard a.elementType == .float, b.elementType == .float else {
             return [try integerBinary(a, b, shape)]
         }
-        let out = ctx.tensor(shape)
+        let out = try ctx.tensor(shape)
         let pa = (try a.floatData()), pb = (try b.floatData()), po = out.buffer.pointer
         if a.shape == b.shape {
             ctx.parallel(out.count) { r in Self.loop(pa + r.lowerBound, 1, pb + r.lowerBound, 1, po + r.lowerBound, r.count) }
@@ -204,7 +204,7 @@ struct UnaryKernel<Op: UnaryFloatOp>: Kernel {
     func run(_ inputs: [Tensor?], _ ctx: ExecutionContext) throws -> [Tensor] {
         let x = try inputs.required(0, name)
         guard x.elementType == .float else { throw ModelError("\(name): needs float input, got \(x.elementType)") }
-        let out = ctx.tensor(x.shape)
+        let out = try ctx.tensor(x.shape)
         let p = (try x.floatData()), o = out.buffer.pointer
         ctx.parallel(x.count) { r in
             for i in r { o[i] = Op.apply(p[i]) }
@@ -231,7 +231,7 @@ struct ClipKernel: Kernel {
             let h = inputs.count > 2 ? inputs[2]?.int64s.first ?? Int64.max : Int64.max
             return [Tensor(shape: x.shape, storage: .int64(x.int64s.map { min(max($0, l), h) })).converted(to: x.elementType)]
         }
-        let out = ctx.tensor(x.shape)
+        let out = try ctx.tensor(x.shape)
         let p = (try x.floatData()), o = out.buffer.pointer
         ctx.parallel(x.count) { r in for i in r { o[i] = min(max(p[i], lo), hi) } }
         return [out]
@@ -244,7 +244,7 @@ struct LeakyReluKernel: Kernel {
 
     func run(_ inputs: [Tensor?], _ ctx: ExecutionContext) throws -> [Tensor] {
         let x = try inputs.required(0, "LeakyRelu")
-        let out = ctx.tensor(x.shape)
+        let out = try ctx.tensor(x.shape)
         let p = (try x.floatData()), o = out.buffer.pointer, k = alpha
         ctx.parallel(x.count) { r in for i in r { o[i] = p[i] < 0 ? p[i] * k : p[i] } }
         return [out]
@@ -271,7 +271,7 @@ struct SoftmaxKernel: Kernel {
         } else {
             (outer, n, inner) = (x.shape[..<ax].reduce(1, *), x.shape[ax], x.shape[(ax + 1)...].reduce(1, *))
         }
-        let out = ctx.tensor(x.shape)
+        let out = try ctx.tensor(x.shape)
         let p = (try x.floatData()), o = out.buffer.pointer
         for b in 0..<outer {
             for j in 0..<inner {

@@ -5,6 +5,7 @@ struct MatMulKernel: Kernel {
         let a = try inputs.required(0, "MatMul"), b = try inputs.required(1, "MatMul")
         guard a.elementType == .float, b.elementType == .float else { throw ModelError("MatMul: only float32 is supported") }
         var sa = a.shape, sb = b.shape
+        guard !sa.isEmpty, !sb.isEmpty else { throw ModelError("MatMul: scalar operand (\(a.shape), \(b.shape))") }
         let aVector = sa.count == 1, bVector = sb.count == 1
         if aVector { sa = [1] + sa }
         if bVector { sb = sb + [1] }
@@ -13,7 +14,7 @@ struct MatMulKernel: Kernel {
             throw ModelError("MatMul: shapes \(a.shape) and \(b.shape) do not multiply")
         }
         var shape = batch + [m, n]
-        let out = ctx.tensor(shape)
+        let out = try ctx.tensor(shape)
         let strideA = broadcastStrides(Array(sa.dropLast(2)), to: batch), strideB = broadcastStrides(Array(sb.dropLast(2)), to: batch)
         let ap = (try a.floatData()), bp = (try b.floatData()), op = out.buffer.pointer
         ctx.multiplyAdds += batch.reduce(1, *) * m * n * k
@@ -49,7 +50,7 @@ struct GemmKernel: Kernel {
         let m = transA ? a.shape[1] : a.shape[0], k = transA ? a.shape[0] : a.shape[1]
         let n = transB ? b.shape[0] : b.shape[1], k2 = transB ? b.shape[1] : b.shape[0]
         guard k == k2 else { throw ModelError("Gemm: shapes \(a.shape) and \(b.shape) do not multiply") }
-        let out = ctx.tensor([m, n])
+        let out = try ctx.tensor([m, n])
         let op = out.buffer.pointer
         var betaUsed: Float = 0
         if inputs.count > 2, let c = inputs[2], beta != 0 {

@@ -18,8 +18,10 @@ struct PadKernel: Kernel {
         let r = x.shape.count
         guard var pads = attrPads ?? (inputs.count > 1 ? inputs[1]?.ints : nil) else { throw ModelError("Pad: no pads") }
         let value = inputs.count > 2 ? inputs[2]?.floats.first ?? attrValue : attrValue
+        try TensorLimits.attribute(pads.map { abs($0) }, "Pad: pads")
         if inputs.count > 3, let axesTensor = inputs[3] {      // opset 18 axes input
             let axes = try axesTensor.ints.map { try normalizeAxis($0, rank: r, "Pad") }
+            guard pads.count == 2 * axes.count else { throw ModelError("Pad: \(pads.count) pads for \(axes.count) axes") }
             var full = [Int](repeating: 0, count: 2 * r)
             for (i, ax) in axes.enumerated() { full[ax] = pads[i]; full[ax + r] = pads[i + axes.count] }
             pads = full
@@ -27,6 +29,7 @@ struct PadKernel: Kernel {
         guard pads.count == 2 * r else { throw ModelError("Pad: \(pads.count) pads for rank \(r)") }
         let shape = (0..<r).map { x.shape[$0] + pads[$0] + pads[$0 + r] }
         guard shape.allSatisfy({ $0 >= 0 }) else { throw ModelError("Pad: negative output size") }
+        try TensorLimits.elementCount(shape, elementSize: x.elementType == .float ? 4 : 8, "Pad")
         if mode == "reflect" {
             for i in 0..<r where pads[i] >= x.shape[i] && x.shape[i] > 0 || pads[i + r] >= x.shape[i] && x.shape[i] > 0 {
                 throw ModelError("Pad: reflect pad \(max(pads[i], pads[i + r])) must be smaller than dimension \(x.shape[i])")
@@ -66,7 +69,7 @@ struct PadKernel: Kernel {
             }
             return [Tensor(shape: shape, storage: .int64(values)).converted(to: x.elementType)]
         }
-        let out = ctx.tensor(shape)
+        let out = try ctx.tensor(shape)
         let xp = (try x.floatData()), op = out.buffer.pointer
         // Copy whole rows of the last axis at once: the interior is one contiguous block per row.
         let last = r - 1, rowLen = shape[last], inLen = x.shape[last]
@@ -137,13 +140,23 @@ struct ResizeKernel: Kernel {
         if inputs.count > 3, let sizes = inputs[3], sizes.count > 0 {
             shape = sizes.ints
             guard shape.count == r else { throw ModelError("Resize: sizes \(shape) for rank \(r)") }
+            try TensorLimits.elementCount(shape, "Resize")
             scales = (0..<r).map { Float(shape[$0]) / Float(x.shape[$0]) }
         } else if let s = scaleInput, s.count > 0 {
             scales = s.floats
             guard scales.count == r else { throw ModelError("Resize: \(scales.count) scales for rank \(r)") }
-            shape = (0..<r).map { Int((Float(x.shape[$0]) * scales[$0]).rounded(.down)) }
+            // Sizes in Double first: NaN, ∞ or an overflowing size is refused before any Int conversion.
+            let sizes = (0..<r).map { (Double(x.shape[$0]) * Double(scales[$0])).rounded(.down) }
+            guard scales.allSatisfy({ $0.isFinite && $0 > 0 }), sizes.allSatisfy({ $0 < Double(1 << 52) }) else {
+                throw ModelError("Resize: scales \(scales) for input \(x.shape) are not finite positive or too large")
+            }
+            shape = sizes.map { Int($0) }
+            try TensorLimits.elementCount(shape, "Resize")
         } else {
             throw ModelError("Resize: neither scales nor sizes given")
+        }
+        for ax in 0..<r where x.shape[ax] == 0 && shape[ax] > 0 {
+            throw ModelError("Resize: cannot resize an empty axis \(ax) of \(x.shape) to \(shape[ax])")
         }
         // Per axis: source coordinate of every output index.
         let coords: [[Float]] = (0..<r).map { ax in
@@ -167,7 +180,7 @@ struct ResizeKernel: Kernel {
         let x = try inputs.required(0, "Resize")
         let r = x.shape.count
         let (shape, coords) = try plan(x, inputs)
-        let out = ctx.tensor(shape)
+        let out = try ctx.tensor(shape)
         let xp = (try x.floatData()), op = out.buffer.pointer
         var inStrides = [Int](repeating: 1, count: r)
         for i in stride(from: r - 2, through: 0, by: -1) { inStrides[i] = inStrides[i + 1] * x.shape[i + 1] }

@@ -22,7 +22,7 @@ struct PoolKernel: Kernel {
         guard x.shape.count >= 3 else { throw ModelError("\(op): input \(x.shape) has no spatial dimensions") }
         let g = try spatial.resolve(input: Array(x.shape[2...]), kernel: spatial.kernel!, ceilMode: ceilMode, op: op)
         let planes = x.shape[0] * x.shape[1]
-        let out = ctx.tensor(Array(x.shape[..<2]) + g.output)
+        let out = try ctx.tensor(Array(x.shape[..<2]) + g.output)
         let xp = (try x.floatData()), op_ = out.buffer.pointer
         let dims = g.input.count, ks = g.kernelSize, pout = g.outputSize, pin = g.inputSize
         if dims == 2 {
@@ -98,9 +98,11 @@ struct GlobalPoolKernel: Kernel {
     let isMax: Bool
 
     func run(_ inputs: [Tensor?], _ ctx: ExecutionContext) throws -> [Tensor] {
-        let x = try inputs.required(0, isMax ? "GlobalMaxPool" : "GlobalAveragePool")
+        let name = isMax ? "GlobalMaxPool" : "GlobalAveragePool"
+        let x = try inputs.required(0, name)
+        guard x.shape.count >= 3 else { throw ModelError("\(name): input \(x.shape) has no spatial dimensions") }
         let planes = x.shape[0] * x.shape[1], size = x.shape[2...].reduce(1, *)
-        let out = ctx.tensor(Array(x.shape[..<2]) + Array(repeating: 1, count: x.shape.count - 2))
+        let out = try ctx.tensor(Array(x.shape[..<2]) + Array(repeating: 1, count: x.shape.count - 2))
         let xp = (try x.floatData()), o = out.buffer.pointer, maxPool = isMax
         let compute = {
             ctx.parallel(planes, minimumPerThread: max(1, 32_768 / max(1, size))) { r in

@@ -59,7 +59,7 @@ struct DequantizeKernel: Kernel {
                                 axis: axis, rank: x.shape.count, op: "DequantizeLinear")
         let (inner, channels) = q.layout(x.shape)
         let v = x.int64s
-        let out = ctx.tensor(x.shape)
+        let out = try ctx.tensor(x.shape)
         let o = out.buffer.pointer
         for i in v.indices {
             let c = (i / inner) % channels
@@ -76,7 +76,7 @@ struct FakeQuantKernel: Kernel {
 
     func run(_ inputs: [Tensor?], _ ctx: ExecutionContext) throws -> [Tensor] {
         let x = try inputs.required(0, "QDQ")
-        let out = ctx.tensor(x.shape)
+        let out = try ctx.tensor(x.shape)
         let p = (try x.floatData()), o = out.buffer.pointer
         let s = scale, z = zeroPoint, l = lo, h = hi
         // Round half to even by adding and subtracting 1.5·2²³ (exact for |v| < 2²²; v is clamped just

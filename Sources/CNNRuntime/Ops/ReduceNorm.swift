@@ -36,7 +36,7 @@ struct ReduceKernel: Kernel {
             }
             return [Tensor(shape: outShape, storage: .int64(mean ? acc.map { $0 / Int64(max(1, reduced)) } : acc))]
         }
-        let out = ctx.tensor(outShape)
+        let out = try ctx.tensor(outShape)
         let xp = (try x.floatData()), op_ = out.buffer.pointer
         // Fast path: reducing a trailing block of axes (e.g. H, W of NCHW): one sum per row.
         let firstReduced = axes.min() ?? r
@@ -86,9 +86,10 @@ struct InstanceNormKernel: Kernel {
     func run(_ inputs: [Tensor?], _ ctx: ExecutionContext) throws -> [Tensor] {
         let x = try inputs.required(0, "InstanceNormalization")
         let scale = try inputs.required(1, "InstanceNormalization").floats, bias = try inputs.required(2, "InstanceNormalization").floats
+        guard x.shape.count >= 3 else { throw ModelError("InstanceNormalization: input \(x.shape) has no spatial dimensions") }
         let c = x.shape[1], planes = x.shape[0] * c, size = x.shape[2...].reduce(1, *)
         guard scale.count == c, bias.count == c else { throw ModelError("InstanceNormalization: scale/bias do not have \(c) values") }
-        let out = ctx.tensor(x.shape)
+        let out = try ctx.tensor(x.shape)
         let xp = (try x.floatData()), op = out.buffer.pointer, eps = epsilon
         var moments = [Float](repeating: 0, count: 2 * planes)
         try moments.withUnsafeMutableBufferPointer { try planeMoments(x, into: $0.baseAddress!, ctx) }
@@ -122,11 +123,15 @@ struct BatchNormKernel: Kernel {
         let x = try inputs.required(0, "BatchNormalization")
         let scale = try inputs.required(1, "BatchNormalization").floats, bias = try inputs.required(2, "BatchNormalization").floats
         let mean = try inputs.required(3, "BatchNormalization").floats, variance = try inputs.required(4, "BatchNormalization").floats
+        guard !x.shape.isEmpty else { throw ModelError("BatchNormalization: input is a scalar") }
         let c = x.shape.count > 1 ? x.shape[1] : 1, size = x.shape.count > 2 ? x.shape[2...].reduce(1, *) : 1
+        guard [scale, bias, mean, variance].allSatisfy({ $0.count == c }) else {
+            throw ModelError("BatchNormalization: scale, bias, mean and variance need \(c) values each")
+        }
         let planes = x.shape[0] * c
         let k = (0..<c).map { scale[$0] / (variance[$0] + epsilon).squareRoot() }
         let b = (0..<c).map { bias[$0] - mean[$0] * k[$0] }
-        let out = ctx.tensor(x.shape)
+        let out = try ctx.tensor(x.shape)
         let xp = (try x.floatData()), op = out.buffer.pointer
         ctx.parallel(planes, minimumPerThread: max(1, 32_768 / max(1, size))) { r in
             for p in r {

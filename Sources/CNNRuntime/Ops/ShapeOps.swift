@@ -41,12 +41,15 @@ struct ReshapeKernel: Kernel {
 /// Replaces one -1 with what makes the element count match.
 func resolveShape(_ shape: [Int], count: Int, _ op: String, from: [Int]) throws -> [Int] {
     var s = shape
+    guard s.filter({ $0 == -1 }).count <= 1 else { throw ModelError("\(op): cannot reshape \(from) to \(shape)") }
     if let i = s.firstIndex(of: -1) {
-        let known = s.enumerated().filter { $0.offset != i }.map(\.element).reduce(1, *)
+        var rest = s
+        rest.remove(at: i)
+        let known = try TensorLimits.elementCount(rest, op)
         guard known > 0, count % known == 0 else { throw ModelError("\(op): cannot reshape \(from) to \(shape)") }
         s[i] = count / known
     }
-    guard s.reduce(1, *) == count, s.allSatisfy({ $0 >= 0 }) else {
+    guard try TensorLimits.elementCount(s, op) == count else {
         throw ModelError("\(op): cannot reshape \(from) to \(shape)")
     }
     return s
@@ -82,6 +85,7 @@ struct SqueezeKernel: Kernel {
             guard let axes else { throw ModelError("Unsqueeze: no axes") }
             let rank = x.shape.count + axes.count
             let norm = try Set(axes.map { try normalizeAxis($0, rank: rank, op) })
+            guard norm.count == axes.count else { throw ModelError("Unsqueeze: repeated axis in \(axes)") }
             var shape: [Int] = [], it = x.shape.makeIterator()
             for i in 0..<rank { shape.append(norm.contains(i) ? 1 : it.next()!) }
             return [x.reshaped(shape)]
@@ -114,7 +118,7 @@ struct TransposeKernel: Kernel {
             }
             return [x.gathered(outShape, idx, pool: ctx.pool)]
         }
-        let out = ctx.tensor(outShape)
+        let out = try ctx.tensor(outShape)
         let s = src.pointer, o = out.buffer.pointer
         forEachRun(shape: outShape, strides: [strides]) { off, offs, n, inner in
             let base = s + offs[0], st = inner[0], dst = o + off
@@ -141,6 +145,7 @@ struct ConcatKernel: Kernel {
             }
             shape[ax] += p.shape[ax]
         }
+        try TensorLimits.elementCount(shape, elementSize: 8, "Concat")
         let outer = shape[..<ax].reduce(1, *), inner = shape[(ax + 1)...].reduce(1, *)
         if first.elementType != .float {
             let all = parts.map(\.int64s)     // small integer tensors: concatenate through Int64
@@ -153,7 +158,7 @@ struct ConcatKernel: Kernel {
             }
             return [Tensor(shape: shape, storage: .int64(values)).converted(to: first.elementType)]
         }
-        let out = ctx.tensor(shape)
+        let out = try ctx.tensor(shape)
         let o = out.buffer.pointer
         var offset = 0
         for oi in 0..<outer {
@@ -186,10 +191,15 @@ struct SliceKernel: Kernel {
         let axes = try (attrAxes ?? (inputs.count > 3 ? inputs[3]?.ints : nil) ?? Array(0..<starts.count))
             .map { try normalizeAxis($0, rank: r, "Slice") }
         let steps = (inputs.count > 4 ? inputs[4]?.ints : nil) ?? Array(repeating: 1, count: starts.count)
+        guard ends.count == starts.count, axes.count == starts.count, steps.count == starts.count else {
+            throw ModelError("Slice: \(starts.count) starts, \(ends.count) ends, \(axes.count) axes, \(steps.count) steps")
+        }
         var begin = [Int](repeating: 0, count: r), step = [Int](repeating: 1, count: r), shape = x.shape
         for (k, ax) in axes.enumerated() {
-            let d = x.shape[ax], s = steps[k]
-            guard s != 0 else { throw ModelError("Slice: step 0") }
+            let d = x.shape[ax]
+            guard steps[k] != 0 else { throw ModelError("Slice: step 0") }
+            // A step longer than the axis takes one element, like a step of exactly its length.
+            let s = steps[k] > 0 ? min(steps[k], d + 1) : max(steps[k], -(d + 1))
             var b = starts[k] < 0 ? starts[k] + d : starts[k]
             var e = ends[k] < 0 ? ends[k] + d : ends[k]
             if s > 0 {
@@ -230,6 +240,7 @@ struct GatherKernel: Kernel {
             return j
         }
         let shape = Array(x.shape[..<ax]) + indices.shape + Array(x.shape[(ax + 1)...])
+        try TensorLimits.elementCount(shape, elementSize: 8, "Gather")
         var idx: [Int] = []
         idx.reserveCapacity(outer * ids.count * inner)
         for o in 0..<outer { for j in ids { for i in 0..<inner { idx.append((o * d + j) * inner + i) } } }
@@ -275,11 +286,10 @@ struct ConstantOfShapeKernel: Kernel {
 
     func run(_ inputs: [Tensor?], _ ctx: ExecutionContext) throws -> [Tensor] {
         let shape = try inputs.required(0, "ConstantOfShape").ints
-        guard shape.allSatisfy({ $0 >= 0 }) else { throw ModelError("ConstantOfShape: negative dimension in \(shape)") }
-        let n = shape.reduce(1, *)
+        let n = try TensorLimits.elementCount(shape, elementSize: value.elementType.storageSize, "ConstantOfShape")
         switch value.storage {
         case .float:
-            let out = ctx.tensor(shape)
+            let out = try ctx.tensor(shape)
             out.buffer.pointer.update(repeating: value.floats.first ?? 0, count: n)
             return [out]
         case .int64(let v): return [Tensor(shape: shape, storage: .int64(Array(repeating: v.first ?? 0, count: n)))]

@@ -9,7 +9,7 @@ struct ZeroPaddedAddKernel: Kernel {
             throw ModelError("ZeroPaddedAdd: operands \(a.shape) and \(b.shape) must have the same rank (at least 1)")
         }
         let pa = try a.floatData(), pb = try b.floatData()
-        let out = ctx.tensor(a.shape == b.shape ? a.shape : zip(a.shape, b.shape).map { max($0, $1) })
+        let out = try ctx.tensor(a.shape == b.shape ? a.shape : zip(a.shape, b.shape).map { max($0, $1) })
         let po = out.buffer.pointer
         if a.shape == b.shape {
             ctx.parallel(out.count) { r in
