@@ -62,7 +62,7 @@ final class FacesTagTests: XCTestCase {
     func testRefusesToWriteWithoutBeingToldWhere() throws {
         let (lib, gallery) = try library()
         let r = try cnnpipe(["faces", "tag", "--gallery", gallery, lib])
-        XCTAssertEqual(r.status, 64, r.stderr)   // swift-argument-parser's usage error
+        XCTAssertEqual(r.status, 2, r.stderr)   // a bad command line
         XCTAssertTrue(r.stderr.contains("--in-place, --sidecar or -o DIR"), r.stderr)
     }
 
