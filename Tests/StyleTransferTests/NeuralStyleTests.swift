@@ -17,7 +17,7 @@ final class NeuralStyleTests: XCTestCase {
     }
 
     func neuralStyle(_ configure: (inout NeuralStyleSettings) -> Void = { _ in }) throws -> NeuralStyle {
-        guard FileManager.default.fileExists(atPath: Self.model) else { throw XCTSkip("models not fetched") }
+        guard FileManager.default.fileExists(atPath: Self.model) else { throw XCTSkip("models not fetched: run scripts/setup-models.sh") }
         var settings = NeuralStyleSettings(contentLayer: "Relu6__35:0",
                                            styleLayers: ["Relu6__5:0", "Relu6__10:0", "Relu6__20:0", "Relu6__35:0"].map { StyleLayer($0, weight: 1) })
         configure(&settings)
@@ -87,6 +87,7 @@ extension NeuralStyleTests {
     }
 
     func testBadLayersAreClearErrors() throws {
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: Self.model), "models not fetched: run scripts/setup-models.sh")
         XCTAssertThrowsError(try neuralStyle { $0.contentLayer = "Relu6__35" }) { error in
             XCTAssertTrue("\(error)".contains("layer 'Relu6__35' is not in the feature model"), "\(error)")
             XCTAssertTrue("\(error)".contains("similar: Relu6__35:0"), "\(error)")
