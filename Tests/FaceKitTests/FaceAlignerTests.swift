@@ -59,7 +59,10 @@ final class FaceAlignerTests: XCTestCase {
         let worst = zip(got, wanted).map { zip($0, $1).map { abs($0 - $1) }.max()! }.max()!
         print("end-to-end descriptors vs dlib: \(chips.count) faces, max abs diff \(worst)")
         XCTAssertLessThanOrEqual(worst, 1e-3)
-        // A batch gives what single runs give.
-        XCTAssertEqual(try embedder.embeddings(chips: [chips[1]])[0], got[1])
+        // A batch gives what single runs give, up to float summation order: the GEMM kernels
+        // block a batch of N chips differently from one chip, so the last bits may differ.
+        let single = try embedder.embeddings(chips: [chips[1]])[0]
+        let batchVsSingle = zip(single, got[1]).map { abs($0 - $1) }.max()!
+        XCTAssertLessThanOrEqual(batchVsSingle, 1e-5)
     }
 }
