@@ -19,6 +19,8 @@ let package = Package(
         .library(name: "FaceDetect", type: .dynamic, targets: ["FaceDetect"]),
         .library(name: "Identify", type: .dynamic, targets: ["Identify"]),
         .library(name: "VisualizeActivations", type: .dynamic, targets: ["VisualizeActivations"]),
+        // The parsers and the runtime as a library for the fuzz targets in Fuzz/ (a separate package).
+        .library(name: "CNNPipeCore", targets: ["ImageIO", "FilterKit", "CNNRuntime", "Gallery"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),

@@ -14,4 +14,7 @@ if [ -z "$summary" ]; then echo "tests: no test summary found" >&2; exit 1; fi
 total=$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$summary")
 failed=$(sed -E 's/.*with ([0-9]+) failures?.*/\1/' <<<"$summary")
 echo "tests: $((total - failed)) passed, $failed failed"
+# Fuzz targets (Fuzz/, ASan) over their generated seeds and saved corpus only: seconds once built.
+scripts/fuzz.sh --replay || { echo "fuzz replay: failed" >&2; status=1; }
+echo "tests: $((total - failed)) passed, $failed failed"     # restated: the closing line
 exit "$status"

@@ -108,11 +108,16 @@ public final class GalleryIndex: @unchecked Sendable {
                     SELECT p.id, p.name, e.vector FROM embeddings e JOIN people p ON p.id = e.person_id ORDER BY p.name, e.id
                     """)
                 while let row = try rows.next(), i < n {
-                    let id: Int64 = row[0]
-                    if id != lastID { names.append(row[1]); lastID = id }
-                    let blob: Data = row[2]
-                    guard Embedding.decode(blob, into: m.baseAddress! + i * Self.dimension) else {
+                    let id = try Gallery.decode(Int64.self, row, "id", path: gallery.path)
+                    if id != lastID { names.append(try Gallery.decode(String.self, row, "name", path: gallery.path)); lastID = id }
+                    let blob = try Gallery.decode(Data.self, row, "vector", path: gallery.path)
+                    let vector = m.baseAddress! + i * Self.dimension
+                    guard Embedding.decode(blob, into: vector) else {
                         throw GalleryError("\(gallery.path): an embedding of \(blob.count) bytes (corrupt gallery)")
+                    }
+                    // A NaN or infinite number would make the embedding silently never match.
+                    guard UnsafeBufferPointer(start: vector, count: Self.dimension).allSatisfy(\.isFinite) else {
+                        throw GalleryError("\(gallery.path): an embedding of '\(printable(names.last ?? ""))' has a NaN or infinite number (corrupt gallery)")
                     }
                     rowPerson[i] = Int32(names.count - 1)
                     i += 1

@@ -132,6 +132,8 @@ extension Gallery {
                 let blob = try Self.decode(Data.self, row, "vector", path: path)
                 guard let vector = Embedding.decode(blob) else { throw GalleryError("\(path): an embedding of \(blob.count) bytes (corrupt gallery)") }
                 let owner = try Self.decode(Int64.self, row, "person_id", path: path)
+                let who = people[owner].map { printable($0.name) } ?? "person \(owner)"
+                try Embedding.validate(vector, "\(path): an embedding of '\(who)' (corrupt gallery)")
                 people[owner]?.embeddings.append(.init(source: try Self.decode(String?.self, row, "source", path: path),
                                                        createdAt: try Self.decode(Date.self, row, "created_at", path: path), vector: vector))
             }

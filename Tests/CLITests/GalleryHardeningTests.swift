@@ -78,4 +78,15 @@ final class GalleryHardeningTests: XCTestCase {
             HardeningCLITests.assertOneLineError(r, mentions: value.hasPrefix("\"") ? "NaN or infinite" : "not a gallery export")
         }
     }
+
+    /// A NaN written into the database by another program: export refuses it instead of writing
+    /// JSON no import would read (and the search index refuses it instead of never matching).
+    func testANonFiniteStoredEmbeddingIsAnError() throws {
+        let g = try gallery()
+        let nan = String(repeating: "0000C07F", count: 128)
+        try sql(g.path, "UPDATE embeddings SET vector = X'\(nan)' WHERE person_id = (SELECT id FROM people WHERE name = 'Bob')")
+        let r = try cnnpipe(["gallery", "export", "--gallery", g.path])
+        HardeningCLITests.assertOneLineError(r, mentions: "'Bob'")
+        XCTAssertTrue(r.stderr.contains("NaN or infinite"), r.stderr)
+    }
 }

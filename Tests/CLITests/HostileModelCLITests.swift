@@ -53,12 +53,20 @@ final class HostileModelCLITests: XCTestCase {
 
     func testGlobalAveragePoolOnARankOneInputInAChain() throws {
         let dir = try TestEnv.tempDir()
-        let model = try Self.writeModel(dir, "gap_rank1", inputShape: [16], nodes: [Self.node("gap", "GlobalAveragePool", ["x"])])
+        // An image input flattened to rank 1, then pooled "globally".
+        var flat = Onnx_TensorProto()
+        flat.name = "flat"
+        flat.dataType = 7
+        flat.dims = [1]
+        flat.int64Data = [-1]
+        let model = try Self.writeModel(dir, "gap_rank1", inputShape: [1, 3, 8, 8],
+                                        nodes: [Self.node("flatten", "Reshape", ["x", "flat"], ["v"]), Self.node("gap", "GlobalAveragePool", ["v"])],
+                                        initializers: [flat])
         let image = Image(width: 8, height: 8, format: .rgb8, bytes: [UInt8](repeating: 128, count: 8 * 8 * 3))
         let r = try cnnpipe(["run", "-e", "visualize-activations model=\(model) layer=y", "--format", "png"],
                             stdin: Data(try Codec.encode(image, as: .png)))
         XCTAssertEqual(r.status, 1, r.stderr)
-        XCTAssertTrue(r.stderr.contains("gap_rank1"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("gap_rank1") && r.stderr.contains("GlobalAveragePool"), r.stderr)
         XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
     }
 

@@ -169,4 +169,28 @@ final class HostileModelTests: XCTestCase {
         let y = try session.run(["x": Tensor(shape: [1, 1, 4, 4], floats: (0..<16).map { Float($0) - 8 })])["y"]!
         XCTAssertEqual(y.floats, (0..<16).map { max(0, (Float($0) - 8) * 4) })
     }
+
+    func testExportedModelsImportToTheSameGraph() throws {
+        let w = Tensor(shape: [1, 1, 3, 3], floats: (0..<9).map { Float($0) / 9 })
+        let g = graph([Node(name: "c", opType: "Conv", inputs: ["x", "w"], outputs: ["a"], attributes: ["pads": .ints([1, 1, 1, 1])]),
+                       Node(name: "r", opType: "Resize", inputs: ["a", "", "s"], outputs: ["y"], attributes: ["mode": .string("linear")])],
+                      initializers: ["w": w, "s": Tensor(shape: [4], floats: [1, 1, 2, 2])])
+        let back = try ONNXImporter.load(data: try ONNXExporter.serialize(g))
+        XCTAssertEqual(back.nodes.map(\.opType), ["Conv", "Resize"])
+        XCTAssertEqual(back.inputs.first?.shape, [1, 1, 4, 4])
+        let x = Tensor(shape: [1, 1, 4, 4], floats: (0..<16).map { Float($0) })
+        XCTAssertEqual(try Session(back, threads: 1).run(["x": x])["y"]?.floats, try Session(g, threads: 1).run(["x": x])["y"]?.floats)
+    }
+
+    /// Found by the onnx fuzzer: an axis of a scalar indexed its empty shape.
+    func testAxisOpsOnAScalarAreErrors() {
+        for op in ["Gather", "Concat", "Softmax", "ReduceSum"] {
+            let inputs = op == "Gather" ? ["s", "i"] : (op == "Concat" ? ["s", "s"] : ["s"])
+            let attributes: [String: Attribute] = op == "ReduceSum" ? ["axes": .ints([0])] : ["axis": .int(0)]
+            let g = graph([Node(name: "n", opType: op, inputs: inputs, outputs: ["y0"], attributes: attributes),
+                           Node(name: "a", opType: "Add", inputs: ["x", "y0"], outputs: ["y"])],
+                          initializers: ["s": .scalar(1), "i": Tensor(shape: [1], int64s: [0])])
+            assertRefused(g, mentions: "node 'n' (\(op))")
+        }
+    }
 }

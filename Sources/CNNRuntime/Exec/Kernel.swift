@@ -126,6 +126,7 @@ extension Array where Element == Tensor? {
 /// Normalises a possibly negative axis.
 func normalizeAxis(_ axis: Int, rank: Int, _ op: String) throws -> Int {
     let a = axis < 0 ? axis + rank : axis
-    guard a >= 0, a < max(rank, 1) else { throw ModelError("\(op): axis \(axis) out of range for rank \(rank)") }
+    // A scalar has no axis: kernels index the shape with the result.
+    guard a >= 0, a < rank else { throw ModelError("\(op): axis \(axis) out of range for rank \(rank)") }
     return a
 }

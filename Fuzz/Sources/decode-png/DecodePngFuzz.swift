@@ -1,0 +1,15 @@
+import FuzzSupport
+import ImageIO
+
+/// The png decoder through its C shim (ASan on the shim and the library calls).
+@_cdecl("LLVMFuzzerInitialize")
+public func initialize(_ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> Int32 {
+    Fuzz.writeSeeds { try DecodeFuzz.seeds(.png) }
+    return 0
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    DecodeFuzz.run(Fuzz.bytes(data, size), format: .png)
+    return 0
+}
