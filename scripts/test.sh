@@ -2,7 +2,7 @@
 # Runs the whole test suite (the README's test command; CI runs exactly this).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh --deps
+scripts/setup.sh --deps --spark   # --spark: Java 17 and PySpark, for the Spark job's test
 scripts/make-reference.sh        # ONNX Runtime reference outputs for the parity tests (regenerated, not committed)
 swift build                     # the executable and the plugin .so files the tests load
 log=$(mktemp); trap 'rm -f "$log"' EXIT

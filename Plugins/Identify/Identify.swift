@@ -40,7 +40,7 @@ final class Identify: Stage {
         }
         let modelPath = try model(FaceEmbedder.modelFile)
         do {
-            let gallery = try Gallery(path: path, modelIdentity: try SHA256.hexOfFile(atPath: modelPath), create: false)
+            let gallery = try Gallery(path: path, modelIdentity: try SHA256.hexOfFile(atPath: modelPath), create: false, readOnly: true)
             let useHead = p.bool("head"), headTolerance = p.float("head-tolerance")
             let hasHead = useHead ? try gallery.currentHead() != nil : false
             matcher = try FaceMatcher(gallery: gallery, useHead: useHead,

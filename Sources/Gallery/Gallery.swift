@@ -20,15 +20,20 @@ public final class Gallery: Sendable {
     /// Opens (or, with `create`, creates) the gallery at `path`. With a `modelIdentity`, a new gallery
     /// takes it and an existing one must have been made with it; without one, the gallery can be
     /// listed, renamed, exported and so on, but not enrolled into or matched against.
-    public init(path: String, modelIdentity: String? = nil, create: Bool = true) throws {
+    ///
+    /// `readOnly` opens an existing gallery for matching only: SQLite read-only, no write lock, nothing
+    /// written (a copy shipped to a cluster node or a file on a read-only share works, and any number
+    /// of processes and threads read it at once).
+    public init(path: String, modelIdentity: String? = nil, create: Bool = true, readOnly: Bool = false) throws {
         self.path = path
-        if !create && !FileManager.default.fileExists(atPath: path) {
+        if (!create || readOnly) && !FileManager.default.fileExists(atPath: path) {
             throw GalleryError("\(path): no such gallery")
         }
         var config = Configuration()
         config.busyMode = .timeout(Self.busyTimeout)
         config.foreignKeysEnabled = true
         config.label = "gallery"
+        config.readonly = readOnly
         do {
             // Two processes opening a new file at once both switch it to WAL; SQLite answers one of
             // them "locked" at once (a lock upgrade the busy timeout cannot wait for), so try again.
@@ -39,18 +44,22 @@ public final class Gallery: Sendable {
         let stored: String?
         do {
             try Gallery.retryingWhileLocked { [pool] in try Gallery.checkIsGallery(pool, path: path) }
-            try Self.migrate(pool)
-            stored = try pool.write { db -> String? in
-                let version = try Self.metadata(db, Schema.Key.schemaVersion).flatMap(Int.init) ?? 0
-                guard version <= Schema.version else {
-                    throw GalleryError("\(path): gallery schema version \(version) is newer than this cnnpipe's (\(Schema.version)); update cnnpipe")
+            if readOnly {
+                stored = try pool.read { db -> String? in try Self.readOnlyIdentity(db, path: path) }
+            } else {
+                try Self.migrate(pool)
+                stored = try pool.write { db -> String? in
+                    let version = try Self.metadata(db, Schema.Key.schemaVersion).flatMap(Int.init) ?? 0
+                    guard version <= Schema.version else {
+                        throw GalleryError("\(path): gallery schema version \(version) is newer than this cnnpipe's (\(Schema.version)); update cnnpipe")
+                    }
+                    let current = try Self.metadata(db, Schema.Key.modelIdentity)
+                    if current == nil, let given = modelIdentity {
+                        try Self.setMetadata(db, Schema.Key.modelIdentity, given)
+                        return given
+                    }
+                    return current
                 }
-                let current = try Self.metadata(db, Schema.Key.modelIdentity)
-                if current == nil, let given = modelIdentity {
-                    try Self.setMetadata(db, Schema.Key.modelIdentity, given)
-                    return given
-                }
-                return current
             }
         } catch let error as GalleryError {
             throw error
@@ -62,6 +71,16 @@ public final class Gallery: Sendable {
         }
         self.modelIdentity = stored
         identityChecked = modelIdentity != nil
+    }
+
+    /// A read-only open cannot migrate: the schema must be this build's, and the identity is what is stored.
+    private static func readOnlyIdentity(_ db: Database, path: String) throws -> String? {
+        let version = try metadata(db, Schema.Key.schemaVersion).flatMap(Int.init) ?? 0
+        guard version == Schema.version, try Schema.migrator.hasCompletedMigrations(db) else {
+            throw GalleryError("\(path): gallery schema version \(version), this cnnpipe reads version \(Schema.version) "
+                + (version > Schema.version ? "; update cnnpipe" : "; open it once for writing (cnnpipe gallery list) to upgrade it"))
+        }
+        return try metadata(db, Schema.Key.modelIdentity)
     }
 
     static func identityMismatch(path: String, stored: String, given: String, what: String = "these embeddings") -> GalleryError {

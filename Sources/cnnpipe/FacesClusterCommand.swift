@@ -52,7 +52,7 @@ struct FacesCluster: ParsableCommand {
         try orFail { try out.checkWritable() }
         let model = try orFail { try Enroller.model() }
         let matcher = try gallery.map { path in
-            try orFail { try FaceMatcher(gallery: try Gallery(path: path, modelIdentity: model.identity, create: false), threads: threads) }
+            try orFail { try FaceMatcher(gallery: try Gallery(path: path, modelIdentity: model.identity, create: false, readOnly: true), threads: threads) }
         }
         let recognizer = try orFail { try FaceRecognizer(embedderPath: model.path, threads: threads) }
         let cropper = FaceCropper(side: cell)

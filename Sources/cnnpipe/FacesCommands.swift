@@ -182,7 +182,7 @@ struct FacesIdentify: ParsableCommand {
     func run() throws {
         let (recognizer, matcher) = try orFail { () -> (FaceRecognizer, FaceMatcher) in
             let modelPath = try ModelLocator.find(FaceEmbedder.modelFile)
-            let g = try Gallery(path: gallery, modelIdentity: try SHA256.hexOfFile(atPath: modelPath), create: false)
+            let g = try Gallery(path: gallery, modelIdentity: try SHA256.hexOfFile(atPath: modelPath), create: false, readOnly: true)
             return (try FaceRecognizer(embedderPath: modelPath, threads: threads),
                     try FaceMatcher(gallery: g, useHead: !noHead, tolerance: tolerance, threads: threads))
         }

@@ -110,7 +110,7 @@ struct FacesTag: ParsableCommand {
         ]
         var galleryRevision = "none"
         if let gallery {
-            galleryRevision = try orFail(code: 2) { try Gallery(path: gallery, create: false).revision() }
+            galleryRevision = try orFail(code: 2) { try Gallery(path: gallery, create: false, readOnly: true).revision() }
             var identify = [("gallery", gallery), ("head", noHead ? "false" : "true")]
             if let tolerance { identify += [("tolerance", "\(tolerance)"), ("head-tolerance", "\(tolerance)")] }
             stages.append(("identify", identify))

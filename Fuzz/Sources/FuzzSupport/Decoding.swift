@@ -21,7 +21,7 @@ public enum DecodeFuzz {
             var options = EncodeOptions()
             options.progressive = i % 2 == 1
             options.webpLossless = i % 2 == 0
-            options.subsampling420 = i % 3 == 0
+            options.subsampling = i % 3 == 0 ? .s420 : .s444
             seeds["\(layout)-\(i).\(format.rawValue)"] = try Codec.encode(image, as: format, options: options)
         }
         return seeds
