@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs a release build under PREFIX (default /usr/local):
 #   PREFIX/bin/cnnpipe, PREFIX/lib/cnnpipe/plugins/*.so, PREFIX/include/cnnpipe/{cnnpipe_plugin.h,module.modulemap},
-#   PREFIX/share/cnnpipe/presets/*.yaml, PREFIX/share/cnnpipe/models/* (when fetched)
+#   PREFIX/share/cnnpipe/presets/*.yaml, PREFIX/share/cnnpipe/models/* (when fetched),
+#   PREFIX/share/cnnpipe/spark/tag_library.py (the Spark job, docs/SCALE-OUT.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 prefix=${1:-/usr/local}
@@ -13,6 +14,7 @@ install -m 755 "$bin"/lib*.so "$prefix/lib/cnnpipe/plugins/"
 install -m 644 Sources/CNNPipeABI/include/cnnpipe_plugin.h "$prefix/include/cnnpipe/"
 printf 'module CNNPipeABI {\n    header "cnnpipe_plugin.h"\n    export *\n}\n' > "$prefix/include/cnnpipe/module.modulemap"
 install -m 644 presets/*.yaml "$prefix/share/cnnpipe/presets/"
+install -d "$prefix/share/cnnpipe/spark" && install -m 755 scripts/spark/tag_library.py "$prefix/share/cnnpipe/spark/"
 if compgen -G "${CNNPIPE_MODELS:-models}/*" >/dev/null; then      # models fetched by scripts/setup-models.sh
   install -d "$prefix/share/cnnpipe/models"
   install -m 644 "${CNNPIPE_MODELS:-models}"/* "$prefix/share/cnnpipe/models/"
