@@ -2,7 +2,9 @@
 # Installs a release build under PREFIX (default /usr/local):
 #   PREFIX/bin/cnnpipe, PREFIX/lib/cnnpipe/plugins/*.so, PREFIX/include/cnnpipe/{cnnpipe_plugin.h,module.modulemap},
 #   PREFIX/share/cnnpipe/presets/*.yaml, PREFIX/share/cnnpipe/models/* (when fetched),
-#   PREFIX/share/cnnpipe/spark/tag_library.py (the Spark job, docs/SCALE-OUT.md)
+#   PREFIX/share/cnnpipe/spark/tag_library.py (the Spark job, docs/SCALE-OUT.md),
+#   PREFIX/share/man/man1/cnnpipe*.1 (one page per command; `man cnnpipe`, `man cnnpipe.faces.tag`),
+#   bash, zsh and fish completions under PREFIX/share (where each shell looks for vendor completions)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 prefix=${1:-/usr/local}
@@ -19,4 +21,12 @@ if compgen -G "${CNNPIPE_MODELS:-models}/*" >/dev/null; then      # models fetch
   install -d "$prefix/share/cnnpipe/models"
   install -m 644 "${CNNPIPE_MODELS:-models}"/* "$prefix/share/cnnpipe/models/"
 fi
+# Manual pages and completions, generated from the command definitions (swift-argument-parser).
+swift package --allow-writing-to-package-directory generate-manual --multi-page >/dev/null
+install -d "$prefix/share/man/man1"
+install -m 644 .build/plugins/GenerateManual/outputs/cnnpipe/*.1 "$prefix/share/man/man1/"
+install -d "$prefix/share/bash-completion/completions" "$prefix/share/zsh/site-functions" "$prefix/share/fish/vendor_completions.d"
+"$bin/cnnpipe" --generate-completion-script bash > "$prefix/share/bash-completion/completions/cnnpipe"
+"$bin/cnnpipe" --generate-completion-script zsh > "$prefix/share/zsh/site-functions/_cnnpipe"
+"$bin/cnnpipe" --generate-completion-script fish > "$prefix/share/fish/vendor_completions.d/cnnpipe.fish"
 echo "installed cnnpipe into $prefix" >&2
