@@ -35,6 +35,9 @@ final class ImporterTests: XCTestCase {
     }
 
     func testTruncatedModelSaysHowToFetchItAgain() throws {
+        // Half of a tiny model can still be a valid protobuf: this needs a real one.
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: Self.models + "/multistyle26.onnx"),
+                          "models not fetched: run scripts/setup-models.sh")
         let dir = NSTemporaryDirectory() + "cnnpipe-models-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let whole = try modelBytes()
