@@ -166,8 +166,11 @@ def run_partition(command, gallery_file):
         for raw in process.stdout:
             if first_answer is None:
                 first_answer = time.monotonic() - started
-            line = json.loads(raw)
-            path = line.get("path")
+            try:
+                line = json.loads(raw)
+                path = line.get("path")
+            except (ValueError, AttributeError):
+                continue                                 # not a worker line; its path gets an error row below
             if path not in wanted or path in answered:
                 continue                                 # cannot happen with a correct worker; never count a photo twice
             answered.add(path)
