@@ -21,8 +21,18 @@ public final class FaceDetector: @unchecked Sendable {
     let nmsIoU: Double, nmsCovered: Double
     /// Score-map cell (c, r) looks at tiled-image point (stride·c + offset, stride·r + offset).
     let stride: Int, offset: Int
+    /// nil: the graph is not one that can be tiled, so it runs on the whole pyramid at once.
+    let footprint: ConvolutionalFootprint?
+    /// Score cells per tile side. 128 cells are about 1,200×1,200 input pixels with the 189-pixel
+    /// field: a few hundred MB of activations whatever the photo size (benchmarks/faces-memory.sh).
+    let tileCells: Int
+    static let defaultTileCells = 128
 
-    public init(path: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
+    public convenience init(path: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
+        try self.init(path: path, threads: threads, tileCells: Self.defaultTileCells)
+    }
+
+    init(path: String, threads: Int, tileCells: Int) throws {
         let network = try DlibImporter.network(path: path)
         guard case .mmod(let options) = network.loss, case .imagePyramid(let mean, let padding, let outer) = network.input,
               let window = options.windows.first else {
@@ -33,6 +43,8 @@ public final class FaceDetector: @unchecked Sendable {
         self.window = (window.width, window.height)
         nmsIoU = Double(options.nmsIoU); nmsCovered = Double(options.nmsCovered)
         (stride, offset) = try Self.outputToInputMapping(network.graph)
+        footprint = ConvolutionalFootprint(network.graph)
+        self.tileCells = tileCells
         session = try Session(network.graph, threads: threads)
         session.acceptsAnyInputSize = true
     }
@@ -75,11 +87,7 @@ public final class FaceDetector: @unchecked Sendable {
         let pyramid = TiledPyramid(imageWidth: width, imageHeight: height, padding: padding, outerPadding: outerPadding)
         let input = Tensor(uninitialized: [1, 3, pyramid.height, pyramid.width])
         rgb.withUnsafeBufferPointer { pyramid.render(rgb: $0, mean: mean, into: input.buffer.pointer) }
-        guard let scores = try session.run([session.inputs[0].name: input]).values.first, scores.shape.count == 4 else {
-            throw ModelError("detector: the network gave no score map")
-        }
-        let rows = scores.shape[2], columns = scores.shape[3]
-        let s = scores.floats
+        let (s, rows, columns) = try scoreMap(input)
         var candidates: [FaceDetection] = []
         for r in 0..<rows {
             for c in 0..<columns where Double(s[r * columns + c]) > threshold {
@@ -89,6 +97,55 @@ public final class FaceDetector: @unchecked Sendable {
             }
         }
         return nonMaximumSuppression(candidates)
+    }
+
+    /// The network's score map for the whole input, computed tile by tile (ScoreMapTiles.swift) so
+    /// that memory is bounded by the tile size; the cells are the ones of a single run.
+    func scoreMap(_ input: Tensor) throws -> (scores: [Float], rows: Int, columns: Int) {
+        let height = input.shape[2], width = input.shape[3]
+        guard let footprint else { return try run(input) }
+        let rowSpans = footprint.spans(input: height, cellsPerTile: tileCells)
+        let columnSpans = footprint.spans(input: width, cellsPerTile: tileCells)
+        if rowSpans.count <= 1 && columnSpans.count <= 1 { return try run(input) }
+        let rows = footprint.outputLength(height), columns = footprint.outputLength(width)
+        var scores = [Float](repeating: 0, count: rows * columns)
+        for r in rowSpans {
+            for c in columnSpans {
+                let tile = Self.crop(input, rows: r.input, columns: c.input)
+                let (t, tileRows, tileColumns) = try run(tile)
+                let r0 = r.input.lowerBound / footprint.stride, c0 = c.input.lowerBound / footprint.stride
+                guard r.cells.upperBound - r0 <= tileRows, c.cells.upperBound - c0 <= tileColumns else {
+                    throw ModelError("detector: a tile's score map is smaller than its footprint says")
+                }
+                for row in r.cells {
+                    let from = (row - r0) * tileColumns + c.cells.lowerBound - c0
+                    scores.replaceSubrange(row * columns + c.cells.lowerBound..<row * columns + c.cells.upperBound,
+                                           with: t[from..<from + c.cells.count])
+                }
+            }
+        }
+        return (scores, rows, columns)
+    }
+
+    private func run(_ input: Tensor) throws -> (scores: [Float], rows: Int, columns: Int) {
+        guard let scores = try session.run([session.inputs[0].name: input]).values.first, scores.shape.count == 4 else {
+            throw ModelError("detector: the network gave no score map")
+        }
+        return (scores.floats, scores.shape[2], scores.shape[3])
+    }
+
+    /// Rows × columns of an NCHW tensor, copied row by row.
+    static func crop(_ input: Tensor, rows: Range<Int>, columns: Range<Int>) -> Tensor {
+        let channels = input.shape[1], height = input.shape[2], width = input.shape[3]
+        let out = Tensor(uninitialized: [1, channels, rows.count, columns.count])
+        let src = input.buffer.pointer, dst = out.buffer.pointer
+        for ch in 0..<channels {
+            for (i, row) in rows.enumerated() {
+                (dst + (ch * rows.count + i) * columns.count)
+                    .update(from: src + (ch * height + row) * width + columns.lowerBound, count: columns.count)
+            }
+        }
+        return out
     }
 
     /// Greedy: highest score first, dropping a box that overlaps any box already kept.
