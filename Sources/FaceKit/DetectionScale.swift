@@ -18,10 +18,10 @@ struct DetectionScale {
         smallHeight = max(1, min(limit, Int((Double(height) * f).rounded())))
     }
 
-    /// The smaller copy, interleaved RGB8, antialiased (bilinear taps widened by the scale). The
+    /// The smaller copy, interleaved RGB8: each pixel the mean of the photo pixels it covers. The
     /// vertical pass reads the 8-bit rows directly, so no float copy of the full photo is made.
     func downscale(_ rgb: [UInt8]) -> [UInt8] {
-        let taps = Resampler.taps(from: height, to: smallHeight, filter: .bilinear)
+        let taps = Resampler.taps(from: height, to: smallHeight, filter: .box)
         let n = width * 3
         var rows = FloatImage(width: width, height: smallHeight, channels: 3)
         rgb.withUnsafeBufferPointer { src in
@@ -35,7 +35,7 @@ struct DetectionScale {
                 }
             }
         }
-        let small = Resampler.resize(rows, width: smallWidth, height: smallHeight, filter: .bilinear)
+        let small = Resampler.resize(rows, width: smallWidth, height: smallHeight, filter: .box)
         return small.samples.map { UInt8(max(0, min(255, $0.rounded()))) }
     }
 

@@ -13,9 +13,10 @@ final class BoundedDetectionTests: XCTestCase {
         return path
     }
 
-    private func photo(_ name: String) throws -> Image {
+    private func photo(_ name: String) throws -> (bytes: [UInt8], width: Int, height: Int) {
         let data = try Data(contentsOf: URL(fileURLWithPath: FaceDetectorTests.corpus + "/faces/" + name))
-        return try Codec.decode([UInt8](data)).image.converted(to: .rgb8)
+        let image = try Codec.decode([UInt8](data)).image.converted(to: .rgb8)
+        return (image.bytes, image.width, image.height)
     }
 
     func testFootprintIsTheDetectorsReceptiveField() throws {
@@ -35,13 +36,14 @@ final class BoundedDetectionTests: XCTestCase {
     }
 
     /// Tiles of 8×8 score cells (about 250×250 pixels with the field) against one run: the same
-    /// rectangles and the same confidences.
+    /// rectangles, and confidences within 1e-5: OpenBLAS blocks a GEMM by its size, so a tile's
+    /// sums can round differently in the last bits (seen: up to 5e-7).
     func testTiledDetectionsEqualUntiled() throws {
         let path = try detectorPath()
         let whole = try FaceDetector(path: path, threads: 2, tileCells: 1 << 30)
         let tiled = try FaceDetector(path: path, threads: 2, tileCells: 8)
         var compared = 0
-        for (name, upsample) in [("group/2008_002470.jpg", 0), ("group/2007_007763.jpg", 1), ("group/obama_biden_two_people.jpg", 0)] {
+        for (name, upsample) in [("group/2008_002470.jpg", 1), ("group/2007_007763.jpg", 1), ("group/obama_biden_two_people.jpg", 0)] {
             let image = try photo(name)
             let a = try whole.detect(rgb: image.bytes, width: image.width, height: image.height, upsample: upsample)
             let b = try tiled.detect(rgb: image.bytes, width: image.width, height: image.height, upsample: upsample)
@@ -53,22 +55,55 @@ final class BoundedDetectionTests: XCTestCase {
         XCTAssertGreaterThan(compared, 5)
     }
 
-    /// Boxes found on a smaller copy land within a few pixels (of the full-resolution scale) of the
-    /// boxes found at full resolution.
+    /// Each pixel of a photo doubled into 2×2: its copy at detect-size = the photo's long side is
+    /// the photo again, exactly, so detect-size must give the photo's detections scaled by 2.
     func testDetectSizeMapsBoxesToTheFullPhoto() throws {
         let finder = try FaceFinder(detectorPath: try detectorPath(), landmarkPath: nil, threads: 2)
-        for (name, size) in [("group/bald_guys.jpg", 1200), ("group/obama_biden_two_people.jpg", 800)] {
+        for name in ["group/obama_biden_two_people.jpg", "group/bald_guys.jpg"] {
             let image = try photo(name)
-            let full = try finder.find(rgb: image.bytes, width: image.width, height: image.height, detectSize: 0)
-            let small = try finder.find(rgb: image.bytes, width: image.width, height: image.height, detectSize: size)
-            XCTAssertFalse(small.isEmpty, name)
-            let scale = Double(max(image.width, image.height)) / Double(size)
-            for f in small {
-                let best = try XCTUnwrap(full.min { distance($0.rect, f.rect) < distance($1.rect, f.rect) })
-                // The detector's own box jitters by about a pyramid step (1/6 of the box) between scales.
-                XCTAssertLessThanOrEqual(distance(best.rect, f.rect), max(4 * scale, Double(best.rect.width) / 6), "\(name): \(f.rect) vs \(best.rect)")
+            let doubled = Self.doubled(image)
+            let expected = try finder.find(rgb: image.bytes, width: image.width, height: image.height, detectSize: 0)
+            let found = try finder.find(rgb: doubled.bytes, width: doubled.width, height: doubled.height,
+                                        detectSize: max(image.width, image.height))
+            XCTAssertFalse(expected.isEmpty, name)
+            XCTAssertEqual(found.map(\.rect), expected.map { r in
+                DlibRectangle(left: 2 * r.rect.left, top: 2 * r.rect.top, right: 2 * r.rect.right + 1, bottom: 2 * r.rect.bottom + 1)
+            }, name)
+            XCTAssertEqual(found.map(\.confidence), expected.map(\.confidence), name)
+        }
+    }
+
+    /// A face found on a smaller copy is the face found at full resolution, its box within the
+    /// detector's own scale jitter (windows come in pyramid steps of 6/5) plus a few pixels.
+    func testDetectSizeBoxesAreNearTheFullResolutionBoxes() throws {
+        let finder = try FaceFinder(detectorPath: try detectorPath(), landmarkPath: nil, threads: 2)
+        let image = try photo("group/bald_guys.jpg")
+        let full = try finder.find(rgb: image.bytes, width: image.width, height: image.height, detectSize: 0)
+        let small = try finder.find(rgb: image.bytes, width: image.width, height: image.height, detectSize: 1200)
+        var matched = 0
+        for f in small {
+            guard let best = full.max(by: { iou($0.rect, f.rect) < iou($1.rect, f.rect) }), iou(best.rect, f.rect) > 0.5 else { continue }
+            matched += 1
+            XCTAssertLessThanOrEqual(distance(best.rect, f.rect), 4 + Double(best.rect.width) / 4, "\(f.rect) vs \(best.rect)")
+        }
+        XCTAssertGreaterThanOrEqual(matched, small.count * 9 / 10)
+    }
+
+    static func doubled(_ image: (bytes: [UInt8], width: Int, height: Int)) -> (bytes: [UInt8], width: Int, height: Int) {
+        let w = 2 * image.width
+        var out = [UInt8](repeating: 0, count: 3 * w * 2 * image.height)
+        for y in 0..<2 * image.height {
+            for x in 0..<w {
+                let s = 3 * ((y / 2) * image.width + x / 2), d = 3 * (y * w + x)
+                out[d] = image.bytes[s]; out[d + 1] = image.bytes[s + 1]; out[d + 2] = image.bytes[s + 2]
             }
         }
+        return (out, w, 2 * image.height)
+    }
+
+    private func iou(_ a: DlibRectangle, _ b: DlibRectangle) -> Double {
+        let i = Double(a.intersection(b).area)
+        return i / (Double(a.area + b.area) - i)
     }
 
     private func distance(_ a: DlibRectangle, _ b: DlibRectangle) -> Double {
