@@ -69,9 +69,11 @@ public final class FaceDetector: @unchecked Sendable {
     /// (finds faces down to about 40 px, then 20 px); `threshold` is the score a window must exceed.
     public func detect(rgb: [UInt8], width: Int, height: Int, upsample: Int = 0, threshold: Double = 0) throws -> [FaceDetection] {
         precondition(rgb.count == 3 * width * height)
-        var image = rgb, w = width, h = height
-        for _ in 0..<upsample { (image, w, h) = Self.upsampled(image, width: w, height: h) }
-        var found = try detectAtScale(image, width: w, height: h, threshold: threshold)
+        var w = width, h = height
+        for _ in 0..<upsample { (w, h) = (2 * w + 2, 2 * h + 1) }
+        let pyramid = TiledPyramid(imageWidth: w, imageHeight: h, padding: padding, outerPadding: outerPadding)
+        let rows = PyramidRows(rgb: rgb, width: width, height: height, upsample: upsample, pyramid: pyramid, mean: mean)
+        var found = nonMaximumSuppression(try candidates(rows, threshold: threshold))
         if upsample > 0 {
             for i in found.indices {
                 var r = DoubleRectangle(left: Double(found[i].rect.left), top: Double(found[i].rect.top),
@@ -83,66 +85,68 @@ public final class FaceDetector: @unchecked Sendable {
         return found
     }
 
-    private func detectAtScale(_ rgb: [UInt8], width: Int, height: Int, threshold: Double) throws -> [FaceDetection] {
-        let pyramid = TiledPyramid(imageWidth: width, imageHeight: height, padding: padding, outerPadding: outerPadding)
-        let input = Tensor(uninitialized: [1, 3, pyramid.height, pyramid.width])
-        rgb.withUnsafeBufferPointer { pyramid.render(rgb: $0, mean: mean, into: input.buffer.pointer) }
-        let (s, rows, columns) = try scoreMap(input)
-        var candidates: [FaceDetection] = []
-        for r in 0..<rows {
-            for c in 0..<columns where Double(s[r * columns + c]) > threshold {
-                let window = DoubleRectangle.centered(x: Double(stride * c + offset), y: Double(stride * r + offset),
-                                                      width: Double(self.window.width), height: Double(self.window.height))
-                candidates.append(FaceDetection(rect: DlibRectangle(pyramid.toImage(window)), confidence: Double(s[r * columns + c])))
-            }
-        }
-        return nonMaximumSuppression(candidates)
-    }
-
-    /// The network's score map for the whole input, computed tile by tile (ScoreMapTiles.swift) so
-    /// that memory is bounded by the tile size; the cells are the ones of a single run.
-    func scoreMap(_ input: Tensor) throws -> (scores: [Float], rows: Int, columns: Int) {
-        let height = input.shape[2], width = input.shape[3]
-        guard let footprint else { return try run(input) }
-        let rowSpans = footprint.spans(input: height, cellsPerTile: tileCells)
-        let columnSpans = footprint.spans(input: width, cellsPerTile: tileCells)
-        if rowSpans.count <= 1 && columnSpans.count <= 1 { return try run(input) }
-        let rows = footprint.outputLength(height), columns = footprint.outputLength(width)
-        var scores = [Float](repeating: 0, count: rows * columns)
+    /// Every score-map cell above the threshold as a window in the image. The network runs on
+    /// tiles of the pyramid (ScoreMapTiles.swift), band by band as PyramidRows makes it, so memory
+    /// is bounded by the tile size and the pyramid's width; the cells are those of a single run.
+    func candidates(_ rows: PyramidRows, threshold: Double) throws -> [FaceDetection] {
+        let width = rows.pyramid.width, height = rows.pyramid.height
+        let rowSpans = footprint?.spans(input: height, cellsPerTile: tileCells) ?? [.init(cells: 0..<Int.max, input: 0..<height)]
+        let columnSpans = footprint?.spans(input: width, cellsPerTile: tileCells) ?? [.init(cells: 0..<Int.max, input: 0..<width)]
+        let bandCapacity = rowSpans.map(\.input.count).max() ?? 0
+        var band = [Float](repeating: 0, count: 3 * bandCapacity * width)
+        var bandStart = 0, bandRows = 0
+        var found: [FaceDetection] = []
         for r in rowSpans {
-            for c in columnSpans {
-                let tile = Self.crop(input, rows: r.input, columns: c.input)
-                let (t, tileRows, tileColumns) = try run(tile)
-                let r0 = r.input.lowerBound / footprint.stride, c0 = c.input.lowerBound / footprint.stride
-                guard r.cells.upperBound - r0 <= tileRows, c.cells.upperBound - c0 <= tileColumns else {
-                    throw ModelError("detector: a tile's score map is smaller than its footprint says")
+            try band.withUnsafeMutableBufferPointer { buffer in
+                let planes = buffer.baseAddress!, plane = bandCapacity * width
+                let keep = max(0, bandStart + bandRows - r.input.lowerBound)
+                for c in 0..<3 {     // rows shared with the previous band move to the top
+                    (planes + c * plane).update(from: planes + c * plane + (bandRows - keep) * width, count: keep * width)
                 }
-                for row in r.cells {
-                    let from = (row - r0) * tileColumns + c.cells.lowerBound - c0
-                    scores.replaceSubrange(row * columns + c.cells.lowerBound..<row * columns + c.cells.upperBound,
-                                           with: t[from..<from + c.cells.count])
+                (bandStart, bandRows) = (r.input.lowerBound, keep)
+                while bandStart + bandRows < r.input.upperBound {
+                    rows.writeNextRow(into: planes + bandRows * width, stride: plane)
+                    bandRows += 1
+                }
+                for c in columnSpans {
+                    let tile = Self.crop(planes, planeSize: plane, width: width, rows: 0..<bandRows, columns: c.input)
+                    guard let scores = try session.run([session.inputs[0].name: tile]).values.first, scores.shape.count == 4 else {
+                        throw ModelError("detector: the network gave no score map")
+                    }
+                    found += cells(scores, rows: r, columns: c, threshold: threshold, pyramid: rows.pyramid)
                 }
             }
         }
-        return (scores, rows, columns)
+        return found
     }
 
-    private func run(_ input: Tensor) throws -> (scores: [Float], rows: Int, columns: Int) {
-        guard let scores = try session.run([session.inputs[0].name: input]).values.first, scores.shape.count == 4 else {
-            throw ModelError("detector: the network gave no score map")
+    /// The cells a tile owns that pass the threshold, as image windows.
+    private func cells(_ scores: Tensor, rows r: ScoreMapSpan, columns c: ScoreMapSpan, threshold: Double,
+                       pyramid: TiledPyramid) -> [FaceDetection] {
+        let tileRows = scores.shape[2], tileColumns = scores.shape[3]
+        let r0 = r.input.lowerBound / stride, c0 = c.input.lowerBound / stride
+        let s = scores.buffer.pointer
+        var found: [FaceDetection] = []
+        for row in r.cells.clamped(to: r0..<r0 + tileRows) {
+            for column in c.cells.clamped(to: c0..<c0 + tileColumns) {
+                let score = Double(s[(row - r0) * tileColumns + column - c0])
+                guard score > threshold else { continue }
+                let window = DoubleRectangle.centered(x: Double(stride * column + offset), y: Double(stride * row + offset),
+                                                      width: Double(self.window.width), height: Double(self.window.height))
+                found.append(FaceDetection(rect: DlibRectangle(pyramid.toImage(window)), confidence: score))
+            }
         }
-        return (scores.floats, scores.shape[2], scores.shape[3])
+        return found
     }
 
-    /// Rows × columns of an NCHW tensor, copied row by row.
-    static func crop(_ input: Tensor, rows: Range<Int>, columns: Range<Int>) -> Tensor {
-        let channels = input.shape[1], height = input.shape[2], width = input.shape[3]
-        let out = Tensor(uninitialized: [1, channels, rows.count, columns.count])
-        let src = input.buffer.pointer, dst = out.buffer.pointer
-        for ch in 0..<channels {
+    /// Rows × columns of three planes (`planeSize` apart, `width` wide) as an NCHW tensor.
+    static func crop(_ planes: UnsafePointer<Float>, planeSize: Int, width: Int, rows: Range<Int>, columns: Range<Int>) -> Tensor {
+        let out = Tensor(uninitialized: [1, 3, rows.count, columns.count])
+        let dst = out.buffer.pointer
+        for ch in 0..<3 {
             for (i, row) in rows.enumerated() {
                 (dst + (ch * rows.count + i) * columns.count)
-                    .update(from: src + (ch * height + row) * width + columns.lowerBound, count: columns.count)
+                    .update(from: planes + ch * planeSize + row * width + columns.lowerBound, count: columns.count)
             }
         }
         return out

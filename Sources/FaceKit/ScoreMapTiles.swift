@@ -41,21 +41,21 @@ struct ConvolutionalFootprint: Equatable {
         layers.reduce(input) { n, l in n + 2 * l.pad < l.kernel ? 0 : (n + 2 * l.pad - l.kernel) / l.stride + 1 }
     }
 
-    /// One tile along an axis: the score cells it owns and the input span that computes them.
-    struct Span: Equatable { let cells: Range<Int>, input: Range<Int> }
-
     /// Splits an axis of `input` pixels into spans of at most `cellsPerTile` score cells. Each input
     /// span starts on a multiple of the stride (so every layer's grid lines up with the untiled one)
     /// and holds the whole receptive field of its cells, except at the image's own edges, where the
     /// padding is the same as untiled.
-    func spans(input: Int, cellsPerTile: Int) -> [Span] {
+    func spans(input: Int, cellsPerTile: Int) -> [ScoreMapSpan] {
         let cells = outputLength(input)
         return Swift.stride(from: 0, to: cells, by: cellsPerTile).map { c0 in
             let c1 = min(cells, c0 + cellsPerTile)
             let first = stride * c0 + low, last = stride * (c1 - 1) + high
             let start = c0 == 0 ? 0 : max(0, first >= 0 ? first / stride * stride : 0)
             let end = c1 == cells ? input : min(input, last + 1)
-            return Span(cells: c0..<c1, input: start..<end)
+            return ScoreMapSpan(cells: c0..<c1, input: start..<end)
         }
     }
 }
+
+/// One tile along an axis: the score cells it owns and the input span that computes them.
+struct ScoreMapSpan: Equatable { let cells: Range<Int>, input: Range<Int> }

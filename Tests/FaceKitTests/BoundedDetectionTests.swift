@@ -35,6 +35,27 @@ final class BoundedDetectionTests: XCTestCase {
         }
     }
 
+    /// The pyramid made a row at a time (upsampled rows, level chains, small levels kept whole)
+    /// is the whole-image rendering, bit for bit.
+    func testStreamedPyramidIsTheRenderedOne() throws {
+        let image = try photo("group/2008_002470.jpg")
+        let mean: [Float] = [122.782, 117.001, 104.298]
+        for upsample in [0, 1] {
+            var rgb = image.bytes, w = image.width, h = image.height
+            for _ in 0..<upsample { (rgb, w, h) = FaceDetector.upsampled(rgb, width: w, height: h) }
+            let pyramid = TiledPyramid(imageWidth: w, imageHeight: h, padding: 10, outerPadding: 11)
+            let plane = pyramid.width * pyramid.height
+            var whole = [Float](repeating: 0, count: 3 * plane), streamed = whole
+            whole.withUnsafeMutableBufferPointer { out in rgb.withUnsafeBufferPointer { pyramid.render(rgb: $0, mean: mean, into: out.baseAddress!) } }
+            let rows = PyramidRows(rgb: image.bytes, width: image.width, height: image.height, upsample: upsample,
+                                   pyramid: pyramid, mean: mean, storedArea: 20_000)
+            streamed.withUnsafeMutableBufferPointer { out in
+                for y in 0..<pyramid.height { rows.writeNextRow(into: out.baseAddress! + y * pyramid.width, stride: plane) }
+            }
+            XCTAssertEqual(whole, streamed, "upsample \(upsample)")
+        }
+    }
+
     /// Tiles of 8×8 score cells (about 250×250 pixels with the field) against one run: the same
     /// rectangles, and confidences within 1e-5: OpenBLAS blocks a GEMM by its size, so a tile's
     /// sums can round differently in the last bits (seen: up to 5e-7).
