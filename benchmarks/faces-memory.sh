@@ -18,7 +18,7 @@ UPSAMPLES=${UPSAMPLES:-"0 1 2"}
 MAX_LEVEL0_MP=${MAX_LEVEL0_MP:-0}
 echo "== faces memory: $(basename "$PHOTO") upscaled to ${SIZES// /, } MP; upsample ${UPSAMPLES// /, }"
 
-read -r W0 H0 < <(identify -format '%w %h' "$PHOTO")
+read -r W0 H0 < <(identify -format '%w %h\n' "$PHOTO" 2>/dev/null)
 printf '%-6s %-12s %-3s %-12s %8s %10s %6s\n' MP size up detect-size seconds "peak MiB" faces
 for mp in $SIZES; do
     w=$(awk -v mp="$mp" -v w="$W0" -v h="$H0" 'BEGIN { printf "%d", sqrt(mp * 1e6 * w / h) }')
