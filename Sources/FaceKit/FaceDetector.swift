@@ -169,7 +169,8 @@ public final class FaceDetector: @unchecked Sendable {
     }
 
     /// dlib's pyramid_up with pyramid_down<2>: the image bilinearly resampled (align corners,
-    /// samples truncated) to (2w + 2) × (2h + 1).
+    /// samples truncated) to (2w + 2) × (2h + 1). Detection streams the same rows (ByteRows); this
+    /// whole-image form is the reference the streamed pyramid is tested against.
     static func upsampled(_ rgb: [UInt8], width: Int, height: Int) -> ([UInt8], Int, Int) {
         let w2 = 2 * width + 2, h2 = 2 * height + 1
         let xs = Double(width - 1) / Double(max(w2 - 1, 1)), ys = Double(height - 1) / Double(max(h2 - 1, 1))
