@@ -62,7 +62,7 @@ let package = Package(
                 dependencies: ["COpenBLAS", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
                 path: "Sources/CNNRuntime", swiftSettings: numeric),
         // Faces on CNNRuntime: dlib's MMOD detector (tiled pyramid, NMS), landmarks, alignment.
-        .target(name: "FaceKit", dependencies: ["CNNRuntime"], path: "Sources/FaceKit", swiftSettings: numeric),
+        .target(name: "FaceKit", dependencies: ["CNNRuntime", "FrameModel"], path: "Sources/FaceKit", swiftSettings: numeric),
         // Face galleries: people and their embeddings in SQLite (GRDB), nearest-person search via BLAS.
         .target(name: "Gallery", dependencies: ["FaceKit", .product(name: "GRDB", package: "GRDB.swift")],
                 path: "Sources/Gallery", swiftSettings: fast),

@@ -12,6 +12,8 @@ final class FaceDetect: Stage {
     static let summary = "Find faces (dlib's CNN detector) and their landmarks; they become XMP face regions"
     static let parameters: [Parameter] = [
         .int("upsample", default: 0, range: 0...2, "double the image this many times first to find smaller faces (0: down to ~80 px, 1: ~40 px, 2: ~20 px)"),
+        .int("detect-size", default: FaceFinder.defaultDetectSize, range: 0...100_000,
+             "detect on a copy whose long side is at most this many pixels, boxes mapped back (bounds time and memory on large photos; 0: full resolution)"),
         .float("threshold", default: 0, range: -2...3, "detector score a face must exceed (dlib's adjust_threshold; higher = fewer, surer faces)"),
         .int("min-size", default: 0, range: 0...100_000, "ignore faces narrower than this many pixels"),
         .bool("landmarks", default: true, "find the 5 landmarks (eye corners, nose) of each face"),
@@ -21,7 +23,7 @@ final class FaceDetect: Stage {
     static let options: StageOptions = [.stateless]
 
     let finder: FaceFinder
-    let upsample: Int, threshold: Double, minSize: Int
+    let upsample: Int, threshold: Double, minSize: Int, detectSize: Int
     let replaceRegions: Bool
     let overlay: FaceOverlay?
 
@@ -41,6 +43,7 @@ final class FaceDetect: Stage {
             throw StageError("\(e); run scripts/setup-models.sh to fetch the models again")
         }
         upsample = p.int("upsample"); threshold = Double(p.float("threshold")); minSize = p.int("min-size")
+        detectSize = p.int("detect-size")
         replaceRegions = p.bool("replace-regions")
         overlay = p.bool("draw") ? FaceOverlay(text: try TextRenderer()) : nil
     }
@@ -49,7 +52,7 @@ final class FaceDetect: Stage {
         let frame = inputs[0]
         let rgb = frame.image(as: .rgb8)
         let found = try finder.find(rgb: rgb.bytes, width: rgb.width, height: rgb.height,
-                                    upsample: upsample, threshold: threshold, minSize: minSize)
+                                    upsample: upsample, threshold: threshold, minSize: minSize, detectSize: detectSize)
         var annotations = frame.annotations
         annotations.faces = Self.merge(found.map(Self.face), into: replaceRegions ? [] : annotations.faces)
         if let overlay {

@@ -21,8 +21,18 @@ public final class FaceDetector: @unchecked Sendable {
     let nmsIoU: Double, nmsCovered: Double
     /// Score-map cell (c, r) looks at tiled-image point (stride·c + offset, stride·r + offset).
     let stride: Int, offset: Int
+    /// nil: the graph is not one that can be tiled, so it runs on the whole pyramid at once.
+    let footprint: ConvolutionalFootprint?
+    /// Score cells per tile side. 128 cells are about 1,200×1,200 input pixels with the 189-pixel
+    /// field: a few hundred MB of activations whatever the photo size (benchmarks/faces-memory.sh).
+    let tileCells: Int
+    static let defaultTileCells = 128
 
-    public init(path: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
+    public convenience init(path: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
+        try self.init(path: path, threads: threads, tileCells: Self.defaultTileCells)
+    }
+
+    init(path: String, threads: Int, tileCells: Int) throws {
         let network = try DlibImporter.network(path: path)
         guard case .mmod(let options) = network.loss, case .imagePyramid(let mean, let padding, let outer) = network.input,
               let window = options.windows.first else {
@@ -33,6 +43,8 @@ public final class FaceDetector: @unchecked Sendable {
         self.window = (window.width, window.height)
         nmsIoU = Double(options.nmsIoU); nmsCovered = Double(options.nmsCovered)
         (stride, offset) = try Self.outputToInputMapping(network.graph)
+        footprint = ConvolutionalFootprint(network.graph)
+        self.tileCells = tileCells
         session = try Session(network.graph, threads: threads)
         session.acceptsAnyInputSize = true
     }
@@ -57,9 +69,11 @@ public final class FaceDetector: @unchecked Sendable {
     /// (finds faces down to about 40 px, then 20 px); `threshold` is the score a window must exceed.
     public func detect(rgb: [UInt8], width: Int, height: Int, upsample: Int = 0, threshold: Double = 0) throws -> [FaceDetection] {
         precondition(rgb.count == 3 * width * height)
-        var image = rgb, w = width, h = height
-        for _ in 0..<upsample { (image, w, h) = Self.upsampled(image, width: w, height: h) }
-        var found = try detectAtScale(image, width: w, height: h, threshold: threshold)
+        var w = width, h = height
+        for _ in 0..<upsample { (w, h) = (2 * w + 2, 2 * h + 1) }
+        let pyramid = TiledPyramid(imageWidth: w, imageHeight: h, padding: padding, outerPadding: outerPadding)
+        let rows = PyramidRows(rgb: rgb, width: width, height: height, upsample: upsample, pyramid: pyramid, mean: mean)
+        var found = nonMaximumSuppression(try candidates(rows, threshold: threshold))
         if upsample > 0 {
             for i in found.indices {
                 var r = DoubleRectangle(left: Double(found[i].rect.left), top: Double(found[i].rect.top),
@@ -71,24 +85,71 @@ public final class FaceDetector: @unchecked Sendable {
         return found
     }
 
-    private func detectAtScale(_ rgb: [UInt8], width: Int, height: Int, threshold: Double) throws -> [FaceDetection] {
-        let pyramid = TiledPyramid(imageWidth: width, imageHeight: height, padding: padding, outerPadding: outerPadding)
-        let input = Tensor(uninitialized: [1, 3, pyramid.height, pyramid.width])
-        rgb.withUnsafeBufferPointer { pyramid.render(rgb: $0, mean: mean, into: input.buffer.pointer) }
-        guard let scores = try session.run([session.inputs[0].name: input]).values.first, scores.shape.count == 4 else {
-            throw ModelError("detector: the network gave no score map")
-        }
-        let rows = scores.shape[2], columns = scores.shape[3]
-        let s = scores.floats
-        var candidates: [FaceDetection] = []
-        for r in 0..<rows {
-            for c in 0..<columns where Double(s[r * columns + c]) > threshold {
-                let window = DoubleRectangle.centered(x: Double(stride * c + offset), y: Double(stride * r + offset),
-                                                      width: Double(self.window.width), height: Double(self.window.height))
-                candidates.append(FaceDetection(rect: DlibRectangle(pyramid.toImage(window)), confidence: Double(s[r * columns + c])))
+    /// Every score-map cell above the threshold as a window in the image. The network runs on
+    /// tiles of the pyramid (ScoreMapTiles.swift), band by band as PyramidRows makes it, so memory
+    /// is bounded by the tile size and the pyramid's width; the cells are those of a single run.
+    func candidates(_ rows: PyramidRows, threshold: Double) throws -> [FaceDetection] {
+        let width = rows.pyramid.width, height = rows.pyramid.height
+        let rowSpans = footprint?.spans(input: height, cellsPerTile: tileCells) ?? [.init(cells: 0..<Int.max, input: 0..<height)]
+        let columnSpans = footprint?.spans(input: width, cellsPerTile: tileCells) ?? [.init(cells: 0..<Int.max, input: 0..<width)]
+        let bandCapacity = rowSpans.map(\.input.count).max() ?? 0
+        var band = [Float](repeating: 0, count: 3 * bandCapacity * width)
+        var bandStart = 0, bandRows = 0
+        var found: [FaceDetection] = []
+        for r in rowSpans {
+            try band.withUnsafeMutableBufferPointer { buffer in
+                let planes = buffer.baseAddress!, plane = bandCapacity * width
+                let keep = max(0, bandStart + bandRows - r.input.lowerBound)
+                for c in 0..<3 {     // rows shared with the previous band move to the top
+                    (planes + c * plane).update(from: planes + c * plane + (bandRows - keep) * width, count: keep * width)
+                }
+                (bandStart, bandRows) = (r.input.lowerBound, keep)
+                while bandStart + bandRows < r.input.upperBound {
+                    rows.writeNextRow(into: planes + bandRows * width, stride: plane)
+                    bandRows += 1
+                }
+                for c in columnSpans {
+                    let tile = Self.crop(planes, planeSize: plane, width: width, rows: 0..<bandRows, columns: c.input)
+                    guard let scores = try session.run([session.inputs[0].name: tile]).values.first, scores.shape.count == 4 else {
+                        throw ModelError("detector: the network gave no score map")
+                    }
+                    found += cells(scores, rows: r, columns: c, threshold: threshold, pyramid: rows.pyramid)
+                }
             }
         }
-        return nonMaximumSuppression(candidates)
+        return found
+    }
+
+    /// The cells a tile owns that pass the threshold, as image windows.
+    private func cells(_ scores: Tensor, rows r: ScoreMapSpan, columns c: ScoreMapSpan, threshold: Double,
+                       pyramid: TiledPyramid) -> [FaceDetection] {
+        let tileRows = scores.shape[2], tileColumns = scores.shape[3]
+        let r0 = r.input.lowerBound / stride, c0 = c.input.lowerBound / stride
+        let s = scores.buffer.pointer
+        var found: [FaceDetection] = []
+        for row in r.cells.clamped(to: r0..<r0 + tileRows) {
+            for column in c.cells.clamped(to: c0..<c0 + tileColumns) {
+                let score = Double(s[(row - r0) * tileColumns + column - c0])
+                guard score > threshold else { continue }
+                let window = DoubleRectangle.centered(x: Double(stride * column + offset), y: Double(stride * row + offset),
+                                                      width: Double(self.window.width), height: Double(self.window.height))
+                found.append(FaceDetection(rect: DlibRectangle(pyramid.toImage(window)), confidence: score))
+            }
+        }
+        return found
+    }
+
+    /// Rows × columns of three planes (`planeSize` apart, `width` wide) as an NCHW tensor.
+    static func crop(_ planes: UnsafePointer<Float>, planeSize: Int, width: Int, rows: Range<Int>, columns: Range<Int>) -> Tensor {
+        let out = Tensor(uninitialized: [1, 3, rows.count, columns.count])
+        let dst = out.buffer.pointer
+        for ch in 0..<3 {
+            for (i, row) in rows.enumerated() {
+                (dst + (ch * rows.count + i) * columns.count)
+                    .update(from: planes + ch * planeSize + row * width + columns.lowerBound, count: columns.count)
+            }
+        }
+        return out
     }
 
     /// Greedy: highest score first, dropping a box that overlaps any box already kept.
@@ -108,7 +169,8 @@ public final class FaceDetector: @unchecked Sendable {
     }
 
     /// dlib's pyramid_up with pyramid_down<2>: the image bilinearly resampled (align corners,
-    /// samples truncated) to (2w + 2) × (2h + 1).
+    /// samples truncated) to (2w + 2) × (2h + 1). Detection streams the same rows (ByteRows); this
+    /// whole-image form is the reference the streamed pyramid is tested against.
     static func upsampled(_ rgb: [UInt8], width: Int, height: Int) -> ([UInt8], Int, Int) {
         let w2 = 2 * width + 2, h2 = 2 * height + 1
         let xs = Double(width - 1) / Double(max(w2 - 1, 1)), ys = Double(height - 1) / Double(max(h2 - 1, 1))

@@ -26,16 +26,18 @@ public final class FaceRecognizer: @unchecked Sendable {
     }
 
     /// Every face in interleaved RGB8 pixels, highest score first, with its descriptor.
-    public func faces(rgb: [UInt8], width: Int, height: Int, upsample: Int = 0, minSize: Int = 0) throws -> [Face] {
-        let found = try finder.find(rgb: rgb, width: width, height: height, upsample: upsample, minSize: minSize)
+    public func faces(rgb: [UInt8], width: Int, height: Int, upsample: Int = 0, minSize: Int = 0,
+                      detectSize: Int = FaceFinder.defaultDetectSize) throws -> [Face] {
+        let found = try finder.find(rgb: rgb, width: width, height: height, upsample: upsample, minSize: minSize, detectSize: detectSize)
         let descriptors = try embedder.embeddings(rgb: rgb, width: width, height: height, faces: found.map(\.landmarks))
         return zip(found, descriptors).map { Face(found: $0, descriptor: $1) }
     }
 
     /// The largest face (by box area) with its descriptor, and how many faces there were; nil without faces.
     /// Only the largest face goes through the descriptor network.
-    public func largestFace(rgb: [UInt8], width: Int, height: Int, upsample: Int = 0) throws -> (face: Face, count: Int)? {
-        let found = try finder.find(rgb: rgb, width: width, height: height, upsample: upsample)
+    public func largestFace(rgb: [UInt8], width: Int, height: Int, upsample: Int = 0,
+                            detectSize: Int = FaceFinder.defaultDetectSize) throws -> (face: Face, count: Int)? {
+        let found = try finder.find(rgb: rgb, width: width, height: height, upsample: upsample, detectSize: detectSize)
         guard let largest = found.max(by: { $0.rect.area < $1.rect.area }) else { return nil }
         let descriptor = try embedder.embeddings(rgb: rgb, width: width, height: height, faces: [largest.landmarks])[0]
         return (Face(found: largest, descriptor: descriptor), found.count)

@@ -60,6 +60,7 @@ struct TiledPyramid {
 
     /// The tiled image as planar RGB floats (pixel units 0…255), background `mean`: level 0 is
     /// `rgb` (interleaved 8-bit), each further level a bilinear (align-corners) resampling of the previous.
+    /// Detection makes it a row at a time instead (PyramidRows); this is the reference for that.
     func render(rgb: UnsafeBufferPointer<UInt8>, mean: [Float], into planes: UnsafeMutablePointer<Float>) {
         let plane = width * height
         for c in 0..<3 { (planes + c * plane).update(repeating: mean[c], count: plane) }

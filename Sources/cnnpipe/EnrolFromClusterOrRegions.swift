@@ -53,7 +53,8 @@ extension GalleryEnroll {
                         .filter { !$0.0.isEmpty && !Self.strangerNames.contains($0.0) }
                     unnamed += regions.count - named.count
                     guard !named.isEmpty else { continue }
-                    let faces = try recognizer.faces(rgb: image.bytes, width: image.width, height: image.height, upsample: options.upsample)
+                    let faces = try recognizer.faces(rgb: image.bytes, width: image.width, height: image.height, upsample: options.upsample,
+                                                     detectSize: options.detection.detectSize)
                     let matches = RegionMatcher.match(regions: named.map { RegionMatcher.Box(x: $0.1.x, y: $0.1.y, width: $0.1.width, height: $0.1.height) },
                                                       faces: faces.map { RegionMatcher.Box($0.rect) }, minOverlap: minOverlap)
                     // Each detected face gets the names of the regions matched to it (a name once: an

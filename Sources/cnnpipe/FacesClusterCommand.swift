@@ -35,6 +35,7 @@ struct FacesCluster: ParsableCommand {
     @Option(help: "Faces closer than this (Euclidean descriptor distance) are joined.") var threshold = 0.5
     @Option(help: "Ignore faces narrower than this many pixels.") var minSize = 0
     @Option(help: "Double the images this many times to find small faces (0-2).") var upsample = 0
+    @OptionGroup var detection: DetectSizeOption
     @Option(help: "Side of each face on the contact sheets, in pixels.") var cell = 150
     @Option(help: "Worker threads for the networks.") var threads = ProcessInfo.processInfo.activeProcessorCount
 
@@ -68,7 +69,7 @@ struct FacesCluster: ParsableCommand {
                 do {
                     let image = try Codec.decode(item.bytes).image.converted(to: .rgb8)
                     let found = try recognizer.faces(rgb: image.bytes, width: image.width, height: image.height,
-                                                     upsample: upsample, minSize: minSize)
+                                                     upsample: upsample, minSize: minSize, detectSize: detection.detectSize)
                     let path = item.path == "-" ? item.label : absolutePath(item.path) + (item.position > 0 ? " image \(item.position + 1)" : "")
                     for f in found {
                         faces.append(ClusteredFace(index: faces.count, path: path, box: clipped(f.rect, image), descriptor: f.descriptor,

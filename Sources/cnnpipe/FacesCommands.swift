@@ -29,6 +29,7 @@ struct FacesDetect: ParsableCommand {
     @Argument(help: "Images, folders of images, or - for stdin.") var inputs: [String] = []
     @OptionGroup var batchInput: BatchInput
     @Option(help: "Double the image this many times first to find smaller faces (0-2).") var upsample = 0
+    @OptionGroup var detection: DetectSizeOption
     @Option(help: "Score a face must exceed (dlib's adjust_threshold).") var threshold = 0.0
     @Option(help: "Worker threads for the network.") var threads = ProcessInfo.processInfo.activeProcessorCount
     @Flag(help: "Also find the 5 landmarks of each face (in --json output).") var landmarks = false
@@ -62,7 +63,7 @@ struct FacesDetect: ParsableCommand {
                 do {
                     let image = try Codec.decode(item.bytes).image.converted(to: .rgb8)
                     let faces = try finder.find(rgb: image.bytes, width: image.width, height: image.height,
-                                                upsample: upsample, threshold: threshold)
+                                                upsample: upsample, threshold: threshold, detectSize: detection.detectSize)
                     if batchInput.isBatch {
                         emitLine(BatchLine.ok(item.label, faces: faces.map { BatchLine.face(Face(found: $0)) }))
                     } else {
@@ -113,6 +114,7 @@ struct FacesVerify: ParsableCommand {
     @Option(help: "Compare with this gallery's learned head.") var gallery: String?
     @Flag(help: "Ignore the gallery's head: plain distance.") var noHead = false
     @Option(help: "Double the images this many times to find small faces (0-2).") var upsample = 0
+    @OptionGroup var detection: DetectSizeOption
     @Option(help: "Worker threads for the networks.") var threads = ProcessInfo.processInfo.activeProcessorCount
     @Flag(help: "Print a JSON object instead.") var json = false
 
@@ -132,7 +134,8 @@ struct FacesVerify: ParsableCommand {
             do {
                 guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read the file") }
                 let image = try Codec.decode([UInt8](data)).image.converted(to: .rgb8)
-                guard let (face, count) = try recognizer.largestFace(rgb: image.bytes, width: image.width, height: image.height, upsample: upsample) else {
+                guard let (face, count) = try recognizer.largestFace(rgb: image.bytes, width: image.width, height: image.height, upsample: upsample,
+                                                                           detectSize: detection.detectSize) else {
                     throw CLIError("no face found (try --upsample 1 for small faces)")
                 }
                 if count > 1 { warn("\(path): \(count) faces; using the largest") }
@@ -176,6 +179,7 @@ struct FacesIdentify: ParsableCommand {
     @Flag(help: "Ignore the gallery's learned head: plain distances.") var noHead = false
     @Option(name: .customLong("top-k"), help: "Also report this many runners-up per face (--json).") var topK = 0
     @Option(help: "Double the images this many times to find small faces (0-2).") var upsample = 0
+    @OptionGroup var detection: DetectSizeOption
     @Option(help: "Worker threads for the networks.") var threads = ProcessInfo.processInfo.activeProcessorCount
     @Flag(help: "One JSON object per face.") var json = false
 
@@ -197,7 +201,8 @@ struct FacesIdentify: ParsableCommand {
             case .success(let item):
                 do {
                     let image = try Codec.decode(item.bytes).image.converted(to: .rgb8)
-                    let faces = try recognizer.faces(rgb: image.bytes, width: image.width, height: image.height, upsample: upsample)
+                    let faces = try recognizer.faces(rgb: image.bytes, width: image.width, height: image.height, upsample: upsample,
+                                                     detectSize: detection.detectSize)
                     let named = zip(faces, try matcher.identify(faces.map(\.descriptor), runnersUp: topK))
                     if batch {
                         emitLine(BatchLine.ok(item.label, faces: named.map { face, who in

@@ -48,6 +48,7 @@ struct FacesTag: ParsableCommand {
     @Flag(help: "One JSON line per photo on stdout.") var json = false
     @Flag(help: "Do not look into subfolders.") var noRecursive = false
     @Option(help: "Double the photo this many times first to find smaller faces (0-2).") var upsample = 1
+    @OptionGroup var detection: DetectSizeOption
     @Option(help: "Detector score a face must exceed (dlib's adjust_threshold).") var threshold: Float = 0
     @Option(help: "Ignore faces narrower than this many pixels.") var minSize = 0
     @Option(help: "Largest descriptor distance that still counts as the person (default 0.6, or the head's threshold).")
@@ -106,7 +107,7 @@ struct FacesTag: ParsableCommand {
 
         // The graph, and what tagged a photo (a re-run with the same state skips it).
         var stages: [(stage: String, params: [(String, String)])] = [
-            ("face-detect", [("upsample", "\(upsample)"), ("threshold", "\(threshold)"), ("min-size", "\(minSize)")]),
+            ("face-detect", [("upsample", "\(upsample)"), ("threshold", "\(threshold)"), ("min-size", "\(minSize)"), ("detect-size", "\(detection.detectSize)")]),
         ]
         var galleryRevision = "none"
         if let gallery {

@@ -46,7 +46,7 @@ struct Enroller {
     let recognizer: FaceRecognizer
     let modelIdentity: String
     let largest: Bool
-    let upsample: Int
+    let upsample: Int, detectSize: Int
 
     /// The face model's file and identity (the SHA-256 of the file), found before the networks load
     /// so a gallery of another model is refused at once.
@@ -55,11 +55,12 @@ struct Enroller {
         return (path, try SHA256.hexOfFile(atPath: path))
     }
 
-    init(model: (path: String, identity: String), threads: Int, largest: Bool, upsample: Int) throws {
+    init(model: (path: String, identity: String), threads: Int, largest: Bool, upsample: Int, detectSize: Int) throws {
         modelIdentity = model.identity
         recognizer = try FaceRecognizer(embedderPath: model.path, threads: threads)
         self.largest = largest
         self.upsample = upsample
+        self.detectSize = detectSize
     }
 
     /// The embedding of the one face in a photo; an error (one line, without the path) when it has
@@ -67,7 +68,8 @@ struct Enroller {
     func embedding(photo path: String) throws -> [Float] {
         guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read the file") }
         let image = try Codec.decode([UInt8](data)).image.converted(to: .rgb8)     // upright from EXIF
-        guard let (face, count) = try recognizer.largestFace(rgb: image.bytes, width: image.width, height: image.height, upsample: upsample) else {
+        guard let (face, count) = try recognizer.largestFace(rgb: image.bytes, width: image.width, height: image.height,
+                                                                      upsample: upsample, detectSize: detectSize) else {
             throw CLIError(upsample < 2 ? "no face found (for small faces try --upsample \(upsample + 1))" : "no face found")
         }
         guard count == 1 || largest else {
@@ -82,6 +84,7 @@ struct Enroller {
 struct EnrolOptions: ParsableArguments {
     @Flag(help: "Take the largest face of a photo with several (otherwise such a photo is rejected).") var largest = false
     @Option(help: "Double the photos this many times first to find small faces (0-2).") var upsample = 0
+    @OptionGroup var detection: DetectSizeOption
     @Option(help: "Worker threads for the networks.") var threads = ProcessInfo.processInfo.activeProcessorCount
 
     func validate() throws {
@@ -90,7 +93,7 @@ struct EnrolOptions: ParsableArguments {
     }
 
     func enroller(_ model: (path: String, identity: String)) throws -> Enroller {
-        try orFail { try Enroller(model: model, threads: threads, largest: largest, upsample: upsample) }
+        try orFail { try Enroller(model: model, threads: threads, largest: largest, upsample: upsample, detectSize: detection.detectSize) }
     }
 }
 
