@@ -29,6 +29,8 @@ final class Stylize: Stage {
                "temporal=stable: weight of the earlier frames' statistics in the moving average"),
         .float("scene-cut", default: 0.3, range: 0...1,
                "temporal=stable: colour-histogram change (0-1) from the previous frame that starts afresh"),
+        .float("blend", default: 0.9, range: 0...0.99,
+               "temporal=stable: weight of the previous stylised frame, moved by the optical flow, where the motion is reliable"),
     ]
     static let options: StageOptions = [.stateless]
     static let acceptedFormats: [PixelFormat] = [.rgb8, .rgba8, .rgb16, .rgba16, .rgbF32, .rgbaF32]
@@ -50,6 +52,7 @@ final class Stylize: Stage {
     let temporal: Bool
     let smoothing: Float
     let sceneCut: Float
+    let blend: Float
     let host: StageHost
     private var state = TemporalState()
     private let transformer: Session
@@ -64,6 +67,7 @@ final class Stylize: Stage {
         temporal = p.string("temporal") == "stable"
         smoothing = p.float("smoothing")
         sceneCut = p.float("scene-cut")
+        blend = p.float("blend")
         self.host = host
         let models = ModelFiles(host: host)
         if let path = p.optionalString("style-image") {
@@ -102,16 +106,23 @@ final class Stylize: Stage {
         try output.emit(out, annotations: annotations, like: frame)
     }
 
-    /// One frame of a video: the statistics are the moving average over the frames since the last scene cut.
+    /// One frame of a video: the statistics are the moving average over the frames since the last
+    /// scene cut, and the previous result, moved along the motion, is blended in where it is reliable.
     private func stabilised(_ photo: PlanarRGB) throws -> PlanarRGB {
         let signature = SceneSignature.of(photo)
         if let last = state.signature, SceneSignature.distance(last, signature) > sceneCut {
-            state.statistics = []
-            host.log("scene cut: statistics start afresh")
+            state = TemporalState()
+            host.log("scene cut: the temporal state starts afresh")
         }
         let statistics = SpatialStatistics.smoothing(state.statistics, weight: smoothing)
-        let result = try stylise(photo, statistics: statistics)
-        state = TemporalState(statistics: statistics.entries, signature: signature)
+        var result = try stylise(photo, statistics: statistics)
+        let gray = blend > 0 ? MotionBlend.gray(photo) : nil
+        if let gray, let previous = state.output, let previousGray = state.gray,
+           previous.width == result.width, previous.height == result.height {
+            let (warped, trust) = MotionBlend.warp(previous, from: previousGray, to: gray)
+            result = result.mixed(with: warped, weights: trust, amount: blend)
+        }
+        state = TemporalState(statistics: statistics.entries, signature: signature, gray: gray, output: result)
         return result
     }
 

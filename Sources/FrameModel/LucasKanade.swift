@@ -11,7 +11,7 @@ public struct LucasKanade: Sendable {
     public var iterations = 4
     public var windowRadius = 3
     /// Added to the diagonal of each window's structure tensor, per window pixel (intensities 0…1).
-    public var regularisation: Float = 1e-6
+    public var regularisation: Float = 1e-4
 
     public init() {}
 
@@ -28,8 +28,11 @@ public struct LucasKanade: Sendable {
         return flow
     }
 
+    /// Each level a half-size box average of the one below; the first lightly smoothed (3x3), as
+    /// sensor and compression noise would otherwise move flat regions.
     func pyramid(_ image: FloatImage) -> [FloatImage] {
-        var levels = [image]
+        let smoothed = Self.boxSum(image.samples, width: image.width, height: image.height, radius: 1).map { $0 * (1 / 9) }
+        var levels = [FloatImage(width: image.width, height: image.height, channels: 1, samples: smoothed)]
         while levels.count < maximumLevels, min(levels.last!.width, levels.last!.height) / 2 >= minimumSide {
             let top = levels.last!
             levels.append(Resampler.resize(top, width: top.width / 2, height: top.height / 2, filter: .box))

@@ -40,6 +40,20 @@ final class StylizeVideoTests: XCTestCase {
         zip(a.bytes, b.bytes).reduce(0.0) { $0 + abs(Double($1.0) - Double($1.1)) } / Double(a.bytes.count)
     }
 
+    /// Mean absolute difference of consecutive frames, in 8-bit levels.
+    private func flicker(_ frames: [Image]) -> Double {
+        zip(frames, frames.dropFirst()).map { meanAbs($0, $1) }.reduce(0, +) / Double(frames.count - 1)
+    }
+
+    func testStaticClipIsSteadierThanFrameByFrame() throws {
+        let clip = try (0..<20).map { try frame("tubingen.jpg", noise: 6, seed: UInt64($0)) }
+        let single = try stylise(clip, "stylize style=7")
+        let stable = try stylise(clip, "stylize style=7 temporal=stable")
+        let (a, b) = (flicker(single), flicker(stable))
+        print("static clip: frame-by-frame flicker \(a), stable \(b), ratio \(b / a)")
+        XCTAssertLessThanOrEqual(b, 0.2 * a, "frame by frame \(a), stable \(b)")
+    }
+
     func testSceneCutStartsAfresh() throws {
         let clip = try (0..<5).map { try frame("tubingen.jpg", noise: 3, seed: UInt64($0)) }
             + [try frame("golden_gate.jpg", noise: 3, seed: 9)]
