@@ -20,7 +20,7 @@ packages=(
   libopenblas-dev                                                                           # CNN runtime (sgemm)
   libxml2                                                                                   # XMP face regions (FoundationXML)
   libsqlite3-dev                                                                            # face galleries (GRDB)
-  libimage-exiftool-perl imagemagick libonnx-testdata                                       # tests: independent readers, ONNX conformance
+  libimage-exiftool-perl imagemagick libonnx-testdata ffmpeg                                # tests: independent readers, ONNX conformance, video pipes
   libjpeg-turbo-progs time                                                                  # benchmarks
 )
 # Python only makes reference data and runs benchmarks (in a venv under .build-venv/).

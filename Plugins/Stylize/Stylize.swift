@@ -22,6 +22,15 @@ final class Stylize: Stage {
         .choice("tile-statistics", ["image", "tile"], default: "image",
                 "tiles normalised with the whole image's statistics (measured over the tiles: no seams), "
                 + "or each tile with its own (tone changes from tile to tile; for comparison)"),
+        .choice("temporal", ["off", "stable"], default: "off",
+                "video: off = each frame on its own; stable = frames in stream order, the network's statistics "
+                + "carried from frame to frame (moving average, reset at a scene cut)").statefulUnlessDefault(),
+        .float("smoothing", default: 0.9, range: 0...0.99,
+               "temporal=stable: weight of the earlier frames' statistics in the moving average"),
+        .float("scene-cut", default: 0.3, range: 0...1,
+               "temporal=stable: colour-histogram change (0-1) from the previous frame that starts afresh"),
+        .float("blend", default: 0.9, range: 0...0.99,
+               "temporal=stable: weight of the previous stylised frame, moved by the optical flow, where the motion is reliable"),
     ]
     static let options: StageOptions = [.stateless]
     static let acceptedFormats: [PixelFormat] = [.rgb8, .rgba8, .rgb16, .rgba16, .rgbF32, .rgbaF32]
@@ -40,7 +49,12 @@ final class Stylize: Stage {
     let nativeResolution: Bool
     let tileSize: Int
     let tileStatistics: String
+    let temporal: Bool
+    let smoothing: Float
+    let sceneCut: Float
+    let blend: Float
     let host: StageHost
+    private var state = TemporalState()
     private let transformer: Session
     private let predictor: Session?
 
@@ -50,6 +64,10 @@ final class Stylize: Stage {
         nativeResolution = p.string("resolution") == "native"
         tileSize = p.int("tile-size")
         tileStatistics = p.string("tile-statistics")
+        temporal = p.string("temporal") == "stable"
+        smoothing = p.float("smoothing")
+        sceneCut = p.float("scene-cut")
+        blend = p.float("blend")
         self.host = host
         let models = ModelFiles(host: host)
         if let path = p.optionalString("style-image") {
@@ -77,7 +95,7 @@ final class Stylize: Stage {
         }
         // Straight from the packed pixels to planes and back (big photos: few whole-image copies alive).
         let (photo, alpha) = PlanarRGB.split(frame.image)
-        var result = try stylise(photo)
+        var result = try temporal ? stabilised(photo) : stylise(photo)
         if preserveColour { result = result.withChroma(of: photo) }
         let out = result.image(frame.format, alpha: alpha)
         var annotations = frame.annotations
@@ -88,12 +106,33 @@ final class Stylize: Stage {
         try output.emit(out, annotations: annotations, like: frame)
     }
 
-    func stylise(_ photo: PlanarRGB) throws -> PlanarRGB {
+    /// One frame of a video: the statistics are the moving average over the frames since the last
+    /// scene cut, and the previous result, moved along the motion, is blended in where it is reliable.
+    private func stabilised(_ photo: PlanarRGB) throws -> PlanarRGB {
+        let signature = SceneSignature.of(photo)
+        if let last = state.signature, SceneSignature.distance(last, signature) > sceneCut {
+            state = TemporalState()
+            host.log("scene cut: the temporal state starts afresh")
+        }
+        let statistics = SpatialStatistics.smoothing(state.statistics, weight: smoothing)
+        var result = try stylise(photo, statistics: statistics)
+        let gray = blend > 0 ? MotionBlend.gray(photo) : nil
+        if let gray, let previous = state.output, let previousGray = state.gray,
+           previous.width == result.width, previous.height == result.height {
+            let (warped, trust) = MotionBlend.warp(previous, from: previousGray, to: gray)
+            result = result.mixed(with: warped, weights: trust, amount: blend)
+        }
+        state = TemporalState(statistics: statistics.entries, signature: signature, gray: gray, output: result)
+        return result
+    }
+
+    /// `statistics` (untiled runs only) records, replays or smooths the network's spatial statistics.
+    func stylise(_ photo: PlanarRGB, statistics: SpatialStatistics? = nil) throws -> PlanarRGB {
         switch mode {
         case .builtIn(let blend):
             if strength == 0 { return photo }
             let weights = Tensor(shape: [26], floats: blend.weights)
-            let styled = try fullyConvolutional(photo, imageInput: "image") { image, statistics in
+            let styled = try fullyConvolutional(photo, imageInput: "image", statistics: statistics) { image, statistics in
                 let out = try transformer.run(["image": image.nchw, "style_weights": weights], statistics: statistics)
                 return PlanarRGB(width: image.width, height: image.height, planes: try first(out).floats)
             }
@@ -111,15 +150,15 @@ final class Stylize: Stage {
                 return PlanarRGB.fromNHWC(try self.first(out))
             }
             guard nativeResolution else {
-                return try network(photo.resized(width: 384, height: 384), nil).resized(width: photo.width, height: photo.height)
+                return try network(photo.resized(width: 384, height: 384), statistics).resized(width: photo.width, height: photo.height)
             }
-            return try fullyConvolutional(photo, imageInput: "content_image", network)
+            return try fullyConvolutional(photo, imageInput: "content_image", statistics: statistics, network)
         }
     }
 
     /// Runs a network whose sides must be multiples of 4: reflect-pads and crops back, and goes
     /// tile by tile (with whole-image statistics) when the image is above the budget.
-    private func fullyConvolutional(_ photo: PlanarRGB, imageInput: String,
+    private func fullyConvolutional(_ photo: PlanarRGB, imageInput: String, statistics untiled: SpatialStatistics?,
                                     _ network: (PlanarRGB, SpatialStatistics?) throws -> PlanarRGB) throws -> PlanarRGB {
         let padded = photo.paddedToMultiple(of: 4)
         let pixels = padded.width * padded.height
@@ -133,7 +172,7 @@ final class Stylize: Stage {
                 host.progress(done, of: 1)
             }, network: network)
         } else {
-            styled = try network(padded, nil)
+            styled = try network(padded, untiled)
         }
         return styled.cropped(width: photo.width, height: photo.height)
     }

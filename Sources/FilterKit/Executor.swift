@@ -85,7 +85,7 @@ public final class Executor {
         self.options = options
         let workers = max(1, host.threads)
         for node in graph.nodes {
-            let count = node.definition.isStateless ? workers : 1
+            let count = node.definition.isStateless(with: node.values) ? workers : 1
             do {
                 instances.append(try (0..<count).map { _ in try StageInstance(node.definition, values: node.values, host: host) })
             } catch {

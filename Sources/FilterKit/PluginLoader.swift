@@ -127,9 +127,19 @@ public struct PluginLoader {
         let outputTable = try table(s.n_outputs, s.output_pads, "output pads", limit: maximumPads)
         let formatTable = try table(s.n_formats, s.formats, "pixel formats", limit: maximumFormats)
         var params: [StageDefinition.Param] = []
+        // The table's stride is its entries' struct_size: a plugin built against an older header
+        // (before `flags`) has shorter entries; what it lacks reads as zero.
+        let paramStride = s.n_params > 0 ? Int(UnsafeRawPointer(paramTable!).load(as: UInt32.self)) : 0
         for i in 0..<Int(s.n_params) {
-            let p = paramTable![i]
-            guard p.struct_size >= MemoryLayout<cp_param_desc>.size else { throw fail("stage \(name) parameter \(i) has a truncated descriptor") }
+            let entry = UnsafeRawPointer(paramTable!) + i * paramStride
+            guard paramStride >= MemoryLayout<cp_param_desc>.offset(of: \cp_param_desc.flags)!,
+                  Int(entry.load(as: UInt32.self)) == paramStride else {
+                throw fail("stage \(name) parameter \(i) has a truncated descriptor")
+            }
+            var p = cp_param_desc()
+            withUnsafeMutableBytes(of: &p) {
+                $0.copyMemory(from: UnsafeRawBufferPointer(start: entry, count: min(paramStride, MemoryLayout<cp_param_desc>.size)))
+            }
             guard let paramName = try text(p.name, "stage \(name) parameter \(i) name", file), !paramName.isEmpty else {
                 throw fail("stage \(name) parameter \(i) has no name")
             }
@@ -142,7 +152,8 @@ public struct PluginLoader {
             params.append(.init(name: paramName, kind: kind, defaultValue: try text(p.default_value, "stage \(name) default", file),
                                 range: p.has_range != 0 ? p.min...p.max : nil,
                                 choices: try text(p.choices, "stage \(name) choices", file)?.split(separator: "|").map(String.init) ?? [],
-                                doc: try str(p.doc, "parameter doc")))
+                                doc: try str(p.doc, "parameter doc"),
+                                statefulUnlessDefault: p.flags & UInt32(CP_PARAM_STATEFUL_UNLESS_DEFAULT) != 0))
         }
         let inputs = try (0..<Int(s.n_inputs)).map { try str(inputTable![$0], "input pad name") }
         let outputs = try (0..<Int(s.n_outputs)).map { try str(outputTable![$0], "output pad name") }

@@ -11,6 +11,8 @@ public struct StageDefinition: @unchecked Sendable {
         public let range: ClosedRange<Double>?
         public let choices: [String]
         public let doc: String
+        /// A value other than the default makes the stage stateful.
+        public var statefulUnlessDefault = false
     }
 
     public let name: String
@@ -28,6 +30,11 @@ public struct StageDefinition: @unchecked Sendable {
     let desc: UnsafePointer<cp_stage_desc>
 
     public func param(_ name: String) -> Param? { params.first { $0.name == name } }
+
+    /// Whether instances may run in parallel with these (normalised, in `params` order) values.
+    public func isStateless(with values: [String]) -> Bool {
+        isStateless && !zip(params, values).contains { $0.statefulUnlessDefault && $1 != $0.defaultValue }
+    }
 }
 
 extension StageDefinition.Param {

@@ -36,8 +36,9 @@ public struct EncodeOptions: Sendable {
 public enum Codec {
     public static func decode(_ data: [UInt8], limits: DecodeLimits = DecodeLimits()) throws -> DecodedImage {
         guard let format = ImageFormat.sniff(data) else {
-            throw ImageError("not a JPEG, PNG or WebP image")
+            throw ImageError("not a JPEG, PNG, WebP, PNM or PAM image")
         }
+        if format == .pnm || format == .pam { return try PNM.decode(data, format: format, limits: limits) }
         let (info_, decoder) = shims(for: format)
         var info = cs_info()
         try call { err in data.withUnsafeBufferPointer { info_($0.baseAddress!, $0.count, &info, err) } }
@@ -124,6 +125,7 @@ public enum Codec {
 
     public static func encode(_ image: Image, metadata: FrameMetadata = FrameMetadata(), as format: ImageFormat,
                               options: EncodeOptions = EncodeOptions()) throws -> [UInt8] {
+        if format == .pnm || format == .pam { return PNM.encode(image, as: format, options: options) }
         let ready = image.converted(to: encodableFormat(for: image.format, in: format, options: options))
         var metadata = metadata
         // The frame's faces are the regions now (the file's own were read into them on decode).
@@ -152,6 +154,8 @@ public enum Codec {
                     case .webp:
                         cs_webp_encode(px.baseAddress!, w, h, stride, channels, Float((options.quality ?? 90).clamped(0, 100)),
                                        options.webpLossless ? 1 : 0, meta, &out, err)
+                    case .pnm, .pam:
+                        preconditionFailure("PNM is encoded above")
                     }
                 }
             }
@@ -181,6 +185,10 @@ public enum Codec {
         switch format {
         case .jpeg: return source.channels <= 2 ? .gray8 : .rgb8
         case .webp: return source.hasAlpha ? .rgba8 : .rgb8
+        case .pnm:
+            return PixelFormat.integer(channels: source.channels <= 2 ? 1 : 3, bitDepth: source.bytesPerSample >= 2 ? 16 : 8)!
+        case .pam:
+            return PixelFormat.integer(channels: source.channels, bitDepth: source.bytesPerSample >= 2 ? 16 : 8)!
         case .png:
             let depth = options.pngBitDepth ?? (source.bytesPerSample >= 2 ? 16 : 8)
             let channels = source.isFloat ? source.channels : source.channels
@@ -197,6 +205,7 @@ public enum Codec {
         case .jpeg: ({ cs_jpeg_info($0, $1, $2, $3) }, { cs_jpeg_decode($0, $1, $2, $3, $4, $5) })
         case .png: ({ cs_png_info($0, $1, $2, $3) }, { cs_png_decode($0, $1, $2, $3, $4, $5) })
         case .webp: ({ cs_webp_info($0, $1, $2, $3) }, { cs_webp_decode($0, $1, $2, $3, $4, $5) })
+        case .pnm, .pam: preconditionFailure("PNM is decoded in Swift")
         }
     }
 

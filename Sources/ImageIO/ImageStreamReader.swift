@@ -2,10 +2,10 @@
 import Glibc
 #endif
 
-/// Splits a byte stream holding images back to back (any mix of JPEG, PNG and WebP) into one
-/// image at a time. Each image's end is found from its format's own structure — JPEG marker
-/// segments and entropy-coded data up to EOI, PNG chunks up to IEND, the WebP RIFF length —
-/// never by searching for magic bytes. Only the current image is held in memory.
+/// Splits a byte stream holding images back to back (any mix of JPEG, PNG, WebP, PGM/PPM and PAM)
+/// into one image at a time. Each image's end is found from its format's own structure — JPEG marker
+/// segments and entropy-coded data up to EOI, PNG chunks up to IEND, the WebP RIFF length, the
+/// raster size a PNM/PAM header declares — never by searching for magic bytes. Only the current image is held in memory.
 public final class ImageStreamReader {
     public struct Chunk: Sendable {
         public let format: ImageFormat
@@ -52,13 +52,14 @@ public final class ImageStreamReader {
         let head = buffer[position..<min(position + 12, buffer.count)]
         guard let format = ImageFormat.sniff(head) else {
             let hex = head.prefix(4).map { String($0, radix: 16, uppercase: true) }.joined(separator: " ")
-            throw ImageError("not a JPEG, PNG or WebP image (starts with bytes \(hex))")
+            throw ImageError("not a JPEG, PNG, WebP, PNM or PAM image (starts with bytes \(hex))")
         }
         let length: Int
         switch format {
         case .jpeg: length = try jpegLength()
         case .png: length = try pngLength()
         case .webp: length = try webpLength()
+        case .pnm, .pam: length = try pnmLength()
         }
         let bytes = Array(buffer[position..<position + length])
         position += length
@@ -142,6 +143,20 @@ public final class ImageStreamReader {
         guard try ensure(8 + size) else { throw ImageError("WebP: truncated (RIFF size says \(total) bytes)") }
         // A missing odd-size pad byte at the very end of the stream is tolerated.
         return try ensure(total) ? total : 8 + size
+    }
+
+    private func pnmLength() throws -> Int {
+        var header: PNMHeader?
+        while header == nil {
+            header = try PNMHeader.parse(buffer[position...])
+            if header == nil, !(try ensure(buffer.count - position + 1)) { throw ImageError("PNM: truncated header") }
+        }
+        let h = header!
+        try checkSize(h.length, "PNM: header declares \(h.width)x\(h.height)x\(h.channels) (\(h.length) bytes)")
+        guard try ensure(h.length) else {
+            throw ImageError("PNM: truncated (header declares \(h.length) bytes, the input ends after \(buffer.count - position))")
+        }
+        return h.length
     }
 
     // MARK: buffering

@@ -9,6 +9,8 @@ public struct Parameter: Sendable {
     public let range: ClosedRange<Double>?
     public let choices: [String]
     public let doc: String
+    /// A value other than the default makes the stage stateful (one instance, frames in stream order).
+    public var statefulUnlessDefault = false
 
     public static func int(_ name: String, default value: Int?, range: ClosedRange<Int>? = nil, _ doc: String) -> Parameter {
         Parameter(name: name, kind: .int, defaultValue: value.map(String.init),
@@ -29,6 +31,13 @@ public struct Parameter: Sendable {
 
     public static func choice(_ name: String, _ choices: [String], default value: String, _ doc: String) -> Parameter {
         Parameter(name: name, kind: .choice, defaultValue: value, range: nil, choices: choices, doc: doc)
+    }
+
+    /// This parameter with `statefulUnlessDefault` set.
+    public func statefulUnlessDefault(_ on: Bool = true) -> Parameter {
+        var p = self
+        p.statefulUnlessDefault = on
+        return p
     }
 }
 

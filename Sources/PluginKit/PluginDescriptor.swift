@@ -42,7 +42,8 @@ public enum PluginDescriptor {
                 struct_size: UInt32(MemoryLayout<cp_param_desc>.size), name: cString(p.name), type: p.kind.rawValue,
                 default_value: p.defaultValue.map(cString), has_range: p.range == nil ? 0 : 1,
                 min: p.range?.lowerBound ?? 0, max: p.range?.upperBound ?? 0,
-                choices: p.choices.isEmpty ? nil : cString(p.choices.joined(separator: "|")), doc: cString(p.doc))
+                choices: p.choices.isEmpty ? nil : cString(p.choices.joined(separator: "|")), doc: cString(p.doc),
+                flags: p.statefulUnlessDefault ? UInt32(CP_PARAM_STATEFUL_UNLESS_DEFAULT) : 0)
         }
         let formats = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, type.acceptedFormats.count))
         for (i, f) in type.acceptedFormats.enumerated() { formats[i] = f.rawValue }

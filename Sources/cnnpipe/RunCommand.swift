@@ -27,7 +27,7 @@ struct Run: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output: '-' (stdout), a file, a folder/ or a name template with {stem} {index} {n} {ext}.")
     var output: String?
 
-    @Option(help: "Output format: jpeg, png or webp (default: from -o's extension, else the input's).")
+    @Option(help: "Output format: jpeg, png, webp, ppm (raw PPM/PGM, no alpha) or pam (default: from -o's extension, else the input's).")
     var format: String?
 
     @Option(help: "JPEG / WebP quality, 1-100 (default: a JPEG source's own quality, else 90).")
@@ -70,7 +70,7 @@ struct Run: ParsableCommand {
         // Up to a terapixel: far beyond any photo, far below where pixel counts could overflow.
         guard (1...1_000_000).contains(maxMegapixels) else { throw ValidationError("--max-megapixels must be 1-1000000") }
         if let format, ImageFormat(fileExtension: format) == nil {
-            throw ValidationError("--format must be jpeg, png or webp")
+            throw ValidationError("--format must be jpeg, png, webp, ppm or pam")
         }
     }
 

@@ -91,7 +91,7 @@ final class FaceDetectTests: XCTestCase {
         XCTAssertEqual(String(decoding: r.stdout, as: UTF8.self).split(separator: "\n"),
                        ["\(photo),164,435,243,356", "\(photo),148,179,227,100", "\(photo),204,299,283,220"])
         XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
-        XCTAssertTrue(r.stderr.contains("garbage.jpg: not a JPEG, PNG or WebP image"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("garbage.jpg: not a JPEG, PNG, WebP, PNM or PAM image"), r.stderr)
         let bad = try cnnpipe(["run", "-e", "face-detect upsample=3", photo])
         XCTAssertEqual(bad.status, 2)
         XCTAssertTrue(bad.stderr.contains("upsample"), bad.stderr)

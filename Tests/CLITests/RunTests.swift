@@ -43,7 +43,7 @@ final class RunTests: XCTestCase {
         XCTAssertEqual(r.stdout.count, 0)
         let lines = r.stderr.split(separator: "\n")
         XCTAssertEqual(lines.count, 1, r.stderr)
-        XCTAssertTrue(r.stderr.contains("stdin image 1: not a JPEG, PNG or WebP image"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("stdin image 1: not a JPEG, PNG, WebP, PNM or PAM image"), r.stderr)
     }
 
     func testTruncatedImageStopsAfterWritingEarlierImagesCompletely() throws {

@@ -77,7 +77,7 @@ final class StreamReaderTests: XCTestCase {
     func testGarbageIsRejectedWithTheBytesItStartsWith() {
         let reader = ImageStreamReader(bytes: Array("GIF89a and more".utf8))
         XCTAssertThrowsError(try reader.next()) { error in
-            XCTAssertTrue("\(error)".contains("not a JPEG, PNG or WebP"), "\(error)")
+            XCTAssertTrue("\(error)".contains("not a JPEG, PNG, WebP, PNM or PAM"), "\(error)")
             XCTAssertTrue("\(error)".contains("47 49 46 38"), "\(error)")
         }
     }

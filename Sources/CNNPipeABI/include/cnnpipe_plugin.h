@@ -82,7 +82,15 @@ typedef struct cp_param_desc {
     double max;
     const char *choices;     /* CHOICE: "fit|fill|exact" */
     const char *doc;         /* one line */
+    /* Appended (check struct_size; a table's stride is its first entry's struct_size): CP_PARAM_* flags. */
+    uint32_t flags;
 } cp_param_desc;
+
+enum {
+    /* A value other than the default makes a stateless stage keep state between frames (e.g. a
+     * temporal mode for video): the host then runs one instance that sees frames in stream order. */
+    CP_PARAM_STATEFUL_UNLESS_DEFAULT = 1u << 0
+};
 
 /* ---- host services --------------------------------------------------------------------- */
 

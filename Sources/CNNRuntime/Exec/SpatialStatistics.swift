@@ -12,8 +12,11 @@
 ///   run by throwing `StatisticsMeasured`. After every tile, `finishMeasurement()` turns the sums
 ///   into the whole image's values for that reduction. One such pass per reduction gives exactly
 ///   the full-resolution statistics without ever holding a whole-image activation.
+/// - `smooth` (frames of a video, in order) computes each reduction, then uses and keeps
+///   `weight` × the previous frame's value + (1 − weight) × this frame's: an exponential moving
+///   average that steadies the tone from frame to frame at no extra network run.
 public final class SpatialStatistics: @unchecked Sendable {
-    public enum Mode: Sendable { case record, replay, measure }
+    public enum Mode: Sendable { case record, replay, measure, smooth }
 
     /// What a reduction keeps per plane.
     enum Kind {
@@ -25,6 +28,7 @@ public final class SpatialStatistics: @unchecked Sendable {
     /// One entry per spatial reduction, in the order the session ran them.
     public private(set) var entries: [[Float]]
     private var cursor = 0
+    private var smoothingWeight: Float = 0
 
     /// For `measure`: the tile's own part of the image, in the tile's input pixels, and that input's size.
     private var ownedRegion = (x: 0, y: 0, width: 0, height: 0)
@@ -57,6 +61,14 @@ public final class SpatialStatistics: @unchecked Sendable {
     public static func measuring(after known: [[Float]], checkpoints: TileCheckpoints? = nil) -> SpatialStatistics {
         let s = SpatialStatistics(mode: .measure, entries: known)
         s.checkpoints = checkpoints
+        return s
+    }
+
+    /// A moving average over frames: `previous` (the last frame's `entries`; empty for the first
+    /// frame, or after a scene cut) weighted by `weight`, this frame's values by 1 − weight.
+    public static func smoothing(_ previous: [[Float]], weight: Float) -> SpatialStatistics {
+        let s = SpatialStatistics(mode: .smooth, entries: previous)
+        s.smoothingWeight = weight
         return s
     }
 
@@ -108,6 +120,21 @@ public final class SpatialStatistics: @unchecked Sendable {
         case .record:
             try compute()
             entries.append(Array(UnsafeBufferPointer(start: values, count: count)))
+        case .smooth:
+            try compute()
+            if cursor < entries.count && entries[cursor].count == count {
+                let w = smoothingWeight
+                entries[cursor].withUnsafeMutableBufferPointer { held in
+                    for i in 0..<count {
+                        held[i] = w * held[i] + (1 - w) * values[i]
+                        values[i] = held[i]
+                    }
+                }
+            } else {
+                // A different graph or size than the last frame's: start over from here.
+                entries = Array(entries.prefix(cursor)) + [Array(UnsafeBufferPointer(start: values, count: count))]
+            }
+            cursor += 1
         case .replay, .measure:
             if mode == .measure && cursor == entries.count {
                 accumulate(kind, input, planes: planes, height: height, width: width)

@@ -15,6 +15,7 @@ public enum EmbeddedXMP {
         switch format {
         case .png: return try PNGContainer(bytes).xmp
         case .webp: return try WebPContainer(bytes).xmp
+        case .pnm, .pam: return nil
         case .jpeg:
             let jpeg = try JPEGContainer(bytes)
             guard let standard = jpeg.xmp else { return nil }
@@ -39,6 +40,7 @@ public enum EmbeddedXMP {
         switch format {
         case .png: return try PNGContainer(bytes).replacingXMP(packet)
         case .webp: return try WebPContainer(bytes).replacingXMP(packet)
+        case .pnm, .pam: return bytes      // raw frames carry no metadata
         case .jpeg:
             let jpeg = try JPEGContainer(bytes)
             if packet.count <= JPEGContainer.maxStandardXMP {

@@ -54,6 +54,8 @@ public enum XMPFiles {
         case .webp:
             return try chunkXMP(fd, start: 12, header: { h in (WebPContainer.le32(h, 4), String(decoding: h[0..<4], as: UTF8.self), 0) },
                                 wanted: "XMP ", pad: true) { $0 }
+        case .pnm, .pam:
+            return nil
         case nil:
             throw ImageError("\(path): not a JPEG, PNG or WebP image")
         }

@@ -1,0 +1,93 @@
+import CNNRuntime
+import FrameModel
+
+/// What `temporal=stable` carries from one video frame to the next.
+struct TemporalState {
+    /// The instance-norm / pooling statistics the last frame used (their moving average).
+    var statistics: [[Float]] = []
+    /// The last input's colour signature, to notice a scene cut.
+    var signature: [Float]?
+    /// The last input's brightness at the flow's resolution, and the last stylised frame.
+    var gray: FloatImage?
+    var output: PlanarRGB?
+}
+
+/// The previous stylised frame moved along the motion between the two input frames (Ruder et al.
+/// 2016's short-term consistency, as a blend for a feed-forward network): Lucas–Kanade flow both
+/// ways on the brightness at up to 320x240, the forward–backward check as the trust mask.
+enum MotionBlend {
+    static let flowPixels = 76_800
+
+    /// BT.601 luma, at most `flowPixels` pixels.
+    static func gray(_ photo: PlanarRGB) -> FloatImage {
+        let small = photo.width * photo.height > flowPixels ? photo.downscaled(toAtMost: flowPixels, multipleOf: 1) : photo
+        let n = small.width * small.height
+        let luma = small.planes.withUnsafeBufferPointer { p in
+            [Float](unsafeUninitializedCapacity: n) { d, count in
+                for i in 0..<n { d[i] = 0.299 * p[i] + 0.587 * p[n + i] + 0.114 * p[2 * n + i] }
+                count = n
+            }
+        }
+        return FloatImage(width: small.width, height: small.height, channels: 1, samples: luma)
+    }
+
+    /// `previous` moved onto the frame whose brightness is `gray`, and the trust (0…1) per pixel.
+    static func warp(_ previous: PlanarRGB, from previousGray: FloatImage, to gray: FloatImage) -> (PlanarRGB, [Float]) {
+        let lk = LucasKanade()
+        let backward = lk.flow(from: gray, to: previousGray), forward = lk.flow(from: previousGray, to: gray)
+        let mask = backward.consistencyMask(with: forward)
+        let w = previous.width, h = previous.height, n = w * h
+        let flow = backward.resized(width: w, height: h)
+        let trust = Resampler.resize(FloatImage(width: gray.width, height: gray.height, channels: 1, samples: mask),
+                                     width: w, height: h, filter: .bilinear).samples
+        var planes: [Float] = []
+        planes.reserveCapacity(3 * n)
+        for c in 0..<3 { planes += FlowWarp.sample(Array(previous.planes[c * n ..< (c + 1) * n]), width: w, height: h, by: flow) }
+        return (PlanarRGB(width: w, height: h, planes: planes), trust)
+    }
+}
+
+extension PlanarRGB {
+    /// self + amount · weight · (other − self), the weight per pixel.
+    func mixed(with other: PlanarRGB, weights: [Float], amount: Float) -> PlanarRGB {
+        let n = width * height
+        var p = planes
+        other.planes.withUnsafeBufferPointer { o in
+            weights.withUnsafeBufferPointer { wt in
+                p.withUnsafeMutableBufferPointer { d in
+                    for c in 0..<3 {
+                        for i in 0..<n { d[c * n + i] += amount * wt[i] * (o[c * n + i] - d[c * n + i]) }
+                    }
+                }
+            }
+        }
+        return PlanarRGB(width: width, height: height, planes: p)
+    }
+}
+
+/// A frame's colour histogram (16 bins per channel, on a copy of at most 4096 pixels: motion
+/// barely changes it, a new scene does), and the distance of two: half the L1 difference
+/// averaged over the channels, 0 (same colours) to 1 (no colour in common).
+enum SceneSignature {
+    static let bins = 16
+
+    static func of(_ photo: PlanarRGB) -> [Float] {
+        let small = photo.downscaled(toAtMost: 4096, multipleOf: 1)
+        let n = small.width * small.height
+        var histogram = [Float](repeating: 0, count: 3 * bins)
+        let unit = 1 / Float(n)
+        small.planes.withUnsafeBufferPointer { p in
+            for c in 0..<3 {
+                for i in 0..<n {
+                    let bin = min(bins - 1, max(0, Int(p[c * n + i] * Float(bins))))
+                    histogram[c * bins + bin] += unit
+                }
+            }
+        }
+        return histogram
+    }
+
+    static func distance(_ a: [Float], _ b: [Float]) -> Float {
+        zip(a, b).reduce(0) { $0 + abs($1.0 - $1.1) } / 6
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import FrameModel
+import ImageIO
+import XCTest
+
+/// stylize temporal=stable on frame streams (real models; skipped without them).
+final class StylizeVideoTests: XCTestCase {
+    override func setUpWithError() throws {
+        guard FileManager.default.fileExists(atPath: TestEnv.root + "/models/multistyle26.onnx") else {
+            throw XCTSkip("models not fetched (scripts/setup-models.sh)")
+        }
+    }
+
+    /// A corpus photo at 128x96, plus uniform noise of ±`noise` levels from a fixed seed.
+    private func frame(_ name: String, noise: Int, seed: UInt64) throws -> Image {
+        let photo = FloatImage(try Codec.decode([UInt8](read(TestEnv.corpus + "/content/\(name)"))).image.converted(to: .rgbF32))
+        let resized = Resampler.resize(photo, width: 128, height: 96, filter: .box)
+        var small = Image(width: 128, height: 96, format: .rgbF32, floatSamples: resized.samples).converted(to: .rgb8)
+        var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+        for i in small.bytes.indices {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            let d = Int(state % UInt64(2 * noise + 1)) - noise
+            small.bytes[i] = UInt8(clamping: Int(small.bytes[i]) + d)
+        }
+        return small
+    }
+
+    private func stylise(_ frames: [Image], _ chain: String) throws -> [Image] {
+        let stream = try frames.flatMap { try Codec.encode($0, as: .pnm) }
+        let r = try cnnpipe(["run", "-e", chain, "--format", "ppm"], stdin: Data(stream))
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let reader = ImageStreamReader(bytes: [UInt8](r.stdout))
+        var out: [Image] = []
+        while let chunk = try reader.next() { out.append(try Codec.decode(chunk.bytes).image) }
+        XCTAssertEqual(out.count, frames.count)
+        return out
+    }
+
+    private func meanAbs(_ a: Image, _ b: Image) -> Double {
+        zip(a.bytes, b.bytes).reduce(0.0) { $0 + abs(Double($1.0) - Double($1.1)) } / Double(a.bytes.count)
+    }
+
+    /// Mean absolute difference of consecutive frames, in 8-bit levels.
+    private func flicker(_ frames: [Image]) -> Double {
+        zip(frames, frames.dropFirst()).map { meanAbs($0, $1) }.reduce(0, +) / Double(frames.count - 1)
+    }
+
+    func testStaticClipIsSteadierThanFrameByFrame() throws {
+        let clip = try (0..<20).map { try frame("tubingen.jpg", noise: 6, seed: UInt64($0)) }
+        let single = try stylise(clip, "stylize style=7")
+        let stable = try stylise(clip, "stylize style=7 temporal=stable")
+        let (a, b) = (flicker(single), flicker(stable))
+        print("static clip: frame-by-frame flicker \(a), stable \(b), ratio \(b / a)")
+        XCTAssertLessThanOrEqual(b, 0.2 * a, "frame by frame \(a), stable \(b)")
+    }
+
+    func testSceneCutStartsAfresh() throws {
+        let clip = try (0..<5).map { try frame("tubingen.jpg", noise: 3, seed: UInt64($0)) }
+            + [try frame("golden_gate.jpg", noise: 3, seed: 9)]
+        let single = try stylise(clip, "stylize style=7")
+        let stable = try stylise(clip, "stylize style=7 temporal=stable")
+        let after = meanAbs(stable[5], single[5])
+        print("after the cut: stable vs frame-by-frame \(after) levels")
+        XCTAssertLessThan(after, 0.5)
+        XCTAssertGreaterThan(meanAbs(stable[4], single[4]), after, "before the cut the statistics are smoothed")
+    }
+}
