@@ -34,6 +34,8 @@ if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}" >&2
   sudo_cmd=(); [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
   "${sudo_cmd[@]}" apt-get update -qq
+  # Slim Debian images drop /usr/share/man; the JRE's post-install links its manual page there.
+  "${sudo_cmd[@]}" mkdir -p /usr/share/man/man1
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 command -v swift >/dev/null || { echo "setup: swift not found on PATH (install the Swift 6 toolchain)" >&2; exit 1; }
