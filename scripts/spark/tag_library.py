@@ -23,6 +23,7 @@ import argparse
 import json
 import math
 import os
+import pathlib
 import shutil
 import sqlite3
 import subprocess
@@ -82,7 +83,7 @@ def gallery_snapshot(gallery, folder):
     """A consistent single-file copy of the gallery (SQLite's backup, so a -wal file is folded in), in
     rollback-journal mode so that the workers can open it read-only without creating -shm files."""
     copy = os.path.join(folder, GALLERY_NAME)
-    source = sqlite3.connect(f"file:{os.path.abspath(gallery)}?mode=ro", uri=True)
+    source = sqlite3.connect(pathlib.Path(gallery).resolve().as_uri() + "?mode=ro", uri=True)
     target = sqlite3.connect(copy)
     try:
         source.backup(target)
@@ -107,11 +108,11 @@ def worker_command(args, gallery_path, threads):
 
 def photo_rows(line, partition):
     """The result rows of one worker answer: one per face, or one for a photo without faces or with an error."""
-    base = {"path": line.get("path"), "status": line.get("status"), "faces": len(line.get("faces") or []),
+    faces = line.get("faces") or []
+    base = {"path": line.get("path"), "status": line.get("status"), "faces": len(faces),
             "face": None, "name": None, "distance": None, "x": None, "y": None, "width": None, "height": None,
             "confidence": None, "outputs": ";".join(line.get("outputs") or []) or None,
             "error": line.get("error"), "partition": partition}
-    faces = line.get("faces") or []
     if not faces:
         yield base
     for i, face in enumerate(faces):
@@ -119,6 +120,11 @@ def photo_rows(line, partition):
         yield dict(base, face=i, name=face.get("name"), distance=number(face.get("distance")),
                    x=number(box.get("x")), y=number(box.get("y")), width=number(box.get("width")),
                    height=number(box.get("height")), confidence=number(face.get("confidence")))
+
+
+def error_line(path, message):
+    """What a worker would have answered for a path it could not process."""
+    return {"path": path, "status": "error", "error": message}
 
 
 def number(value):
@@ -139,8 +145,7 @@ def run_partition(command, gallery_file):
             process = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         except OSError as e:
             for path in paths:
-                yield ("photo", dict(next(photo_rows({"path": path, "status": "error"}, partition)),
-                                     error=f"cannot start cnnpipe ({cmd[0]}): {e.strerror}"))
+                yield ("photo", next(photo_rows(error_line(path, f"cannot start cnnpipe ({cmd[0]}): {e.strerror}"), partition)))
             yield ("partition", partition_row(partition, len(paths), 0, None, 0.0, -1, str(e)))
             return
         stderr_tail = []
@@ -183,7 +188,7 @@ def run_partition(command, gallery_file):
         for path in paths:
             if path not in answered:
                 message = f"cnnpipe exited with status {status} before answering" + (f": {last}" if last else "")
-                yield ("photo", dict(next(photo_rows({"path": path, "status": "error"}, partition)), error=message))
+                yield ("photo", next(photo_rows(error_line(path, message), partition)))
         yield ("partition", partition_row(partition, len(paths), len(answered), first_answer,
                                           time.monotonic() - started, status, last if status else None))
     return work
@@ -202,6 +207,8 @@ def main(argv):
         raise SystemExit(f"tag_library: {args.output} exists (use --overwrite to replace it)")
     if args.job == "identify" and not args.gallery:
         raise SystemExit("tag_library: --job identify needs --gallery")
+    if args.gallery and not os.path.isfile(args.gallery):
+        raise SystemExit(f"tag_library: {args.gallery}: no such gallery")
     paths = list_library(args.library, args.paths_file)
     if not paths:
         raise SystemExit("tag_library: no JPEG, PNG or WebP photos found")
