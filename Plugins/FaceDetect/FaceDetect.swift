@@ -37,8 +37,8 @@ final class FaceDetect: Stage {
             return path
         }
         do {
-            finder = try FaceFinder(detectorPath: try model(FaceFinder.detectorFile),
-                                    landmarkPath: p.bool("landmarks") ? try model(FaceFinder.landmarkFile) : nil, threads: host.threads)
+            finder = try SharedModels.finder(detectorPath: try model(FaceFinder.detectorFile),
+                                             landmarkPath: p.bool("landmarks") ? try model(FaceFinder.landmarkFile) : nil, threads: host.threads)
         } catch let e as ModelError {
             throw StageError("\(e); run scripts/setup-models.sh to fetch the models again")
         }

@@ -45,8 +45,8 @@ final class Identify: Stage {
             let hasHead = useHead ? try gallery.currentHead() != nil : false
             matcher = try FaceMatcher(gallery: gallery, useHead: useHead,
                                       tolerance: hasHead ? (headTolerance > 0 ? headTolerance : nil) : p.float("tolerance"), threads: host.threads)
-            embedder = try FaceEmbedder(modelPath: modelPath, threads: host.threads)
-            predictor = try DlibShapePredictor.load(path: try model(FaceFinder.landmarkFile))
+            embedder = try SharedModels.embedder(modelPath: modelPath, threads: host.threads)
+            predictor = try SharedModels.shapePredictor(path: try model(FaceFinder.landmarkFile))
         } catch let e as StageError { throw e } catch {
             throw StageError("\(error)")
         }

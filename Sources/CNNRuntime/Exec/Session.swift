@@ -20,7 +20,7 @@ public final class Session: @unchecked Sendable {
     private(set) var inputSlots: [(ValueInfo, Int)] = []
     private(set) var outputSlots: [(String, Int)] = []
     private var checkpointPlans: [String: CheckpointPlan] = [:]
-    private let pool = BufferPool()
+    let pool = BufferPool()
     private let lock = NSLock()
     /// What preparation did, for `model inspect`.
     public internal(set) var report = PreparationReport()
@@ -212,6 +212,8 @@ public final class Session: @unchecked Sendable {
     func execute(_ feeds: [String: Tensor], context: ExecutionContext? = nil, profile: Profile? = nil,
                  statistics: SpatialStatistics? = nil, keepAll: Bool) throws -> [Tensor?] {
         let ctx = context ?? ExecutionContext(pool: pool, threads: threads)
+        let run = ctx.pool.beginRun()
+        defer { ctx.pool.endRun(run) }
         if let statistics { ctx.statistics = statistics }
         var values = [Tensor?](repeating: nil, count: slots.count)
         for (s, t) in constants { values[s] = t }
