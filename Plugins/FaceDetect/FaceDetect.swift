@@ -28,17 +28,9 @@ final class FaceDetect: Stage {
     let overlay: FaceOverlay?
 
     init(_ p: ParameterValues, host: StageHost) throws {
-        let dir = host.modelDirectory ?? "models"
-        func model(_ file: String) throws -> String {
-            let path = dir + "/" + file
-            guard FileManager.default.fileExists(atPath: path) else {
-                throw StageError("model \(file) not found in \(dir); run scripts/setup-models.sh to fetch it")
-            }
-            return path
-        }
         do {
-            finder = try SharedModels.finder(detectorPath: try model(FaceFinder.detectorFile),
-                                             landmarkPath: p.bool("landmarks") ? try model(FaceFinder.landmarkFile) : nil, threads: host.threads)
+            finder = try SharedModels.finder(detectorPath: try host.modelPath(FaceFinder.detectorFile),
+                                             landmarkPath: p.bool("landmarks") ? try host.modelPath(FaceFinder.landmarkFile) : nil, threads: host.threads)
         } catch let e as ModelError {
             throw StageError("\(e); run scripts/setup-models.sh to fetch the models again")
         }

@@ -30,15 +30,7 @@ final class Identify: Stage {
         guard let path = p.optionalString("gallery") else {
             throw StageError("gallery: give the gallery file (make one with 'cnnpipe gallery enroll --gallery G.db --name NAME PHOTO')")
         }
-        let dir = host.modelDirectory ?? "models"
-        func model(_ file: String) throws -> String {
-            let path = dir + "/" + file
-            guard FileManager.default.fileExists(atPath: path) else {
-                throw StageError("model \(file) not found in \(dir); run scripts/setup-models.sh to fetch it")
-            }
-            return path
-        }
-        let modelPath = try model(FaceEmbedder.modelFile)
+        let modelPath = try host.modelPath(FaceEmbedder.modelFile)
         do {
             let gallery = try Gallery(path: path, modelIdentity: try SHA256.hexOfFile(atPath: modelPath), create: false, readOnly: true)
             let useHead = p.bool("head"), headTolerance = p.float("head-tolerance")
@@ -46,7 +38,7 @@ final class Identify: Stage {
             matcher = try FaceMatcher(gallery: gallery, useHead: useHead,
                                       tolerance: hasHead ? (headTolerance > 0 ? headTolerance : nil) : p.float("tolerance"), threads: host.threads)
             embedder = try SharedModels.embedder(modelPath: modelPath, threads: host.threads)
-            predictor = try SharedModels.shapePredictor(path: try model(FaceFinder.landmarkFile))
+            predictor = try SharedModels.shapePredictor(path: try host.modelPath(FaceFinder.landmarkFile))
         } catch let e as StageError { throw e } catch {
             throw StageError("\(error)")
         }

@@ -207,11 +207,7 @@ struct ModelFiles {
     let host: StageHost
 
     func session(_ name: String, threads: Int) throws -> Session {
-        let dir = host.modelDirectory ?? "models"
-        let path = dir + "/\(name).onnx"
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw StageError("model \(name) not found in \(dir); run scripts/setup-models.sh to fetch it")
-        }
+        let path = try host.modelPath(name + ".onnx")
         do { return try Session(path: path, threads: threads) } catch {
             throw StageError("\(error); run scripts/setup-models.sh to fetch the model again")
         }

@@ -84,7 +84,7 @@ public struct InputWalk: Sendable {
         var parts: [String] = []
         if skippedHidden > 0 { parts.append("\(skippedHidden) hidden \(skippedHidden == 1 ? "entry" : "entries")") }
         if skippedNonImages > 0 {
-            parts.append("\(skippedNonImages) \(skippedNonImages == 1 ? "file that is" : "files that are") not JPEG, PNG or WebP")
+            parts.append("\(skippedNonImages) \(skippedNonImages == 1 ? "file that is" : "files that are") not \(ImageFormat.readableNames)")
         }
         return parts.isEmpty ? nil : "skipped " + parts.joined(separator: " and ")
     }

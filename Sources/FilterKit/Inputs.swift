@@ -67,7 +67,7 @@ public final class InputSource {
                 if path == "-" { return .failure(InputFailure(label: path, message: "not a file: - (stdin) cannot be named in a path list")) }
                 do {
                     queued = try InputWalk(arguments: [path], recursive: recursive).entries
-                    if queued.isEmpty { return .failure(InputFailure(label: path, message: "no JPEG, PNG or WebP images in this folder")) }
+                    if queued.isEmpty { return .failure(InputFailure(label: path, message: "no \(ImageFormat.readableNames) images in this folder")) }
                 } catch let failure as InputFailure {
                     return .failure(failure)
                 } catch {

@@ -18,6 +18,9 @@ public enum ImageFormat: String, Sendable, CaseIterable {
         return nil
     }
 
+    /// The formats read, as messages name them ("no … images in this folder").
+    public static let readableNames = "JPEG, PNG, WebP, PPM, PGM or PAM"
+
     /// From a file name extension (case-insensitive): jpg, jpeg, png, webp, ppm, pgm, pnm, pam.
     public init?(fileExtension: String) {
         switch fileExtension.lowercased() {

@@ -1,5 +1,8 @@
 import CNNPipeABI
 import FrameModel
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A frame handed to a stage: read-only pixels and metadata, valid during `process`.
 public struct Frame {
@@ -89,6 +92,17 @@ public struct StageHost: @unchecked Sendable {
     public var threads: Int { max(1, Int(raw.pointee.threads)) }
     public var modelDirectory: String? { raw.pointee.model_dir.map { String(cString: $0) } }
     public var isCancelled: Bool { raw.pointee.is_cancelled(raw.pointee.host_data) != 0 }
+
+    /// Model file `file` in the host's model folder (an installed prefix's or a checkout's, as the
+    /// host found it), or an error that says how to fetch it. The one model lookup stages use.
+    public func modelPath(_ file: String) throws -> String {
+        let dir = modelDirectory ?? "models"
+        let path = dir + "/" + file
+        guard access(path, F_OK) == 0 else {
+            throw StageError("model \(file) not found in \(dir); run scripts/setup-models.sh to fetch it")
+        }
+        return path
+    }
 
     /// Largest frame the run accepts, in pixels (the host's --max-megapixels).
     public var maxPixels: Int {

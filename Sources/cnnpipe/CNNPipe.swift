@@ -10,7 +10,7 @@ struct CNNPipe: ParsableCommand {
         commandName: "cnnpipe",
         abstract: "Stream images through CNN filter graphs.",
         discussion: """
-        cnnpipe reads images (JPEG, PNG, WebP; one or many back to back) from files or stdin, runs them \
+        cnnpipe reads images (JPEG, PNG, WebP, PPM/PGM/PAM; one or many back to back) from files or stdin, runs them \
         through a graph of filter stages loaded from plugins, and writes the results to stdout or files.
 
         Examples:

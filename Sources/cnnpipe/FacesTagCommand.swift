@@ -100,7 +100,7 @@ struct FacesTag: ParsableCommand {
                 fail("\(error)", code: 1)
             }
             if walk.entries.contains(where: { $0.path == "-" }) { fail("faces tag works on files: give photos or folders, not -", code: 2) }
-            for folder in walk.emptyFolders { reportError("\(folder): no JPEG, PNG or WebP images in this folder") }
+            for folder in walk.emptyFolders { reportError("\(folder): no \(ImageFormat.readableNames) images in this folder") }
             if let skipped = walk.skippedSummary { note(skipped) }
             if walk.entries.isEmpty { throw ExitCode(1) }
         }

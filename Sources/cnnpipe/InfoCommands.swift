@@ -29,7 +29,11 @@ struct Inspect: ParsableCommand {
         print("\(s.name) — \(s.summary)")
         print("plugin: \(s.pluginName) (\(s.pluginFile))")
         var kinds: [String] = []
-        if s.isStateless { kinds.append("stateless (runs in parallel)") }
+        let stateful = s.params.filter(\.statefulUnlessDefault).map { "\($0.name)=\($0.defaultValue ?? "")" }
+        if s.isStateless {
+            kinds.append("stateless (runs in parallel)" + (stateful.isEmpty ? ""
+                : "; stateful (frames one at a time, in order) unless " + stateful.joined(separator: " and ")))
+        }
         if s.isAggregator { kinds.append("aggregator (emits at end of stream)") }
         if s.hasVariadicInputs { kinds.append("takes any number of inputs") }
         if !kinds.isEmpty { print("kind: " + kinds.joined(separator: ", ")) }

@@ -120,7 +120,7 @@ struct Run: ParsableCommand {
                 fail("\(error)", code: 1)
             }
             if let skipped = walk.skippedSummary { host.log(.info, skipped) }
-            for folder in walk.emptyFolders { reportError("\(folder): no JPEG, PNG or WebP images in this folder") }
+            for folder in walk.emptyFolders { reportError("\(folder): no \(ImageFormat.readableNames) images in this folder") }
             if !walk.emptyFolders.isEmpty && walk.entries.isEmpty { throw ExitCode(1) }
             source = InputSource(entries: walk.entries)
         }

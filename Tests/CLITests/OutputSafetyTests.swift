@@ -127,13 +127,13 @@ final class OutputSafetyTests: XCTestCase {
         XCTAssertEqual(symlink(dir + "/in", dir + "/in/2025/loop"), 0)
         let r = try cnnpipe(["run", "-v", "-e", "passthrough", dir + "/in", "-o", dir + "/out/"])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stderr.contains("skipped 1 hidden entry and 1 file that is not JPEG, PNG or WebP"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("skipped 1 hidden entry and 1 file that is not JPEG, PNG, WebP, PPM, PGM or PAM"), r.stderr)
         for sub in ["2024/summer", "2024/winter", "2025"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/out/" + sub + "/p.png"), sub)
         }
         let flat = try cnnpipe(["run", "-e", "passthrough", "--no-recursive", dir + "/in/2024", "-o", dir + "/flat/"])
         XCTAssertEqual(flat.status, 1)
-        XCTAssertTrue(flat.stderr.contains("no JPEG, PNG or WebP images in this folder"), flat.stderr)
+        XCTAssertTrue(flat.stderr.contains("no JPEG, PNG, WebP, PPM, PGM or PAM images in this folder"), flat.stderr)
         let template = try cnnpipe(["run", "-e", "passthrough", dir + "/in", "-o", dir + "/t/{dir}/{stem}-small.{ext}"])
         XCTAssertEqual(template.status, 0, template.stderr)
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/t/2024/winter/p-small.png"))
@@ -150,6 +150,6 @@ final class OutputSafetyTests: XCTestCase {
         let empty = try TestEnv.tempDir()
         let e = try cnnpipe(["run", "-e", "passthrough", empty, "-o", empty + "/out/"])
         XCTAssertEqual(e.status, 1)
-        XCTAssertTrue(e.stderr.contains("no JPEG, PNG or WebP images"), e.stderr)
+        XCTAssertTrue(e.stderr.contains("no JPEG, PNG, WebP, PPM, PGM or PAM images"), e.stderr)
     }
 }
