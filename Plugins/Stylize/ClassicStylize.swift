@@ -26,7 +26,12 @@ final class ClassicStylize: Stage {
         .string("feature-model", default: "arbitrary_predict", "the CNN whose layers define content and style (model name or ONNX path)"),
         .string("content-layer", default: ClassicLayers.content, "layer for the content cost"),
         .string("style-layers", default: ClassicLayers.styleText, "layers for the style cost, NAME:WEIGHT,..."),
-        .string("costs-csv", default: "", "append every iteration's costs to this CSV file (image,scale,iteration,content,style,tv,total)"),
+        .choice("temporal", ["off", "stable"], default: "off",
+                "video: off = each frame on its own; stable = each frame starts from the previous result moved by the optical flow "
+                + "and pays temporal-weight for departing from it where the motion is reliable (Ruder et al. 2016; reset at a scene cut)"),
+        .float("temporal-weight", default: 2000, range: 0...1e9, "temporal=stable: weight of the consistency cost"),
+        .float("scene-cut", default: 0.3, range: 0...1, "temporal=stable: colour-histogram change (0-1) from the previous frame that starts afresh"),
+        .string("costs-csv", default: "", "append every iteration's costs to this CSV file (image,scale,iteration,content,style,tv,temporal,total)"),
     ]
     /// One instance, frames in stream order: each run already uses every thread, and costs-csv numbers the images.
     static let options: StageOptions = []
@@ -38,12 +43,19 @@ final class ClassicStylize: Stage {
     let costsFile: String?
     let host: StageHost
     private var imageCount = 0
+    let temporal: Bool
+    let temporalWeight: Float, sceneCut: Float
+    /// temporal=stable: the last frame's content (brightness, colour signature) and result.
+    private var previous: (gray: FloatImage, signature: [Float], result: PlanarRGB)?
 
     init(_ p: ParameterValues, host: StageHost) throws {
         self.host = host
         size = p.int("size")
         preserveColour = p.bool("preserve-colour")
         costsFile = p.optionalString("costs-csv")
+        temporal = p.string("temporal") == "stable"
+        temporalWeight = Float(p.float("temporal-weight"))
+        sceneCut = p.float("scene-cut")
         guard let spec = p.optionalString("style-image") else { throw StageError("style-image is required: the painting(s) to copy the style of") }
         paintings = try Self.weightedList(spec, what: "style-image").map { path, weight in
             (try Stylize.loadImage(path).floatImage, weight)
@@ -61,9 +73,12 @@ final class ClassicStylize: Stage {
         settings.seed = UInt64(p.int("seed"))
         settings.scales = p.int("scales")
         let model = p.string("feature-model")
-        let path = model.hasSuffix(".onnx") ? model : (host.modelDirectory ?? "models") + "/\(model).onnx"
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw StageError("feature-model: \(path) not found" + (model.hasSuffix(".onnx") ? "" : "; run scripts/setup-models.sh"))
+        let path: String
+        if model.hasSuffix(".onnx") {
+            guard FileManager.default.fileExists(atPath: model) else { throw StageError("feature-model: \(model) not found") }
+            path = model
+        } else {
+            do { path = try host.modelPath(model + ".onnx") } catch { throw StageError("feature-model: \(error)") }
         }
         do {
             style = try NeuralStyle(model: try ONNXImporter.load(path: path), settings: settings, threads: host.threads)
@@ -87,9 +102,18 @@ final class ClassicStylize: Stage {
         let total = Double(settings.iterations * settings.scales)
         imageCount += 1
         var rows: [String] = []
-        let (result, _) = try style.transfer(content: content, styles: paintings) { p in
-            rows.append(String(format: "%d,%d,%d,%.6g,%.6g,%.6g,%.6g", imageCount, p.level + 1, p.iteration,
-                               p.costs.content, p.costs.style, p.costs.variation, p.costs.total))
+        let planarContent = PlanarRGB(content)
+        let gray = temporal ? MotionBlend.gray(planarContent) : nil, signature = temporal ? SceneSignature.of(planarContent) : nil
+        var prior: TemporalPrior?
+        if let previous, let gray, let signature, previous.result.width == content.width, previous.result.height == content.height,
+           previous.gray.width == gray.width, previous.gray.height == gray.height,
+           SceneSignature.distance(previous.signature, signature) <= sceneCut {
+            let (warped, trust) = MotionBlend.warp(previous.result, from: previous.gray, to: gray)
+            prior = TemporalPrior(warped: warped.floatImage, trust: trust, weight: temporalWeight)
+        }
+        let (result, _) = try style.transfer(content: content, styles: paintings, temporal: prior) { p in
+            rows.append(String(format: "%d,%d,%d,%.6g,%.6g,%.6g,%.6g,%.6g", imageCount, p.level + 1, p.iteration,
+                               p.costs.content, p.costs.style, p.costs.variation, p.costs.temporal, p.costs.total))
             host.progress(Double(p.level * p.iterations + p.iteration), of: total)
             if p.iteration % 10 == 0 || p.iteration == p.iterations {
                 host.log(String(format: "scale %d/%d iteration %d: J %.4g = content %.4g + style %.4g + tv %.4g",
@@ -100,6 +124,7 @@ final class ClassicStylize: Stage {
         if host.isCancelled { throw StageError("cancelled") }
         if let costsFile { try Self.append(rows, to: costsFile) }
         var planar = PlanarRGB(result)
+        if let gray, let signature { previous = (gray, signature, planar) }
         if preserveColour { planar = planar.withChroma(of: PlanarRGB(content)) }
         let sx = Double(result.width) / Double(frame.width), sy = Double(result.height) / Double(frame.height)
         let annotations = frame.annotations.mappingFaces { .init(x: $0.x * sx, y: $0.y * sy) }
@@ -107,7 +132,7 @@ final class ClassicStylize: Stage {
     }
 
     static func append(_ rows: [String], to path: String) throws {
-        let header = FileManager.default.fileExists(atPath: path) ? "" : "image,scale,iteration,content,style,tv,total\n"
+        let header = FileManager.default.fileExists(atPath: path) ? "" : "image,scale,iteration,content,style,tv,temporal,total\n"
         let text = header + rows.map { $0 + "\n" }.joined()
         guard let handle = FileHandle(forWritingAtPath: path) ?? (FileManager.default.createFile(atPath: path, contents: nil)
                                                                  ? FileHandle(forWritingAtPath: path) : nil) else {

@@ -38,7 +38,42 @@ public struct NeuralStyleSettings: Sendable {
 /// The costs at one iteration (after the weights are applied, so they add up to `total`).
 public struct StyleCostTerms: Sendable {
     public var content: Double, style: Double, variation: Double
-    public var total: Double { content + style + variation }
+    /// Short-term temporal consistency with the previous video frame (0 without a TemporalPrior).
+    public var temporal: Double = 0
+    public var total: Double { content + style + variation + temporal }
+}
+
+/// For video (Ruder et al. 2016, short-term consistency): the previous frame's result moved onto
+/// this frame by the optical flow, and per pixel how far the motion can be trusted (0…1). The
+/// optimisation starts from `warped` and pays weight · mean(trust · (G − warped)²) for departing from it.
+public struct TemporalPrior: Sendable {
+    public var warped: FloatImage
+    public var trust: [Float]
+    public var weight: Float
+    public init(warped: FloatImage, trust: [Float], weight: Float) {
+        (self.warped, self.trust, self.weight) = (warped, trust, weight)
+    }
+
+    /// The cost and its gradient for pixels G (interleaved RGB of the warped image's size).
+    func cost(_ pixels: [Float]) -> (cost: Double, gradient: [Float]) {
+        let n = pixels.count, scale = weight / Float(n)
+        var gradient = [Float](repeating: 0, count: n)
+        var sum: Double = 0
+        pixels.withUnsafeBufferPointer { g in
+            warped.samples.withUnsafeBufferPointer { w in
+                trust.withUnsafeBufferPointer { t in
+                    gradient.withUnsafeMutableBufferPointer { d in
+                        for i in 0..<n {
+                            let diff = g[i] - w[i], c = t[i / 3]
+                            sum += Double(c * diff * diff)
+                            d[i] = 2 * scale * c * diff
+                        }
+                    }
+                }
+            }
+        }
+        return (Double(scale) * sum, gradient)
+    }
 }
 
 /// Style transfer by optimisation (Gatys et al.): gradient descent on the pixels of G so that its
@@ -100,7 +135,8 @@ public final class NeuralStyle: @unchecked Sendable {
     }
 
     /// J(G) and ∂J/∂G for pixels G (interleaved RGB, width × height).
-    func evaluate(_ pixels: [Float], width: Int, height: Int, _ targets: Targets) throws -> (StyleCostTerms, [Float]) {
+    func evaluate(_ pixels: [Float], width: Int, height: Int, _ targets: Targets,
+                  temporal: TemporalPrior? = nil) throws -> (StyleCostTerms, [Float]) {
         let tape = try activations(pixels, width: width, height: height)
         var seeds: [String: [Float]] = [:]
         func seed(_ name: String, _ g: [Float], _ weight: Float) {
@@ -125,8 +161,13 @@ public final class NeuralStyle: @unchecked Sendable {
         var gradient = try network.backward(tape, seeds: seedTensors, wrt: [inputName])[inputName]!.floats
         let gv = settings.variationWeight
         for i in gradient.indices { gradient[i] += gv * tv.gradient[i] }
-        let terms = StyleCostTerms(content: Double(settings.contentWeight) * content.cost,
+        var terms = StyleCostTerms(content: Double(settings.contentWeight) * content.cost,
                                    style: Double(settings.styleWeight) * style, variation: Double(gv) * tv.cost)
+        if let temporal {
+            let t = temporal.cost(pixels)
+            terms.temporal = t.cost
+            for i in gradient.indices { gradient[i] += t.gradient[i] }
+        }
         return (terms, gradient)
     }
 
@@ -137,9 +178,17 @@ public final class NeuralStyle: @unchecked Sendable {
     }
 
     /// Paints `content` in the style of the paintings (weights are normalised). `progress` is called
-    /// after every iteration; returning false stops the run with the current image.
-    public func transfer(content: FloatImage, styles: [(image: FloatImage, weight: Float)],
+    /// after every iteration; returning false stops the run with the current image. `temporal`
+    /// (video) applies at the full-size level: it starts from the warped previous result and adds
+    /// the consistency cost.
+    public func transfer(content: FloatImage, styles: [(image: FloatImage, weight: Float)], temporal: TemporalPrior? = nil,
                          progress: (Progress) -> Bool = { _ in true }) throws -> (image: FloatImage, history: [StyleCostTerms]) {
+        if let temporal {
+            guard temporal.warped.width == content.width, temporal.warped.height == content.height, temporal.warped.channels == 3,
+                  temporal.trust.count == content.width * content.height else {
+                throw ModelError("the temporal prior is not the size of the content image")
+            }
+        }
         guard content.channels == 3, styles.allSatisfy({ $0.image.channels == 3 }) else { throw ModelError("images must be RGB") }
         guard !styles.isEmpty, styles.allSatisfy({ $0.weight > 0 }) else { throw ModelError("no style image with a positive weight") }
         let levels = max(1, settings.scales)
@@ -151,8 +200,11 @@ public final class NeuralStyle: @unchecked Sendable {
             let w = max(32, Int(Double(content.width) * factor)), h = max(32, Int(Double(content.height) * factor))
             let photo = w == content.width && h == content.height ? content : Resampler.resize(content, width: w, height: h, filter: .lanczos3)
             let targets = try self.targets(content: photo, styles: styles)
+            let prior = level == levels - 1 ? temporal : nil
             var pixels: [Float]
-            if let previous = current {
+            if let prior {
+                pixels = prior.warped.samples
+            } else if let previous = current {
                 pixels = Resampler.resize(previous, width: w, height: h, filter: .bilinear).samples
             } else if settings.start == .noise {
                 var state = settings.seed
@@ -164,7 +216,7 @@ public final class NeuralStyle: @unchecked Sendable {
                 pixels = photo.samples
             }
             let objective: LBFGS.Objective = { x in
-                let (terms, gradient) = try self.evaluate(x, width: w, height: h, targets)
+                let (terms, gradient) = try self.evaluate(x, width: w, height: h, targets, temporal: prior)
                 history.append(terms)
                 return (terms.total, gradient)
             }

@@ -158,9 +158,9 @@ final class StylizeTests: XCTestCase {
         let out = try Codec.decode([UInt8](r.stdout)).image
         XCTAssertEqual([out.width, out.height], [64, 48])
         let rows = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n")
-        XCTAssertEqual(rows.first, "image,scale,iteration,content,style,tv,total")
+        XCTAssertEqual(rows.first, "image,scale,iteration,content,style,tv,temporal,total")
         XCTAssertEqual(rows.count, 7, "a row per iteration")
-        let totals = rows.dropFirst().map { Double($0.split(separator: ",")[6])! }
+        let totals = rows.dropFirst().map { Double($0.split(separator: ",")[7])! }
         XCTAssertLessThan(totals.last!, totals.first!)
         for (chain, message) in [
             ("stylize-classic", "needs parameter 'style-image'"),

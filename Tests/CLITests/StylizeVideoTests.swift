@@ -45,6 +45,14 @@ final class StylizeVideoTests: XCTestCase {
         zip(frames, frames.dropFirst()).map { meanAbs($0, $1) }.reduce(0, +) / Double(frames.count - 1)
     }
 
+    /// `inspect` says that temporal=stable makes the stage see frames one at a time, in order.
+    func testInspectSaysWhenTheStageIsStateful() throws {
+        let r = try cnnpipe(["inspect", "stylize"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let text = String(decoding: r.stdout, as: UTF8.self)
+        XCTAssertTrue(text.contains("stateless (runs in parallel); stateful (frames one at a time, in order) unless temporal=off"), text)
+    }
+
     func testStaticClipIsSteadierThanFrameByFrame() throws {
         let clip = try (0..<20).map { try frame("tubingen.jpg", noise: 6, seed: UInt64($0)) }
         let single = try stylise(clip, "stylize style=7")
@@ -63,5 +71,18 @@ final class StylizeVideoTests: XCTestCase {
         print("after the cut: stable vs frame-by-frame \(after) levels")
         XCTAssertLessThan(after, 0.5)
         XCTAssertGreaterThan(meanAbs(stable[4], single[4]), after, "before the cut the statistics are smoothed")
+    }
+
+    /// stylize-classic temporal=stable on a static clip: each frame starts from the previous result
+    /// and pays for departing from it, so the optimisation no longer wanders from frame to frame.
+    func testClassicTemporalSteadiesAStaticClip() throws {
+        let painting = TestEnv.corpus + "/styles/starry_night.jpg"
+        let clip = try (0..<4).map { try frame("tubingen.jpg", noise: 4, seed: UInt64($0)) }
+        let chain = "stylize-classic style-image=\(painting) size=64 iterations=30"
+        let single = try stylise(clip, chain)
+        let stable = try stylise(clip, chain + " temporal=stable")
+        let (a, b) = (flicker(single), flicker(stable))
+        print("classic, static clip: frame-by-frame flicker \(a), stable \(b), ratio \(b / a)")
+        XCTAssertLessThanOrEqual(b, 0.5 * a, "frame by frame \(a), stable \(b)")
     }
 }
