@@ -31,6 +31,7 @@ enum DNNL {
                                                   dnnl_engine_t?, UnsafePointer<dnnl_memory_desc_t>?, dnnl_engine_t?,
                                                   const_dnnl_primitive_attr_t?) -> dnnl_status_t
     typealias PrimitiveDescQueryMD = @convention(c) (const_dnnl_primitive_desc_t?, dnnl_query_t, Int32) -> UnsafePointer<dnnl_memory_desc_t>?
+    typealias PrimitiveDescQuery = @convention(c) (const_dnnl_primitive_desc_t?, dnnl_query_t, Int32, UnsafeMutableRawPointer?) -> dnnl_status_t
     typealias PrimitiveDescDestroy = @convention(c) (dnnl_primitive_desc_t?) -> dnnl_status_t
     typealias PrimitiveCreate = @convention(c) (UnsafeMutablePointer<dnnl_primitive_t?>?, const_dnnl_primitive_desc_t?) -> dnnl_status_t
     typealias PrimitiveDestroy = @convention(c) (dnnl_primitive_t?) -> dnnl_status_t
@@ -49,7 +50,8 @@ enum DNNL {
         let attrCreate: AttrCreate, attrDestroy: AttrDestroy, attrSetScratchpad: AttrSetScratchpad, attrSetPostOps: AttrSetPostOps
         let postOpsCreate: PostOpsCreate, postOpsDestroy: PostOpsDestroy, postOpsAppendEltwise: PostOpsAppendEltwise
         let primitiveDescCreate: PrimitiveDescCreate, reorderDescCreate: ReorderDescCreate
-        let primitiveDescQueryMD: PrimitiveDescQueryMD, primitiveDescDestroy: PrimitiveDescDestroy
+        let primitiveDescQueryMD: PrimitiveDescQueryMD, primitiveDescQuery: PrimitiveDescQuery
+        let primitiveDescDestroy: PrimitiveDescDestroy
         let primitiveCreate: PrimitiveCreate, primitiveDestroy: PrimitiveDestroy, primitiveExecute: PrimitiveExecute
         let memoryCreate: MemoryCreate, memoryDestroy: MemoryDestroy
         /// oneDNN in Debian runs on OpenMP (libgomp): its thread count is set per calling thread.
@@ -94,6 +96,7 @@ enum DNNL {
               let primitiveDescCreate = symbol("dnnl_primitive_desc_create", PrimitiveDescCreate.self),
               let reorderDescCreate = symbol("dnnl_reorder_primitive_desc_create", ReorderDescCreate.self),
               let primitiveDescQueryMD = symbol("dnnl_primitive_desc_query_md", PrimitiveDescQueryMD.self),
+              let primitiveDescQuery = symbol("dnnl_primitive_desc_query", PrimitiveDescQuery.self),
               let primitiveDescDestroy = symbol("dnnl_primitive_desc_destroy", PrimitiveDescDestroy.self),
               let primitiveCreate = symbol("dnnl_primitive_create", PrimitiveCreate.self),
               let primitiveDestroy = symbol("dnnl_primitive_destroy", PrimitiveDestroy.self),
@@ -107,6 +110,7 @@ enum DNNL {
                        attrSetPostOps: attrSetPostOps, postOpsCreate: postOpsCreate, postOpsDestroy: postOpsDestroy,
                        postOpsAppendEltwise: postOpsAppendEltwise, primitiveDescCreate: primitiveDescCreate,
                        reorderDescCreate: reorderDescCreate, primitiveDescQueryMD: primitiveDescQueryMD,
+                       primitiveDescQuery: primitiveDescQuery,
                        primitiveDescDestroy: primitiveDescDestroy, primitiveCreate: primitiveCreate,
                        primitiveDestroy: primitiveDestroy, primitiveExecute: primitiveExecute,
                        memoryCreate: memoryCreate, memoryDestroy: memoryDestroy,

@@ -53,6 +53,13 @@ extension DNNL {
             lib.primitiveDescQueryMD(descriptor, what, 0)?.pointee ?? dnnl_memory_desc_t()
         }
 
+        /// oneDNN's name for the implementation it picked ("brgconv:avx512_core", "ref:any", ...).
+        var implementation: String {
+            var name: UnsafePointer<CChar>?
+            guard lib.primitiveDescQuery(descriptor, dnnl_query_impl_info_str, 0, &name) == dnnl_success, let name else { return "?" }
+            return String(cString: name)
+        }
+
         deinit {
             _ = lib.primitiveDestroy(handle)
             _ = lib.primitiveDescDestroy(descriptor)

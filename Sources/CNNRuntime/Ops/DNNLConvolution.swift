@@ -72,6 +72,10 @@ final class DNNLConvolution: @unchecked Sendable {
                                       strides, dilations, padL, padR)
         try DNNL.check(status, "convolution_forward_desc_init")
         convolution = try Self.makePrimitive(lib, &op, shape.activation)
+        // oneDNN's reference kernels are plain loops, far slower than im2col + sgemm: leave those shapes to it.
+        guard !convolution.implementation.hasPrefix("ref") else {
+            throw ModelError("oneDNN has only a reference convolution for \(shape)")
+        }
         source = convolution.memoryDescriptor(dnnl_query_src_md)
         weights = convolution.memoryDescriptor(dnnl_query_weights_md)
         destination = convolution.memoryDescriptor(dnnl_query_dst_md)
