@@ -41,6 +41,8 @@ let package = Package(
                        providers: [.apt(["libwebp-dev"])]),
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS",
                        providers: [.apt(["libopenblas-dev"])]),
+        // oneDNN: only its header is used at build time; the library is loaded with dlopen (optional at run time).
+        .systemLibrary(name: "CDNNL", path: "Sources/CDNNL", providers: [.apt(["libdnnl-dev"])]),
         .systemLibrary(name: "CFreeType", path: "Sources/CFreeType", pkgConfig: "freetype2",
                        providers: [.apt(["libfreetype-dev"])]),
 
@@ -57,9 +59,9 @@ let package = Package(
         .target(name: "FilterKit",
                 dependencies: ["CNNPipeABI", "FrameModel", "ImageIO", .product(name: "Yams", package: "Yams")],
                 path: "Sources/FilterKit", swiftSettings: fast),
-        // The CNN runtime: graph IR, ONNX import, kernels (sgemm through OpenBLAS), executor.
+        // The CNN runtime: graph IR, ONNX import, kernels (sgemm through OpenBLAS, convolutions through oneDNN when present), executor.
         .target(name: "CNNRuntime",
-                dependencies: ["COpenBLAS", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                dependencies: ["COpenBLAS", "CDNNL", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
                 path: "Sources/CNNRuntime", swiftSettings: numeric),
         // Faces on CNNRuntime: dlib's MMOD detector (tiled pyramid, NMS), landmarks, alignment.
         .target(name: "FaceKit", dependencies: ["CNNRuntime", "FrameModel"], path: "Sources/FaceKit", swiftSettings: numeric),

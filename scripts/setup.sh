@@ -18,6 +18,7 @@ done
 packages=(
   pkg-config libjpeg62-turbo-dev libpng-dev libwebp-dev libfreetype-dev fonts-dejavu-core  # build + run
   libopenblas-dev                                                                           # CNN runtime (sgemm)
+  libdnnl-dev                                                                               # CNN runtime (oneDNN convolutions)
   libxml2                                                                                   # XMP face regions (FoundationXML)
   libsqlite3-dev                                                                            # face galleries (GRDB)
   libimage-exiftool-perl imagemagick libonnx-testdata ffmpeg                                # tests: independent readers, ONNX conformance, video pipes

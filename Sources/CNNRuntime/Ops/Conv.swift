@@ -2,7 +2,7 @@ import Dispatch
 import Foundation
 
 /// What a fused convolution applies after adding its bias.
-enum Activation: Sendable {
+enum Activation: Sendable, Hashable {
     case none, relu
     case clip(Float, Float)
 
@@ -19,11 +19,13 @@ enum Activation: Sendable {
 /// auto_pad. The work is a matrix product per group: weights [M/g, C/g·K] × columns [C/g·K, P]
 /// through OpenBLAS sgemm; the columns come from im2col (or are the input itself for 1×1 convs).
 /// Depthwise convolutions run direct, vectorised along output rows.
+/// 1D and 2D float convolutions go to oneDNN instead when it is loaded (see DNNL.enabled).
 struct ConvKernel: Kernel {
     let spatial: SpatialAttributes
     let group: Int
     var activation: Activation = .none
     let name: String
+    let oneDNN = DNNLConvolutionCache()
 
     init(_ a: AttributeReader) throws {
         spatial = try SpatialAttributes(a)
@@ -53,6 +55,13 @@ struct ConvKernel: Kernel {
         let mg = m / group, kc = cg * g.kernelSize, p = g.outputSize, inSize = g.inputSize
         ctx.multiplyAdds += n * m * p * kc
         let xp = (try x.floatData()), wp = (try w.floatData()), op = out.buffer.pointer
+        if DNNL.enabled, let bufferOfWeights = w.floatBuffer, bias?.floatBuffer != nil || bias == nil,
+           let shape = DNNLConvolutionShape(input: x.shape, weights: w.shape, group: group, geometry: g,
+                                            hasBias: bias != nil, activation: activation, layout: DNNL.layout),
+           let convolution = oneDNN.convolution(shape) {
+            try convolution.run(x: xp, weights: bufferOfWeights, bias: try bias?.floatData(), out: op, ctx)
+            return [out]
+        }
         let depthwise = cg == 1 && mg == 1 && g.input.count <= 2
         for b in 0..<n {
             if depthwise {

@@ -1,0 +1,124 @@
+import CDNNL
+import Foundation
+
+/// oneDNN (libdnnl.so.2), loaded with dlopen on first use like OpenBLAS: only its header is needed
+/// to build, and where the library is missing the kernels keep their own (slower) paths.
+/// `CNNPIPE_NO_DNNL=1` switches it off for the whole process (the fallback stays tested).
+enum DNNL {
+    typealias EngineCreate = @convention(c) (UnsafeMutablePointer<dnnl_engine_t?>?, dnnl_engine_kind_t, Int) -> dnnl_status_t
+    typealias StreamCreate = @convention(c) (UnsafeMutablePointer<dnnl_stream_t?>?, dnnl_engine_t?, UInt32) -> dnnl_status_t
+    typealias StreamCall = @convention(c) (dnnl_stream_t?) -> dnnl_status_t
+    typealias MemoryDescInit = @convention(c) (UnsafeMutablePointer<dnnl_memory_desc_t>?, Int32, UnsafePointer<Int64>?,
+                                               dnnl_data_type_t, dnnl_format_tag_t) -> dnnl_status_t
+    typealias MemoryDescSize = @convention(c) (UnsafePointer<dnnl_memory_desc_t>?) -> Int
+    typealias MemoryDescEqual = @convention(c) (UnsafePointer<dnnl_memory_desc_t>?, UnsafePointer<dnnl_memory_desc_t>?) -> Int32
+    typealias ConvDescInit = @convention(c) (UnsafeMutablePointer<dnnl_convolution_desc_t>?, dnnl_prop_kind_t, dnnl_alg_kind_t,
+                                             UnsafePointer<dnnl_memory_desc_t>?, UnsafePointer<dnnl_memory_desc_t>?,
+                                             UnsafePointer<dnnl_memory_desc_t>?, UnsafePointer<dnnl_memory_desc_t>?,
+                                             UnsafePointer<Int64>?, UnsafePointer<Int64>?, UnsafePointer<Int64>?,
+                                             UnsafePointer<Int64>?) -> dnnl_status_t
+    typealias AttrCreate = @convention(c) (UnsafeMutablePointer<dnnl_primitive_attr_t?>?) -> dnnl_status_t
+    typealias AttrDestroy = @convention(c) (dnnl_primitive_attr_t?) -> dnnl_status_t
+    typealias AttrSetScratchpad = @convention(c) (dnnl_primitive_attr_t?, dnnl_scratchpad_mode_t) -> dnnl_status_t
+    typealias AttrSetPostOps = @convention(c) (dnnl_primitive_attr_t?, const_dnnl_post_ops_t?) -> dnnl_status_t
+    typealias PostOpsCreate = @convention(c) (UnsafeMutablePointer<dnnl_post_ops_t?>?) -> dnnl_status_t
+    typealias PostOpsDestroy = @convention(c) (dnnl_post_ops_t?) -> dnnl_status_t
+    typealias PostOpsAppendEltwise = @convention(c) (dnnl_post_ops_t?, Float, dnnl_alg_kind_t, Float, Float) -> dnnl_status_t
+    typealias PrimitiveDescCreate = @convention(c) (UnsafeMutablePointer<dnnl_primitive_desc_t?>?, UnsafeRawPointer?,
+                                                    const_dnnl_primitive_attr_t?, dnnl_engine_t?,
+                                                    const_dnnl_primitive_desc_t?) -> dnnl_status_t
+    typealias ReorderDescCreate = @convention(c) (UnsafeMutablePointer<dnnl_primitive_desc_t?>?, UnsafePointer<dnnl_memory_desc_t>?,
+                                                  dnnl_engine_t?, UnsafePointer<dnnl_memory_desc_t>?, dnnl_engine_t?,
+                                                  const_dnnl_primitive_attr_t?) -> dnnl_status_t
+    typealias PrimitiveDescQueryMD = @convention(c) (const_dnnl_primitive_desc_t?, dnnl_query_t, Int32) -> UnsafePointer<dnnl_memory_desc_t>?
+    typealias PrimitiveDescQuery = @convention(c) (const_dnnl_primitive_desc_t?, dnnl_query_t, Int32, UnsafeMutableRawPointer?) -> dnnl_status_t
+    typealias PrimitiveDescDestroy = @convention(c) (dnnl_primitive_desc_t?) -> dnnl_status_t
+    typealias PrimitiveCreate = @convention(c) (UnsafeMutablePointer<dnnl_primitive_t?>?, const_dnnl_primitive_desc_t?) -> dnnl_status_t
+    typealias PrimitiveDestroy = @convention(c) (dnnl_primitive_t?) -> dnnl_status_t
+    typealias PrimitiveExecute = @convention(c) (const_dnnl_primitive_t?, dnnl_stream_t?, Int32, UnsafePointer<dnnl_exec_arg_t>?) -> dnnl_status_t
+    typealias MemoryCreate = @convention(c) (UnsafeMutablePointer<dnnl_memory_t?>?, UnsafePointer<dnnl_memory_desc_t>?, dnnl_engine_t?,
+                                             UnsafeMutableRawPointer?) -> dnnl_status_t
+    typealias MemoryDestroy = @convention(c) (dnnl_memory_t?) -> dnnl_status_t
+    typealias SetOpenMPThreads = @convention(c) (Int32) -> Void
+
+    /// The entry points cnnpipe uses, and the one CPU engine every primitive is created on.
+    struct Library {
+        let engine: dnnl_engine_t
+        let streamCreate: StreamCreate, streamWait: StreamCall, streamDestroy: StreamCall
+        let memoryDescInit: MemoryDescInit, memoryDescSize: MemoryDescSize, memoryDescEqual: MemoryDescEqual
+        let convolutionDescInit: ConvDescInit, deconvolutionDescInit: ConvDescInit
+        let attrCreate: AttrCreate, attrDestroy: AttrDestroy, attrSetScratchpad: AttrSetScratchpad, attrSetPostOps: AttrSetPostOps
+        let postOpsCreate: PostOpsCreate, postOpsDestroy: PostOpsDestroy, postOpsAppendEltwise: PostOpsAppendEltwise
+        let primitiveDescCreate: PrimitiveDescCreate, reorderDescCreate: ReorderDescCreate
+        let primitiveDescQueryMD: PrimitiveDescQueryMD, primitiveDescQuery: PrimitiveDescQuery
+        let primitiveDescDestroy: PrimitiveDescDestroy
+        let primitiveCreate: PrimitiveCreate, primitiveDestroy: PrimitiveDestroy, primitiveExecute: PrimitiveExecute
+        let memoryCreate: MemoryCreate, memoryDestroy: MemoryDestroy
+        /// oneDNN in Debian runs on OpenMP (libgomp): its thread count is set per calling thread.
+        let setOpenMPThreads: SetOpenMPThreads?
+    }
+
+    static let library: Library? = load()
+
+    /// Whether kernels should use oneDNN: the library loaded and CNNPIPE_NO_DNNL is not set.
+    /// Tests flip it to run both paths in one process.
+    nonisolated(unsafe) static var enabled: Bool = {
+        let off = ProcessInfo.processInfo.environment["CNNPIPE_NO_DNNL"].map { !$0.isEmpty && $0 != "0" } ?? false
+        return !off && library != nil
+    }()
+
+    private static func load() -> Library? {
+        // Idle OpenMP workers spin by default and would take cycles from the runtime's own threads
+        // between convolutions; an explicit setting by the user wins.
+        if ProcessInfo.processInfo.environment["OMP_WAIT_POLICY"] == nil { setenv("OMP_WAIT_POLICY", "PASSIVE", 0) }
+        guard let handle = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_LOCAL) ?? dlopen("libdnnl.so", RTLD_NOW | RTLD_LOCAL) else {
+            return nil
+        }
+        func symbol<T>(_ name: String, _: T.Type) -> T? { dlsym(handle, name).map { unsafeBitCast($0, to: T.self) } }
+        guard let engineCreate = symbol("dnnl_engine_create", EngineCreate.self) else { return nil }
+        var engine: dnnl_engine_t?
+        guard engineCreate(&engine, dnnl_cpu, 0) == dnnl_success, let engine else { return nil }
+        guard let streamCreate = symbol("dnnl_stream_create", StreamCreate.self),
+              let streamWait = symbol("dnnl_stream_wait", StreamCall.self),
+              let streamDestroy = symbol("dnnl_stream_destroy", StreamCall.self),
+              let memoryDescInit = symbol("dnnl_memory_desc_init_by_tag", MemoryDescInit.self),
+              let memoryDescSize = symbol("dnnl_memory_desc_get_size", MemoryDescSize.self),
+              let memoryDescEqual = symbol("dnnl_memory_desc_equal", MemoryDescEqual.self),
+              let convolutionDescInit = symbol("dnnl_dilated_convolution_forward_desc_init", ConvDescInit.self),
+              let deconvolutionDescInit = symbol("dnnl_dilated_deconvolution_forward_desc_init", ConvDescInit.self),
+              let attrCreate = symbol("dnnl_primitive_attr_create", AttrCreate.self),
+              let attrDestroy = symbol("dnnl_primitive_attr_destroy", AttrDestroy.self),
+              let attrSetScratchpad = symbol("dnnl_primitive_attr_set_scratchpad_mode", AttrSetScratchpad.self),
+              let attrSetPostOps = symbol("dnnl_primitive_attr_set_post_ops", AttrSetPostOps.self),
+              let postOpsCreate = symbol("dnnl_post_ops_create", PostOpsCreate.self),
+              let postOpsDestroy = symbol("dnnl_post_ops_destroy", PostOpsDestroy.self),
+              let postOpsAppendEltwise = symbol("dnnl_post_ops_append_eltwise", PostOpsAppendEltwise.self),
+              let primitiveDescCreate = symbol("dnnl_primitive_desc_create", PrimitiveDescCreate.self),
+              let reorderDescCreate = symbol("dnnl_reorder_primitive_desc_create", ReorderDescCreate.self),
+              let primitiveDescQueryMD = symbol("dnnl_primitive_desc_query_md", PrimitiveDescQueryMD.self),
+              let primitiveDescQuery = symbol("dnnl_primitive_desc_query", PrimitiveDescQuery.self),
+              let primitiveDescDestroy = symbol("dnnl_primitive_desc_destroy", PrimitiveDescDestroy.self),
+              let primitiveCreate = symbol("dnnl_primitive_create", PrimitiveCreate.self),
+              let primitiveDestroy = symbol("dnnl_primitive_destroy", PrimitiveDestroy.self),
+              let primitiveExecute = symbol("dnnl_primitive_execute", PrimitiveExecute.self),
+              let memoryCreate = symbol("dnnl_memory_create", MemoryCreate.self),
+              let memoryDestroy = symbol("dnnl_memory_destroy", MemoryDestroy.self) else { return nil }
+        return Library(engine: engine, streamCreate: streamCreate, streamWait: streamWait, streamDestroy: streamDestroy,
+                       memoryDescInit: memoryDescInit, memoryDescSize: memoryDescSize, memoryDescEqual: memoryDescEqual,
+                       convolutionDescInit: convolutionDescInit, deconvolutionDescInit: deconvolutionDescInit,
+                       attrCreate: attrCreate, attrDestroy: attrDestroy, attrSetScratchpad: attrSetScratchpad,
+                       attrSetPostOps: attrSetPostOps, postOpsCreate: postOpsCreate, postOpsDestroy: postOpsDestroy,
+                       postOpsAppendEltwise: postOpsAppendEltwise, primitiveDescCreate: primitiveDescCreate,
+                       reorderDescCreate: reorderDescCreate, primitiveDescQueryMD: primitiveDescQueryMD,
+                       primitiveDescQuery: primitiveDescQuery,
+                       primitiveDescDestroy: primitiveDescDestroy, primitiveCreate: primitiveCreate,
+                       primitiveDestroy: primitiveDestroy, primitiveExecute: primitiveExecute,
+                       memoryCreate: memoryCreate, memoryDestroy: memoryDestroy,
+                       setOpenMPThreads: symbol("omp_set_num_threads", SetOpenMPThreads.self))
+    }
+
+    /// Throws a ModelError naming the failed call unless `status` is success.
+    static func check(_ status: dnnl_status_t, _ call: String) throws {
+        guard status == dnnl_success else { throw ModelError("oneDNN \(call) failed (status \(status.rawValue))") }
+    }
+}

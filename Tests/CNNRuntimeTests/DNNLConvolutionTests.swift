@@ -1,0 +1,119 @@
+import XCTest
+@testable import CNNRuntime
+
+/// The oneDNN convolutions against the im2col + sgemm path on the same inputs: grouped, depthwise,
+/// strided, dilated, asymmetrically padded, 1D, with bias and fused Relu / Clip, in both layouts,
+/// with constant weights and with weights fed at run time.
+final class DNNLConvolutionTests: XCTestCase {
+    struct Case {
+        let name: String
+        let input: [Int]
+        let weights: [Int]
+        var attributes: [String: Attribute] = [:]
+        var bias = true
+        var activation: String? = nil       // "Relu" or "Clip"
+        var weightsAsInput = false
+    }
+
+    static let cases: [Case] = [
+        Case(name: "grouped 3x3 pad 1 bias relu", input: [1, 8, 17, 19], weights: [12, 4, 3, 3],
+             attributes: ["group": .int(2), "pads": .ints([1, 1, 1, 1])], activation: "Relu"),
+        Case(name: "strided 3x3 asymmetric pads", input: [2, 5, 20, 15], weights: [7, 5, 3, 3],
+             attributes: ["strides": .ints([2, 2]), "pads": .ints([1, 0, 2, 1])]),
+        Case(name: "dilated 3x3 clip", input: [1, 6, 21, 18], weights: [9, 6, 3, 3],
+             attributes: ["dilations": .ints([2, 3]), "pads": .ints([2, 3, 2, 3])], activation: "Clip"),
+        Case(name: "depthwise stride 2", input: [1, 16, 25, 25], weights: [16, 1, 3, 3],
+             attributes: ["group": .int(16), "strides": .ints([2, 2]), "pads": .ints([1, 1, 1, 1])], activation: "Relu"),
+        Case(name: "9x9 like multistyle's first layer", input: [1, 3, 40, 36], weights: [32, 3, 9, 9],
+             attributes: ["pads": .ints([4, 4, 4, 4])], activation: "Relu"),
+        Case(name: "1x1 no bias", input: [1, 32, 13, 11], weights: [16, 32, 1, 1], bias: false),
+        Case(name: "SAME_UPPER stride 2", input: [1, 4, 15, 16], weights: [8, 4, 4, 4],
+             attributes: ["strides": .ints([2, 2]), "auto_pad": .string("SAME_UPPER")]),
+        Case(name: "1D", input: [2, 6, 50], weights: [10, 3, 5],
+             attributes: ["group": .int(2), "pads": .ints([2, 1]), "strides": .ints([2])], activation: "Relu"),
+        Case(name: "weights fed at run time", input: [1, 16, 18, 18], weights: [32, 16, 3, 3],
+             attributes: ["pads": .ints([1, 1, 1, 1])], activation: "Relu", weightsAsInput: true),
+    ]
+
+    override func setUpWithError() throws {
+        guard DNNL.library != nil else { throw XCTSkip("oneDNN (libdnnl.so.2) is not installed") }
+    }
+
+    func testOneDNNMatchesIm2colPathInBothLayouts() throws {
+        let saved = (DNNL.enabled, DNNL.layout)
+        defer { (DNNL.enabled, DNNL.layout) = saved }
+        for c in Self.cases {
+            DNNL.enabled = false
+            let expected = try run(c)
+            for layout in [DNNL.Layout.plain, .blocked] {
+                DNNL.enabled = true
+                DNNL.layout = layout
+                // Twice: the second run takes the cached primitive (and cached reordered weights).
+                for pass in 1...2 {
+                    let got = try run(c)
+                    XCTAssertEqual(got.shape, expected.shape, c.name)
+                    let worst = zip(got.floats, expected.floats).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
+                    XCTAssertLessThanOrEqual(worst, 1e-4, "\(c.name), \(layout) layout, run \(pass)")
+                }
+            }
+        }
+    }
+
+    func testOneDNNIsUsedAndCachesOnePrimitivePerShape() throws {
+        let saved = DNNL.enabled
+        defer { DNNL.enabled = saved }
+        DNNL.enabled = true
+        let kernel = try XCTUnwrap(try OpRegistry.kernel(for: node(Self.cases[0]), opset: 13) as? ConvKernel)
+        let c = Self.cases[0]
+        let inputs = [tensor(c.input, seed: 1), tensor(c.weights, seed: 2), tensor([c.weights[0]], seed: 3)]
+        let ctx = ExecutionContext(threads: 2)
+        _ = try kernel.run(inputs, ctx)
+        _ = try kernel.run(inputs, ctx)
+        XCTAssertEqual(kernel.oneDNN.count, 1)
+    }
+
+    private func node(_ c: Case) -> Node {
+        Node(name: "conv", opType: "Conv", inputs: ["x", "w"] + (c.bias ? ["b"] : []),
+             outputs: [c.activation == nil ? "y" : "conv_out"], attributes: c.attributes)
+    }
+
+    /// The case as a one- or two-node model through a Session (so Relu / Clip are fused into the Conv).
+    private func run(_ c: Case) throws -> Tensor {
+        var nodes = [node(c)]
+        var initializers: [String: Tensor] = [:]
+        if c.bias { initializers["b"] = tensor([c.weights[0]], seed: 3) }
+        if c.activation == "Relu" { nodes.append(Node(name: "act", opType: "Relu", inputs: ["conv_out"], outputs: ["y"])) }
+        if c.activation == "Clip" {
+            nodes.append(Node(name: "act", opType: "Clip", inputs: ["conv_out", "lo", "hi"], outputs: ["y"]))
+            initializers["lo"] = .scalar(-0.5)
+            initializers["hi"] = .scalar(0.75)
+        }
+        var inputs = [ValueInfo(name: "x", elementType: .float, shape: c.input)]
+        var feeds = ["x": tensor(c.input, seed: 1)]
+        if c.weightsAsInput {
+            inputs.append(ValueInfo(name: "w", elementType: .float, shape: c.weights))
+            feeds["w"] = tensor(c.weights, seed: 2)
+        } else {
+            initializers["w"] = tensor(c.weights, seed: 2)
+        }
+        let graph = ModelGraph(name: c.name, nodes: nodes, inputs: inputs,
+                               outputs: [ValueInfo(name: "y", elementType: .float, shape: nil)],
+                               initializers: initializers, opsetVersion: 13)
+        let session = try Session(graph, threads: 2)
+        if c.activation != nil { XCTAssertEqual(session.report.fusedActivations, 1, c.name) }
+        let y = try XCTUnwrap(try session.run(feeds)["y"])
+        let conv = try XCTUnwrap(session.steps.lazy.compactMap { $0.kernel as? ConvKernel }.first)
+        XCTAssertEqual(conv.oneDNN.count, DNNL.enabled ? 1 : 0, "\(c.name): oneDNN primitives")
+        return y
+    }
+
+    /// Deterministic values in [-1, 1).
+    private func tensor(_ shape: [Int], seed: UInt64) -> Tensor {
+        var state = seed &* 0x9E37_79B9_7F4A_7C15
+        let values = (0..<shape.reduce(1, *)).map { _ -> Float in
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Float(state >> 40) / Float(1 << 23) - 1
+        }
+        return Tensor(shape: shape, floats: values)
+    }
+}
