@@ -23,10 +23,12 @@ public final class FaceDetector: @unchecked Sendable {
     let stride: Int, offset: Int
     /// nil: the graph is not one that can be tiled, so it runs on the whole pyramid at once.
     let footprint: ConvolutionalFootprint?
-    /// Score cells per tile side. 128 cells are about 1,200×1,200 input pixels with the 189-pixel
-    /// field: a few hundred MB of activations whatever the photo size (benchmarks/faces-memory.sh).
+    /// Score cells per tile side. 96 cells are about 960×960 input pixels with the 189-pixel field:
+    /// about 100 MB of activations whatever the photo size (benchmarks/faces-memory.sh). 128 cells
+    /// (1,200 px) measured 943 MB peak for faces tag --threads 2 on 12 MP photos, 96 cells 772 MB,
+    /// for about 4% more detector time (the overlap is computed twice).
     let tileCells: Int
-    static let defaultTileCells = 128
+    static let defaultTileCells = 96
 
     public convenience init(path: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
         try self.init(path: path, threads: threads, tileCells: Self.defaultTileCells)
