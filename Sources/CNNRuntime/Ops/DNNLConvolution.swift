@@ -43,12 +43,12 @@ final class DNNLConvolution: @unchecked Sendable {
     private let plainSource, plainWeights, plainDestination, biasLayout: dnnl_memory_desc_t
     private let source, weights, destination, scratchpad: dnnl_memory_desc_t
     private let sourceReorder, weightsReorder, destinationReorder: DNNL.Primitive?
-    private let lock = NSLock()
-    private var reorderedWeights: (of: FloatBuffer, data: FloatBuffer)?
+    private let weightStore: DNNLWeightStore
 
-    init(_ lib: DNNL.Library, _ shape: DNNLConvolutionShape) throws {
+    init(_ lib: DNNL.Library, _ shape: DNNLConvolutionShape, weightStore: DNNLWeightStore = DNNLWeightStore()) throws {
         self.lib = lib
         self.shape = shape
+        self.weightStore = weightStore
         let grouped = shape.group > 1
         let weightDims = grouped ? [shape.group, shape.weights[0] / shape.group] + Array(shape.weights[1...]) : shape.weights
         plainSource = try DNNL.descriptor(lib, shape.input, dnnl_nchw)
@@ -147,15 +147,13 @@ final class DNNLConvolution: @unchecked Sendable {
         guard let weightsReorder else { return w.pointer }
         let constant = w.pool == nil
         if constant {
-            lock.lock()
-            defer { lock.unlock() }
-            if let cached = reorderedWeights, cached.of === w { return cached.data.pointer }
-            let data = FloatBuffer(count: max(1, DNNL.floatCount(lib, weights)))
-            let once = try DNNL.Execution(lib, threads: 1)
-            try once.reorder(weightsReorder, plainWeights, w.pointer, weights, data.pointer)
-            try once.finish()
-            reorderedWeights = (w, data)
-            return data.pointer
+            return try weightStore.weights(w, layout: weights, lib) {
+                let data = FloatBuffer(count: max(1, DNNL.floatCount(lib, weights)))
+                let once = try DNNL.Execution(lib, threads: 1)
+                try once.reorder(weightsReorder, plainWeights, w.pointer, weights, data.pointer)
+                try once.finish()
+                return data
+            }.pointer
         }
         let data = try buffer(weights)
         try exec.reorder(weightsReorder, plainWeights, w.pointer, weights, data)
@@ -163,11 +161,36 @@ final class DNNLConvolution: @unchecked Sendable {
     }
 }
 
+/// Constant weights reordered into a primitive's layout, shared by the convolutions of one Conv node:
+/// the shapes of one node (tiles, batch sizes) nearly always want the same layout, and a copy per
+/// shape would hold the face ResNet's 22 MB of weights once per number of faces seen.
+final class DNNLWeightStore: @unchecked Sendable {
+    private let lock = NSLock()
+    private var copies: [(of: FloatBuffer, layout: dnnl_memory_desc_t, data: FloatBuffer)] = []
+    static let limit = 2
+
+    func weights(_ w: FloatBuffer, layout: dnnl_memory_desc_t, _ lib: DNNL.Library,
+                 reorder: () throws -> FloatBuffer) throws -> FloatBuffer {
+        lock.lock()
+        defer { lock.unlock() }
+        if let hit = copies.first(where: { $0.of === w && DNNL.same(lib, $0.layout, layout) }) { return hit.data }
+        let data = try reorder()
+        copies.append((w, layout, data))
+        if copies.count > Self.limit { copies.removeFirst() }
+        return data
+    }
+}
+
 /// The oneDNN convolutions one Conv node has needed, by shape; shared by the copies of its kernel.
-/// A shape oneDNN cannot do is remembered as nil (the im2col path runs it).
+/// A shape oneDNN cannot do is remembered as nil (the im2col path runs it). At most `limit` shapes
+/// are kept, least recently used first out: a photo library brings ever new tile and batch shapes,
+/// and each primitive holds its generated code.
 final class DNNLConvolutionCache: @unchecked Sendable {
     private let lock = NSLock()
     private var byShape: [DNNLConvolutionShape: DNNLConvolution?] = [:]
+    private var recent: [DNNLConvolutionShape] = []
+    private let weightStore = DNNLWeightStore()
+    static let limit = 8
 
     /// How many shapes run on oneDNN.
     var count: Int {
@@ -180,9 +203,12 @@ final class DNNLConvolutionCache: @unchecked Sendable {
         guard let lib = DNNL.library else { return nil }
         lock.lock()
         defer { lock.unlock() }
+        if let i = recent.firstIndex(of: shape) { recent.remove(at: i) }
+        recent.append(shape)
         if let known = byShape[shape] { return known }
-        let made = try? DNNLConvolution(lib, shape)
+        let made = try? DNNLConvolution(lib, shape, weightStore: weightStore)
         byShape[shape] = made
+        if recent.count > Self.limit { byShape[recent.removeFirst()] = nil }
         return made
     }
 }
