@@ -1,6 +1,7 @@
 import CNNPipeABI
 import CNNRuntime
 import Foundation
+import Synchronization
 import FrameModel
 import ImageIO
 import PluginKit
@@ -216,8 +217,14 @@ struct ModelFiles {
         do { session = try Session(path: path, threads: threads, precision: precision) } catch {
             throw StageError("\(error); run scripts/setup-models.sh to fetch the model again")
         }
-        if let note = session.precisionNote { host.log(note, level: CP_LOG_WARNING) }
+        if let note = session.precisionNote, Self.firstTime(note) { host.log(note, level: CP_LOG_WARNING) }
         return session
     }
+
+    /// Each worker opens its own sessions; the user needs the note once per process.
+    private static func firstTime(_ note: String) -> Bool {
+        noted.withLock { $0.insert(note).inserted }
+    }
+    private static let noted = Mutex<Set<String>>([])
 }
 
