@@ -1,5 +1,7 @@
+import CNNPipeABI
 import CNNRuntime
 import Foundation
+import Synchronization
 import FrameModel
 import ImageIO
 import PluginKit
@@ -31,6 +33,8 @@ final class Stylize: Stage {
                "temporal=stable: colour-histogram change (0-1) from the previous frame that starts afresh"),
         .float("blend", default: 0.9, range: 0...0.99,
                "temporal=stable: weight of the previous stylised frame, moved by the optical flow, where the motion is reliable"),
+        .choice("precision", ["fp32", "bf16"], default: "fp32",
+                "convolutions in float32, or bfloat16 (faster with avx512_bf16 or AMX; falls back to fp32 without)"),
     ]
     static let options: StageOptions = [.stateless]
     static let acceptedFormats: [PixelFormat] = [.rgb8, .rgba8, .rgb16, .rgba16, .rgbF32, .rgbaF32]
@@ -69,7 +73,7 @@ final class Stylize: Stage {
         sceneCut = p.float("scene-cut")
         blend = p.float("blend")
         self.host = host
-        let models = ModelFiles(host: host)
+        let models = ModelFiles(host: host, precision: Precision(rawValue: p.string("precision")) ?? .fp32)
         if let path = p.optionalString("style-image") {
             let predictor = try models.session("arbitrary_predict", threads: host.threads)
             let painting = try Self.loadImage(path)
@@ -205,12 +209,22 @@ final class Stylize: Stage {
 /// Finds the model files in the host's model folder and opens sessions on them.
 struct ModelFiles {
     let host: StageHost
+    var precision: Precision = .fp32
 
     func session(_ name: String, threads: Int) throws -> Session {
         let path = try host.modelPath(name + ".onnx")
-        do { return try Session(path: path, threads: threads) } catch {
+        let session: Session
+        do { session = try Session(path: path, threads: threads, precision: precision) } catch {
             throw StageError("\(error); run scripts/setup-models.sh to fetch the model again")
         }
+        if let note = session.precisionNote, Self.firstTime(note) { host.log(note, level: CP_LOG_WARNING) }
+        return session
     }
+
+    /// Each worker opens its own sessions; the user needs the note once per process.
+    private static func firstTime(_ note: String) -> Bool {
+        noted.withLock { $0.insert(note).inserted }
+    }
+    private static let noted = Mutex<Set<String>>([])
 }
 

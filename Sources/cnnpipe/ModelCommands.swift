@@ -4,6 +4,8 @@ import Foundation
 import FrameModel
 import ImageIO
 
+extension Precision: ExpressibleByArgument {}
+
 struct ModelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model", abstract: "Inspect, run and benchmark CNN models (ONNX, dlib .dat) on cnnpipe's runtime.",
@@ -50,10 +52,13 @@ struct ModelRun: ParsableCommand {
     var inputs: [String] = []
     @Option(help: "Output folder.") var output: String
     @Option(help: "Threads (default: all cores).") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Convolution precision: fp32, or bf16 (needs avx512_bf16 or AMX and oneDNN; otherwise fp32 with a note).")
+    var precision: Precision = .fp32
 
     func run() throws {
         let graph = try orFail { try ModelLocator.load(model) }
-        let session = try orFail(model) { try Session(graph, threads: threads) }
+        let session = try orFail(model) { try Session(graph, threads: threads, precision: precision) }
+        if let note = session.precisionNote { warn(note) }
         // dlib networks take RGB values 0…255 (their graph normalises them).
         let takesEightBitLevels = ModelLocator.isDlibModel(try orFail { try ModelLocator.find(model) })
         var feeds: [String: Tensor] = [:]
@@ -89,10 +94,13 @@ struct ModelBench: ParsableCommand {
     @Flag(help: "Print one JSON object instead of text.") var json = false
     @Flag(help: "Also print the time spent per op type (one extra run).") var profile = false
     @Flag(help: "With --profile: per node instead of per op type.") var byNode = false
+    @Option(help: "Convolution precision: fp32, or bf16 (needs avx512_bf16 or AMX and oneDNN; otherwise fp32 with a note).")
+    var precision: Precision = .fp32
 
     func run() throws {
         let graph = try orFail { try ModelLocator.load(model) }
-        let session = try orFail(model) { try Session(graph, threads: threads) }
+        let session = try orFail(model) { try Session(graph, threads: threads, precision: precision) }
+        if let note = session.precisionNote { warn(note) }
         var (h, w) = try size.map(parseSize) ?? (256, 256)
         let feeds = try orFail(model) { try zeroFeeds(graph, h: h, w: w, random: true, fixedSpatial: size != nil) }
         if size == nil, let fixed = imageSize(graph, feeds) { (h, w) = fixed }
@@ -115,10 +123,10 @@ struct ModelBench: ParsableCommand {
         }
         let gflops = Double(ctx.multiplyAdds) * 2 / 1e9
         if json {
-            print("{\"model\": \"\(model)\", \"size\": \"\(h)x\(w)\", \"threads\": \(threads), \"median_ms\": \(median), \"gflop\": \(gflops), \"gflops_per_s\": \(gflops / median * 1000)}")
+            print("{\"model\": \"\(model)\", \"size\": \"\(h)x\(w)\", \"threads\": \(threads), \"precision\": \"\(session.precision.rawValue)\", \"median_ms\": \(median), \"gflop\": \(gflops), \"gflops_per_s\": \(gflops / median * 1000)}")
         } else {
-            print(String(format: "%@ %dx%d threads=%d: median %.2f ms over %d runs (min %.2f), %.2f GFLOP → %.1f GFLOP/s",
-                         model, h, w, threads, median, times.count, times[0], gflops, gflops / median * 1000))
+            print(String(format: "%@ %dx%d threads=%d %@: median %.2f ms over %d runs (min %.2f), %.2f GFLOP → %.1f GFLOP/s",
+                         model, h, w, threads, session.precision.rawValue, median, times.count, times[0], gflops, gflops / median * 1000))
         }
     }
 }

@@ -10,15 +10,16 @@ extension DNNL {
     nonisolated(unsafe) static var layout: Layout =
         ProcessInfo.processInfo.environment["CNNPIPE_DNNL_LAYOUT"].flatMap(Layout.init(rawValue:)) ?? .blocked
 
-    /// A float32 memory descriptor of `dims` in format `tag` (dnnl_format_tag_any lets a primitive choose).
-    static func descriptor(_ lib: Library, _ dims: [Int], _ tag: dnnl_format_tag_t) throws -> dnnl_memory_desc_t {
+    /// A memory descriptor of `dims` in format `tag` (dnnl_format_tag_any lets a primitive choose).
+    static func descriptor(_ lib: Library, _ dims: [Int], _ tag: dnnl_format_tag_t,
+                           _ type: dnnl_data_type_t = dnnl_f32) throws -> dnnl_memory_desc_t {
         var desc = dnnl_memory_desc_t()
         let dims64 = dims.map(Int64.init)
-        try check(lib.memoryDescInit(&desc, Int32(dims.count), dims64, dnnl_f32, tag), "memory_desc_init_by_tag \(dims)")
+        try check(lib.memoryDescInit(&desc, Int32(dims.count), dims64, type, tag), "memory_desc_init_by_tag \(dims)")
         return desc
     }
 
-    /// Bytes a descriptor's memory takes, in floats (rounded up).
+    /// Bytes a descriptor's memory takes, in floats (rounded up; bf16 memory fits in half as many).
     static func floatCount(_ lib: Library, _ desc: dnnl_memory_desc_t) -> Int {
         var d = desc
         return (lib.memoryDescSize(&d) + 3) / 4

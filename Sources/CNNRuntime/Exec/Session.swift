@@ -14,6 +14,11 @@ public final class Session: @unchecked Sendable {
 
     public let graph: ModelGraph
     public let threads: Int
+    /// The precision asked for and the one convolutions run in (bf16 falls back to fp32 with a note).
+    public let precisionChoice: PrecisionChoice
+    public var precision: Precision { precisionChoice.effective }
+    /// A line for the user when the requested precision could not be used, else nil.
+    public var precisionNote: String? { precisionChoice.note }
     private(set) var steps: [Step] = []
     private(set) var slots: [String: Int] = [:]
     private var constants: [Int: Tensor] = [:]
@@ -37,15 +42,18 @@ public final class Session: @unchecked Sendable {
     /// at one size, such as the Magenta transformer at 384×384). Rank and element type are still checked.
     public var acceptsAnyInputSize = false
 
-    public init(_ graph: ModelGraph, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
+    public init(_ graph: ModelGraph, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+                precision: Precision = .fp32) throws {
         self.graph = graph
         self.threads = max(1, threads)
+        precisionChoice = PrecisionChoice.resolve(precision)
         BLAS.setThreads(self.threads)
         try prepare()
     }
 
-    public convenience init(path: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
-        try self.init(try ONNXImporter.load(path: path), threads: threads)
+    public convenience init(path: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+                            precision: Precision = .fp32) throws {
+        try self.init(try ONNXImporter.load(path: path), threads: threads, precision: precision)
     }
 
     private func slot(_ name: String) -> Int {
@@ -91,8 +99,15 @@ public final class Session: @unchecked Sendable {
         }
         live = fuseInstanceNorm(live, constants: constants, keep: Set(outputSlots.map(\.1)))
         live = fuse(live)
-        steps = removeDeadSteps(live)
+        steps = removeDeadSteps(live).map(applyingPrecision)
         planReleases()
+    }
+
+    /// Convolutions take the session's precision (after constant folding, which stays fp32).
+    private func applyingPrecision(_ step: Step) -> Step {
+        guard precision != .fp32, var conv = step.kernel as? ConvKernel else { return step }
+        conv.precision = precision
+        return Step(node: step.node, kernel: conv, inputs: step.inputs, outputs: step.outputs, release: step.release)
     }
 
     /// Q→DQ on activations becomes one FakeQuant; Conv followed only by Relu/Clip takes it as its activation.

@@ -24,6 +24,8 @@ struct ConvKernel: Kernel {
     let spatial: SpatialAttributes
     let group: Int
     var activation: Activation = .none
+    /// Set by the session; bf16 applies only on the oneDNN route.
+    var precision: Precision = .fp32
     let name: String
     let oneDNN = DNNLConvolutionCache()
 
@@ -57,8 +59,9 @@ struct ConvKernel: Kernel {
         let xp = (try x.floatData()), wp = (try w.floatData()), op = out.buffer.pointer
         if DNNL.enabled, let bufferOfWeights = w.floatBuffer, bias?.floatBuffer != nil || bias == nil,
            let shape = DNNLConvolutionShape(input: x.shape, weights: w.shape, group: group, geometry: g,
-                                            hasBias: bias != nil, activation: activation, layout: DNNL.layout),
-           let convolution = oneDNN.convolution(shape) {
+                                            hasBias: bias != nil, activation: activation, layout: DNNL.layout,
+                                            precision: precision),
+           let convolution = oneDNN.convolution(shape) ?? (precision == .fp32 ? nil : oneDNN.convolution(shape.inFP32)) {
             try convolution.run(x: xp, weights: bufferOfWeights, bias: try bias?.floatData(), out: op, ctx)
             return [out]
         }

@@ -15,10 +15,19 @@ struct DNNLConvolutionShape: Hashable {
     var hasBias: Bool
     var activation: Activation
     var layout: DNNL.Layout
+    var precision: Precision
+
+    init(input: [Int], weights: [Int], group: Int, strides: [Int], dilations: [Int], padBegin: [Int], padEnd: [Int],
+         output: [Int], hasBias: Bool, activation: Activation, layout: DNNL.Layout, precision: Precision) {
+        self.input = input; self.weights = weights; self.group = group
+        self.strides = strides; self.dilations = dilations; self.padBegin = padBegin; self.padEnd = padEnd
+        self.output = output; self.hasBias = hasBias; self.activation = activation
+        self.layout = layout; self.precision = precision
+    }
 
     /// A 1D or 2D convolution as oneDNN sees it; nil for 3D (left to the im2col path).
     init?(input: [Int], weights: [Int], group: Int, geometry g: Geometry, hasBias: Bool, activation: Activation,
-          layout: DNNL.Layout) {
+          layout: DNNL.Layout, precision: Precision = .fp32) {
         guard g.input.count <= 2 else { return nil }
         let g2 = g.as2D
         let lift = g.input.count == 1 ? [1] : []
@@ -30,12 +39,21 @@ struct DNNLConvolutionShape: Hashable {
         self.hasBias = hasBias
         self.activation = activation
         self.layout = layout
+        self.precision = precision
+    }
+
+    /// The same convolution in float32.
+    var inFP32: DNNLConvolutionShape {
+        var s = self
+        s.precision = .fp32
+        return s
     }
 }
 
 /// A forward-inference convolution with its bias and activation fused, on oneDNN. Activations come
 /// and go in NCHW; with the blocked layout they are reordered at the boundary and the weights are
-/// reordered once per weight tensor (constants keep theirs).
+/// reordered once per weight tensor (constants keep theirs). In bf16, source and weights are bfloat16
+/// (the reorders convert them) and the destination stays float32 (oneDNN accumulates in float32).
 final class DNNLConvolution: @unchecked Sendable {
     let shape: DNNLConvolutionShape
     private let lib: DNNL.Library
@@ -56,8 +74,10 @@ final class DNNLConvolution: @unchecked Sendable {
         plainDestination = try DNNL.descriptor(lib, shape.output, dnnl_nchw)
         biasLayout = try DNNL.descriptor(lib, [shape.weights[0]], dnnl_x)
         let chosen = shape.layout == .blocked
-        var src = chosen ? try DNNL.descriptor(lib, shape.input, dnnl_format_tag_any) : plainSource
-        var wts = chosen ? try DNNL.descriptor(lib, weightDims, dnnl_format_tag_any) : plainWeights
+        let inputType = shape.precision == .bf16 ? dnnl_bf16 : dnnl_f32
+        var src = try DNNL.descriptor(lib, shape.input, chosen ? dnnl_format_tag_any : dnnl_nchw, inputType)
+        var wts = try DNNL.descriptor(lib, weightDims, chosen ? dnnl_format_tag_any : (grouped ? dnnl_goihw : dnnl_oihw),
+                                      inputType)
         var dst = chosen ? try DNNL.descriptor(lib, shape.output, dnnl_format_tag_any) : plainDestination
         var bias = biasLayout
 
@@ -75,6 +95,9 @@ final class DNNLConvolution: @unchecked Sendable {
         // oneDNN's reference kernels are plain loops, far slower than im2col + sgemm: leave those shapes to it.
         guard !convolution.implementation.hasPrefix("ref") else {
             throw ModelError("oneDNN has only a reference convolution for \(shape)")
+        }
+        guard shape.precision == .fp32 || BF16Support.isHardwareBF16(convolution.implementation) else {
+            throw ModelError("oneDNN has no hardware bf16 convolution for \(shape) (\(convolution.implementation))")
         }
         source = convolution.memoryDescriptor(dnnl_query_src_md)
         weights = convolution.memoryDescriptor(dnnl_query_weights_md)
@@ -108,6 +131,9 @@ final class DNNLConvolution: @unchecked Sendable {
         guard let pd else { throw ModelError("oneDNN convolution: no primitive descriptor") }
         return try DNNL.Primitive(lib, descriptor: pd)
     }
+
+    /// oneDNN's name for the convolution implementation it picked.
+    var implementation: String { convolution.implementation }
 
     /// out = activation(conv(x, w) + bias), all in NCHW / OIHW as the runtime stores them.
     func run(x: UnsafeMutablePointer<Float>, weights w: FloatBuffer, bias: UnsafeMutablePointer<Float>?,
