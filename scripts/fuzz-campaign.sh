@@ -13,6 +13,9 @@ log=.build-fuzz/campaign.txt
 mkdir -p .build-fuzz
 artifacts() { { find ".build-fuzz/artifacts/$1" -type f 2>/dev/null || true; } | wc -l; }
 row() { printf '%-22s %12s %10s %8s %8s %8s %8s %s\n' "$@" | tee -a "$log"; }
+# Built once: sources edited during a long campaign must not fail the later targets' builds.
+scripts/fuzz.sh --build
+export FUZZ_NO_BUILD=1
 row target executions "exec/s" cov ft "rss MB" found "when"
 for t in "${targets[@]}"; do
     out=.build-fuzz/campaign-$t.log

@@ -4,7 +4,8 @@
 #                                        crashes in .build-fuzz/artifacts/TARGET (add them to Fuzz/corpus/TARGET)
 #   scripts/fuzz.sh --replay [TARGET..]  run the generated seeds and the saved corpus once (CI; seconds)
 #   scripts/fuzz.sh --list               the targets
-# Extra libFuzzer flags: FUZZ_FLAGS="-jobs=1 -workers=1 ...".
+#   scripts/fuzz.sh --build              build them only
+# Extra libFuzzer flags: FUZZ_FLAGS="-jobs=1 -workers=1 ...". FUZZ_NO_BUILD=1: use the targets as built.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -36,6 +37,8 @@ extra_seeds() {
     return 0
 }
 
+if [ "${1:-}" = "--build" ]; then build_targets; exit 0; fi
+
 if [ "${1:-}" = "--replay" ]; then
     shift
     [ $# -gt 0 ] && targets=("$@")
@@ -56,7 +59,7 @@ fi
 target=${1:?"usage: scripts/fuzz.sh TARGET [SECONDS] | --replay [TARGET...] | --list"}
 seconds=${2:-60}
 [[ " ${targets[*]} " == *" $target "* ]] || { echo "unknown target '$target' (scripts/fuzz.sh --list)" >&2; exit 2; }
-build_targets
+[ "${FUZZ_NO_BUILD:-0}" = 1 ] || build_targets
 work=$build/corpus/$target artifacts=$build/artifacts/$target
 mkdir -p "$work" "$artifacts" "Fuzz/corpus/$target"
 extra_seeds "$target" "$work"
