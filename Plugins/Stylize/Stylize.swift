@@ -119,13 +119,21 @@ final class Stylize: Stage {
             host.log("scene cut: the temporal state starts afresh")
         }
         let statistics = SpatialStatistics.smoothing(state.statistics, weight: smoothing)
-        var result = try stylise(photo, statistics: statistics)
         let gray = blend > 0 ? MotionBlend.gray(photo) : nil
-        if let gray, let previous = state.output, let previousGray = state.gray,
-           previous.width == result.width, previous.height == result.height {
-            let (warped, trust) = MotionBlend.warp(previous, from: previousGray, to: gray)
-            result = result.mixed(with: warped, weights: trust, amount: blend)
+        // The motion needs only the input frames: it is found while the network runs (small frames
+        // leave a core idle in the network's own parallel loops).
+        var styled: Result<PlanarRGB, Error> = .failure(StageError("not run"))
+        var motion: (warped: PlanarRGB, trust: [Float])?
+        DispatchQueue.concurrentPerform(iterations: 2) { k in
+            if k == 0 {
+                styled = Result { try stylise(photo, statistics: statistics) }
+            } else if let gray, let previous = state.output, let previousGray = state.gray,
+                      previous.width == photo.width, previous.height == photo.height {
+                motion = MotionBlend.warp(previous, from: previousGray, to: gray)
+            }
         }
+        var result = try styled.get()
+        if let motion { result = result.mixed(with: motion.warped, weights: motion.trust, amount: blend) }
         state = TemporalState(statistics: statistics.entries, signature: signature, gray: gray, output: result)
         return result
     }

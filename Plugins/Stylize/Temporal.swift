@@ -1,4 +1,5 @@
 import CNNRuntime
+import Dispatch
 import FrameModel
 
 /// What `temporal=stable` carries from one video frame to the next.
@@ -34,7 +35,14 @@ enum MotionBlend {
     /// `previous` moved onto the frame whose brightness is `gray`, and the trust (0…1) per pixel.
     static func warp(_ previous: PlanarRGB, from previousGray: FloatImage, to gray: FloatImage) -> (PlanarRGB, [Float]) {
         let lk = LucasKanade()
-        let backward = lk.flow(from: gray, to: previousGray), forward = lk.flow(from: previousGray, to: gray)
+        // The two directions are independent: one per core.
+        let flows = UnsafeMutableBufferPointer<FlowField>.allocate(capacity: 2)
+        defer { flows.deallocate() }
+        DispatchQueue.concurrentPerform(iterations: 2) { k in
+            (flows.baseAddress! + k).initialize(to: k == 0 ? lk.flow(from: gray, to: previousGray) : lk.flow(from: previousGray, to: gray))
+        }
+        let backward = flows[0], forward = flows[1]
+        defer { _ = flows.baseAddress!.deinitialize(count: 2) }
         let mask = backward.consistencyMask(with: forward)
         let w = previous.width, h = previous.height, n = w * h
         let flow = backward.resized(width: w, height: h)
