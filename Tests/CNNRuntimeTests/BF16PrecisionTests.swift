@@ -16,7 +16,7 @@ final class BF16PrecisionTests: XCTestCase {
     func testBF16ConvolutionStaysWithinBF16RoundingOfFP32() throws {
         try requireHardwareBF16()
         let graph = Self.convolutionGraph(input: [1, 32, 24, 20], weights: [48, 32, 3, 3])
-        let feeds = ["x": Self.tensor([1, 32, 24, 20], seed: 1)]
+        let feeds = ["x": Tensor.deterministic([1, 32, 24, 20], seed: 1)]
         let fp32 = try XCTUnwrap(try Session(graph, threads: 2).run(feeds)["y"])
         let session = try Session(graph, threads: 2, precision: .bf16)
         XCTAssertEqual(session.precision, .bf16)
@@ -57,7 +57,7 @@ final class BF16PrecisionTests: XCTestCase {
         defer { BF16Support.pretendMissing = saved }
         BF16Support.pretendMissing = true
         let graph = Self.convolutionGraph(input: [1, 16, 12, 12], weights: [16, 16, 3, 3])
-        let feeds = ["x": Self.tensor([1, 16, 12, 12], seed: 4)]
+        let feeds = ["x": Tensor.deterministic([1, 16, 12, 12], seed: 4)]
         let session = try Session(graph, threads: 2, precision: .bf16)
         XCTAssertEqual(session.precision, .fp32)
         XCTAssertEqual(session.precisionChoice.requested, .bf16)
@@ -82,7 +82,7 @@ final class BF16PrecisionTests: XCTestCase {
         ]
         return ModelGraph(name: "bf16", nodes: nodes, inputs: [ValueInfo(name: "x", elementType: .float, shape: input)],
                           outputs: [ValueInfo(name: "y", elementType: .float, shape: nil)],
-                          initializers: ["w": tensor(weights, seed: 2), "b": tensor([weights[0]], seed: 3)], opsetVersion: 13)
+                          initializers: ["w": Tensor.deterministic(weights, seed: 2), "b": Tensor.deterministic([weights[0]], seed: 3)], opsetVersion: 13)
     }
 
     static func relativeError(_ a: [Float], _ b: [Float]) -> Double {
@@ -95,15 +95,5 @@ final class BF16PrecisionTests: XCTestCase {
     static func psnr(_ a: [Float], _ b: [Float]) -> Double {
         let mse = zip(a, b).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) } / Double(max(1, a.count))
         return mse == 0 ? .infinity : 10 * log10(1 / mse)
-    }
-
-    /// Deterministic values in [-1, 1).
-    static func tensor(_ shape: [Int], seed: UInt64) -> Tensor {
-        var state = seed &* 0x9E37_79B9_7F4A_7C15
-        let values = (0..<shape.reduce(1, *)).map { _ -> Float in
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Float(state >> 40) / Float(1 << 23) - 1
-        }
-        return Tensor(shape: shape, floats: values)
     }
 }

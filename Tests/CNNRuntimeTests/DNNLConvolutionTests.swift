@@ -65,7 +65,7 @@ final class DNNLConvolutionTests: XCTestCase {
         DNNL.enabled = true
         let kernel = try XCTUnwrap(try OpRegistry.kernel(for: node(Self.cases[0]), opset: 13) as? ConvKernel)
         let c = Self.cases[0]
-        let inputs = [tensor(c.input, seed: 1), tensor(c.weights, seed: 2), tensor([c.weights[0]], seed: 3)]
+        let inputs = [Tensor.deterministic(c.input, seed: 1), Tensor.deterministic(c.weights, seed: 2), Tensor.deterministic([c.weights[0]], seed: 3)]
         let ctx = ExecutionContext(threads: 2)
         _ = try kernel.run(inputs, ctx)
         _ = try kernel.run(inputs, ctx)
@@ -81,7 +81,7 @@ final class DNNLConvolutionTests: XCTestCase {
     private func run(_ c: Case) throws -> Tensor {
         var nodes = [node(c)]
         var initializers: [String: Tensor] = [:]
-        if c.bias { initializers["b"] = tensor([c.weights[0]], seed: 3) }
+        if c.bias { initializers["b"] = Tensor.deterministic([c.weights[0]], seed: 3) }
         if c.activation == "Relu" { nodes.append(Node(name: "act", opType: "Relu", inputs: ["conv_out"], outputs: ["y"])) }
         if c.activation == "Clip" {
             nodes.append(Node(name: "act", opType: "Clip", inputs: ["conv_out", "lo", "hi"], outputs: ["y"]))
@@ -89,12 +89,12 @@ final class DNNLConvolutionTests: XCTestCase {
             initializers["hi"] = .scalar(0.75)
         }
         var inputs = [ValueInfo(name: "x", elementType: .float, shape: c.input)]
-        var feeds = ["x": tensor(c.input, seed: 1)]
+        var feeds = ["x": Tensor.deterministic(c.input, seed: 1)]
         if c.weightsAsInput {
             inputs.append(ValueInfo(name: "w", elementType: .float, shape: c.weights))
-            feeds["w"] = tensor(c.weights, seed: 2)
+            feeds["w"] = Tensor.deterministic(c.weights, seed: 2)
         } else {
-            initializers["w"] = tensor(c.weights, seed: 2)
+            initializers["w"] = Tensor.deterministic(c.weights, seed: 2)
         }
         let graph = ModelGraph(name: c.name, nodes: nodes, inputs: inputs,
                                outputs: [ValueInfo(name: "y", elementType: .float, shape: nil)],
@@ -105,15 +105,5 @@ final class DNNLConvolutionTests: XCTestCase {
         let conv = try XCTUnwrap(session.steps.lazy.compactMap { $0.kernel as? ConvKernel }.first)
         XCTAssertEqual(conv.oneDNN.count, DNNL.enabled ? 1 : 0, "\(c.name): oneDNN primitives")
         return y
-    }
-
-    /// Deterministic values in [-1, 1).
-    private func tensor(_ shape: [Int], seed: UInt64) -> Tensor {
-        var state = seed &* 0x9E37_79B9_7F4A_7C15
-        let values = (0..<shape.reduce(1, *)).map { _ -> Float in
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Float(state >> 40) / Float(1 << 23) - 1
-        }
-        return Tensor(shape: shape, floats: values)
     }
 }
