@@ -246,6 +246,27 @@ public enum GalleryJSON {
         return Data(out.utf8)
     }
 
+    /// YYYY-MM-DDTHH:MM:SS, up to 9 fraction digits, then Z or ±HH:MM — checked before the date
+    /// formatter sees the text: ICU's parser dies of SIGFPE on some other strings (found by the
+    /// gallery-json fuzzer: 60 fraction digits).
+    static func isISO8601DateTime(_ text: String) -> Bool {
+        let b = Array(text.utf8)
+        func digits(_ range: Range<Int>) -> Bool { range.upperBound <= b.count && b[range].allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
+        func at(_ i: Int, _ c: Character) -> Bool { i < b.count && b[i] == c.asciiValue! }
+        guard digits(0..<4), at(4, "-"), digits(5..<7), at(7, "-"), digits(8..<10), at(10, "T"),
+              digits(11..<13), at(13, ":"), digits(14..<16), at(16, ":"), digits(17..<19) else { return false }
+        var i = 19
+        if at(i, ".") {
+            let start = i + 1
+            i = start
+            while i < b.count, b[i] >= 0x30, b[i] <= 0x39 { i += 1 }
+            guard (1...9).contains(i - start) else { return false }
+        }
+        if at(i, "Z") { return i + 1 == b.count }
+        guard at(i, "+") || at(i, "-") else { return false }
+        return digits(i + 1..<i + 3) && at(i + 3, ":") && digits(i + 4..<i + 6) && i + 6 == b.count
+    }
+
     public static func decode(_ data: Data) throws -> GalleryDocument {
         let decoder = JSONDecoder()
         let dates = dateFormatter()
@@ -253,7 +274,7 @@ public enum GalleryJSON {
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         decoder.dateDecodingStrategy = .custom { d in
             let text = try d.singleValueContainer().decode(String.self)
-            guard let date = dates.date(from: text) ?? plain.date(from: text) else {
+            guard isISO8601DateTime(text), let date = dates.date(from: text) ?? plain.date(from: text) else {
                 throw DecodingError.dataCorrupted(.init(codingPath: d.codingPath, debugDescription: "'\(text)' is not an ISO 8601 date"))
             }
             return date

@@ -6,7 +6,7 @@ import XCTest
 /// fallback to fp32 (with the note) where the CPU has no bf16.
 final class BF16PrecisionTests: XCTestCase {
     override func setUpWithError() throws {
-        guard DNNL.library != nil, DNNL.enabled else { throw XCTSkip("oneDNN (libdnnl.so.2) is not loaded") }
+        guard DNNL.library != nil, DNNL.available else { throw XCTSkip("oneDNN (libdnnl.so.2) is not loaded") }
     }
 
     private func requireHardwareBF16() throws {

@@ -214,6 +214,16 @@ final class GalleryStoreTests: XCTestCase {
         expect(head.replacingOccurrences(of: "\"version\": 1", with: "\"version\": 9") + "\"people\": []}", "version 9 is newer")
         expect(head + "\"people\": [{\"name\": \"x\", \"created_at\": \"yesterday\", \"updated_at\": \"2024-01-01T00:00:00Z\", \"embeddings\": []}]}",
                "not an ISO 8601 date")
+        // 60 fraction digits: ICU's date parser died of SIGFPE on this (found by the gallery-json fuzzer).
+        let long = "2023-11-14T22:13:20." + String(repeating: "8", count: 60) + "Z"
+        expect(head + "\"people\": [{\"name\": \"x\", \"created_at\": \"\(long)\", \"updated_at\": \"2024-01-01T00:00:00Z\", \"embeddings\": []}]}",
+               "not an ISO 8601 date")
+        for good in ["2024-01-01T00:00:00Z", "2024-01-01T00:00:00.123456789Z", "2024-01-01T00:00:00+01:00", "2024-01-01T00:00:00.5-08:00"] {
+            XCTAssertTrue(GalleryJSON.isISO8601DateTime(good), good)
+        }
+        for bad in ["2024-01-01T00:00:00.1234567890Z", "2024-01-01T00:00:00", "2024-01-01 00:00:00Z", "2024-01-01T00:00:00Zx", ""] {
+            XCTAssertFalse(GalleryJSON.isISO8601DateTime(bad), bad)
+        }
         XCTAssertEqual(try g.people(), [])
         // An empty people list is a valid (empty) export.
         XCTAssertEqual(try g.importJSON(Data((head + "\"people\": []}").utf8)), EnrolmentSummary())

@@ -10,7 +10,7 @@ enum BF16Support {
 
     /// Why bf16 cannot run here (the first half of the user's note), or nil when it can.
     static var missingReason: String? {
-        guard DNNL.enabled, let lib = DNNL.library else { return "bf16 needs oneDNN (libdnnl.so.2, not loaded)" }
+        guard DNNL.available, let lib = DNNL.library else { return "bf16 needs oneDNN (libdnnl.so.2, not loaded)" }
         guard !pretendMissing, cpuHasBF16, oneDNNPicksHardwareBF16(lib) else { return "bf16 needs avx512_bf16 or AMX" }
         return nil
     }

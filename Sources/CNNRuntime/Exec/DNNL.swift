@@ -60,11 +60,18 @@ enum DNNL {
 
     static let library: Library? = load()
 
-    /// Whether kernels should use oneDNN: the library loaded and CNNPIPE_NO_DNNL is not set.
-    /// Tests flip it to run both paths in one process.
-    nonisolated(unsafe) static var enabled: Bool = {
+    /// oneDNN can be used: the library loaded and CNNPIPE_NO_DNNL is not set. bf16 sessions need it.
+    static let available: Bool = {
         let off = ProcessInfo.processInfo.environment["CNNPIPE_NO_DNNL"].map { !$0.isEmpty && $0 != "0" } ?? false
         return !off && library != nil
+    }()
+
+    /// Whether fp32 convolutions use oneDNN: opt-in with CNNPIPE_DNNL=1. On an idle Zen 4 (AVX-512)
+    /// the im2col + OpenBLAS path measured faster (multistyle26 at 512²: 118 vs 146 ms, 2 threads;
+    /// docs/RUNTIME-SPEED.md). Tests flip it to run both paths in one process.
+    nonisolated(unsafe) static var enabled: Bool = {
+        let on = ProcessInfo.processInfo.environment["CNNPIPE_DNNL"].map { !$0.isEmpty && $0 != "0" } ?? false
+        return on && available
     }()
 
     private static func load() -> Library? {

@@ -19,7 +19,7 @@ enum Activation: Sendable, Hashable {
 /// auto_pad. The work is a matrix product per group: weights [M/g, C/g·K] × columns [C/g·K, P]
 /// through OpenBLAS sgemm; the columns come from im2col (or are the input itself for 1×1 convs).
 /// Depthwise convolutions run direct, vectorised along output rows.
-/// 1D and 2D float convolutions go to oneDNN instead when it is loaded (see DNNL.enabled).
+/// 1D and 2D float convolutions go to oneDNN instead with CNNPIPE_DNNL=1, and bf16 ones always (see DNNL).
 struct ConvKernel: Kernel {
     let spatial: SpatialAttributes
     let group: Int
@@ -57,7 +57,7 @@ struct ConvKernel: Kernel {
         let mg = m / group, kc = cg * g.kernelSize, p = g.outputSize, inSize = g.inputSize
         ctx.multiplyAdds += n * m * p * kc
         let xp = (try x.floatData()), wp = (try w.floatData()), op = out.buffer.pointer
-        if DNNL.enabled, let bufferOfWeights = w.floatBuffer, bias?.floatBuffer != nil || bias == nil,
+        if DNNL.enabled || (precision == .bf16 && DNNL.available), let bufferOfWeights = w.floatBuffer, bias?.floatBuffer != nil || bias == nil,
            let shape = DNNLConvolutionShape(input: x.shape, weights: w.shape, group: group, geometry: g,
                                             hasBias: bias != nil, activation: activation, layout: DNNL.layout,
                                             precision: precision),
