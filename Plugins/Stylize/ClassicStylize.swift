@@ -30,7 +30,7 @@ final class ClassicStylize: Stage {
                 "video: off = each frame on its own; stable = each frame starts from the previous result moved by the optical flow "
                 + "and pays temporal-weight for departing from it where the motion is reliable (Ruder et al. 2016; reset at a scene cut)"),
         .float("temporal-weight", default: 2000, range: 0...1e9, "temporal=stable: weight of the consistency cost"),
-        .float("scene-cut", default: 0.3, range: 0...1, "temporal=stable: colour-histogram change (0-1) from the previous frame that starts afresh"),
+        TemporalState.sceneCutParameter,
         .string("costs-csv", default: "", "append every iteration's costs to this CSV file (image,scale,iteration,content,style,tv,temporal,total)"),
     ]
     /// One instance, frames in stream order: each run already uses every thread, and costs-csv numbers the images.
@@ -45,8 +45,8 @@ final class ClassicStylize: Stage {
     private var imageCount = 0
     let temporal: Bool
     let temporalWeight: Float, sceneCut: Float
-    /// temporal=stable: the last frame's content (brightness, colour signature) and result.
-    private var previous: (gray: FloatImage, signature: [Float], result: PlanarRGB)?
+    /// temporal=stable: the last frame's brightness, colour signature and result.
+    private var state = TemporalState()
 
     init(_ p: ParameterValues, host: StageHost) throws {
         self.host = host
@@ -105,11 +105,9 @@ final class ClassicStylize: Stage {
         let planarContent = PlanarRGB(content)
         let gray = temporal ? MotionBlend.gray(planarContent) : nil, signature = temporal ? SceneSignature.of(planarContent) : nil
         var prior: TemporalPrior?
-        if let previous, let gray, let signature, previous.result.width == content.width, previous.result.height == content.height,
-           previous.gray.width == gray.width, previous.gray.height == gray.height,
-           SceneSignature.distance(previous.signature, signature) <= sceneCut {
-            let (warped, trust) = MotionBlend.warp(previous.result, from: previous.gray, to: gray)
-            prior = TemporalPrior(warped: warped.floatImage, trust: trust, weight: temporalWeight)
+        if let gray, let signature, !state.isSceneCut(signature, threshold: sceneCut),
+           let motion = state.motion(to: gray, width: content.width, height: content.height) {
+            prior = TemporalPrior(warped: motion.warped.floatImage, trust: motion.trust, weight: temporalWeight)
         }
         let (result, _) = try style.transfer(content: content, styles: paintings, temporal: prior) { p in
             rows.append(String(format: "%d,%d,%d,%.6g,%.6g,%.6g,%.6g,%.6g", imageCount, p.level + 1, p.iteration,
@@ -124,7 +122,7 @@ final class ClassicStylize: Stage {
         if host.isCancelled { throw StageError("cancelled") }
         if let costsFile { try Self.append(rows, to: costsFile) }
         var planar = PlanarRGB(result)
-        if let gray, let signature { previous = (gray, signature, planar) }
+        if let gray, let signature { state = TemporalState(signature: signature, gray: gray, output: planar) }
         if preserveColour { planar = planar.withChroma(of: PlanarRGB(content)) }
         let sx = Double(result.width) / Double(frame.width), sy = Double(result.height) / Double(frame.height)
         let annotations = frame.annotations.mappingFaces { .init(x: $0.x * sx, y: $0.y * sy) }

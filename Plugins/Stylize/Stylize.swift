@@ -29,8 +29,7 @@ final class Stylize: Stage {
                 + "carried from frame to frame (moving average, reset at a scene cut)").statefulUnlessDefault(),
         .float("smoothing", default: 0.9, range: 0...0.99,
                "temporal=stable: weight of the earlier frames' statistics in the moving average"),
-        .float("scene-cut", default: 0.3, range: 0...1,
-               "temporal=stable: colour-histogram change (0-1) from the previous frame that starts afresh"),
+        TemporalState.sceneCutParameter,
         .float("blend", default: 0.9, range: 0...0.99,
                "temporal=stable: weight of the previous stylised frame, moved by the optical flow, where the motion is reliable"),
         .choice("precision", ["fp32", "bf16"], default: "fp32",
@@ -114,7 +113,7 @@ final class Stylize: Stage {
     /// scene cut, and the previous result, moved along the motion, is blended in where it is reliable.
     private func stabilised(_ photo: PlanarRGB) throws -> PlanarRGB {
         let signature = SceneSignature.of(photo)
-        if let last = state.signature, SceneSignature.distance(last, signature) > sceneCut {
+        if state.isSceneCut(signature, threshold: sceneCut) {
             state = TemporalState()
             host.log("scene cut: the temporal state starts afresh")
         }
@@ -127,9 +126,8 @@ final class Stylize: Stage {
         DispatchQueue.concurrentPerform(iterations: 2) { k in
             if k == 0 {
                 styled = Result { try stylise(photo, statistics: statistics) }
-            } else if let gray, let previous = state.output, let previousGray = state.gray,
-                      previous.width == photo.width, previous.height == photo.height {
-                motion = MotionBlend.warp(previous, from: previousGray, to: gray)
+            } else if let gray {
+                motion = state.motion(to: gray, width: photo.width, height: photo.height)
             }
         }
         var result = try styled.get()

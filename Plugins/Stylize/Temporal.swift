@@ -1,6 +1,7 @@
 import CNNRuntime
 import Dispatch
 import FrameModel
+import PluginKit
 
 /// What `temporal=stable` carries from one video frame to the next.
 struct TemporalState {
@@ -11,6 +12,22 @@ struct TemporalState {
     /// The last input's brightness at the flow's resolution, and the last stylised frame.
     var gray: FloatImage?
     var output: PlanarRGB?
+
+    /// The `scene-cut` parameter of both stylize stages.
+    static let sceneCutParameter = Parameter.float("scene-cut", default: 0.3, range: 0...1,
+                                                   "temporal=stable: colour-histogram change (0-1) from the previous frame that starts afresh")
+
+    /// Whether a frame with colour signature `signature` starts a new scene.
+    func isSceneCut(_ signature: [Float], threshold: Float) -> Bool {
+        self.signature.map { SceneSignature.distance($0, signature) > threshold } ?? false
+    }
+
+    /// The last output moved onto the frame whose brightness is `gray`, and the trust per pixel;
+    /// nil without a last frame of this size.
+    func motion(to gray: FloatImage, width: Int, height: Int) -> (warped: PlanarRGB, trust: [Float])? {
+        guard let output, let previousGray = self.gray, output.width == width, output.height == height else { return nil }
+        return MotionBlend.warp(output, from: previousGray, to: gray)
+    }
 }
 
 /// The previous stylised frame moved along the motion between the two input frames (Ruder et al.
@@ -36,13 +53,10 @@ enum MotionBlend {
     static func warp(_ previous: PlanarRGB, from previousGray: FloatImage, to gray: FloatImage) -> (PlanarRGB, [Float]) {
         let lk = LucasKanade()
         // The two directions are independent: one per core.
-        let flows = UnsafeMutableBufferPointer<FlowField>.allocate(capacity: 2)
-        defer { flows.deallocate() }
+        var backward = FlowField(width: 0, height: 0), forward = backward
         DispatchQueue.concurrentPerform(iterations: 2) { k in
-            (flows.baseAddress! + k).initialize(to: k == 0 ? lk.flow(from: gray, to: previousGray) : lk.flow(from: previousGray, to: gray))
+            if k == 0 { backward = lk.flow(from: gray, to: previousGray) } else { forward = lk.flow(from: previousGray, to: gray) }
         }
-        let backward = flows[0], forward = flows[1]
-        defer { _ = flows.baseAddress!.deinitialize(count: 2) }
         let mask = backward.consistencyMask(with: forward)
         let w = previous.width, h = previous.height, n = w * h
         let flow = backward.resized(width: w, height: h)
