@@ -102,8 +102,8 @@ final class ClassicStylize: Stage {
         let total = Double(settings.iterations * settings.scales)
         imageCount += 1
         var rows: [String] = []
-        let planarContent = PlanarRGB(content)
-        let gray = temporal ? MotionBlend.gray(planarContent) : nil, signature = temporal ? SceneSignature.of(planarContent) : nil
+        let planarContent = temporal || preserveColour ? PlanarRGB(content) : nil
+        let gray = temporal ? planarContent.map(MotionBlend.gray) : nil, signature = temporal ? planarContent.map(SceneSignature.of) : nil
         var prior: TemporalPrior?
         if let gray, let signature, !state.isSceneCut(signature, threshold: sceneCut),
            let motion = state.motion(to: gray, width: content.width, height: content.height) {
@@ -123,7 +123,7 @@ final class ClassicStylize: Stage {
         if let costsFile { try Self.append(rows, to: costsFile) }
         var planar = PlanarRGB(result)
         if let gray, let signature { state = TemporalState(signature: signature, gray: gray, output: planar) }
-        if preserveColour { planar = planar.withChroma(of: PlanarRGB(content)) }
+        if preserveColour, let planarContent { planar = planar.withChroma(of: planarContent) }
         let sx = Double(result.width) / Double(frame.width), sy = Double(result.height) / Double(frame.height)
         let annotations = frame.annotations.mappingFaces { .init(x: $0.x * sx, y: $0.y * sy) }
         try output.emit(planar.image(frame.format.hasAlpha ? .rgb8 : frame.format, alpha: nil), annotations: annotations, like: frame)
