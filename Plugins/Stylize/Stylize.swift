@@ -35,7 +35,8 @@ final class Stylize: Stage {
         .choice("precision", ["fp32", "bf16"], default: "fp32",
                 "convolutions in float32, or bfloat16 (faster with avx512_bf16 or AMX; falls back to fp32 without)"),
     ]
-    static let options: StageOptions = [.stateless]
+    // temporal=stable: stateful, but the next frame's network starts while this one's finishes.
+    static let options: StageOptions = [.stateless, .overlapping]
     static let acceptedFormats: [PixelFormat] = [.rgb8, .rgba8, .rgb16, .rgba16, .rgbF32, .rgbaF32]
     /// Largest image the network runs on at once (about 470 bytes of activations per pixel: 1.9 GB).
     static let untiledPixels = 4_000_000
@@ -57,9 +58,10 @@ final class Stylize: Stage {
     let sceneCut: Float
     let blend: Float
     let host: StageHost
-    private var state = TemporalState()
-    private let transformer: Session
-    private let predictor: Session?
+    private let frames = Mutex(StableFrames())
+    /// One session per frame in flight (temporal=stable runs two frames at once on one instance).
+    private let transformer: SessionPool
+    private let predictor: SessionPool?
 
     init(_ p: ParameterValues, host: StageHost) throws {
         strength = p.float("strength")
@@ -74,21 +76,20 @@ final class Stylize: Stage {
         self.host = host
         let models = ModelFiles(host: host, precision: Precision(rawValue: p.string("precision")) ?? .fp32)
         if let path = p.optionalString("style-image") {
-            let predictor = try models.session("arbitrary_predict", threads: host.threads)
+            let predictor = try models.pool("arbitrary_predict")
             let painting = try Self.loadImage(path)
-            mode = .painting(try Self.styleVector(of: painting, predictor))
+            mode = .painting(try predictor.run { try Self.styleVector(of: painting, $0) })
             self.predictor = predictor
-            transformer = try models.session("arbitrary_transform", threads: host.threads)
+            transformer = try models.pool("arbitrary_transform", anyInputSize: true)
         } else if let text = p.optionalString("style-vector") {
             mode = .painting(try parseStyleVector(text))
-            predictor = strength < 1 ? try models.session("arbitrary_predict", threads: host.threads) : nil
-            transformer = try models.session("arbitrary_transform", threads: host.threads)
+            predictor = strength < 1 ? try models.pool("arbitrary_predict") : nil
+            transformer = try models.pool("arbitrary_transform", anyInputSize: true)
         } else {
             mode = .builtIn(try BuiltInBlend(parsing: p.string("style")))
             predictor = nil
-            transformer = try models.session("multistyle26", threads: host.threads)
+            transformer = try models.pool("multistyle26", anyInputSize: true)
         }
-        transformer.acceptsAnyInputSize = true
     }
 
     func process(_ inputs: [Frame], _ output: Output) throws {
@@ -98,7 +99,7 @@ final class Stylize: Stage {
         }
         // Straight from the packed pixels to planes and back (big photos: few whole-image copies alive).
         let (photo, alpha) = PlanarRGB.split(frame.image)
-        var result = try temporal ? stabilised(photo) : stylise(photo)
+        var result = try temporal ? stabilised(photo, output) : stylise(photo)
         if preserveColour { result = result.withChroma(of: photo) }
         let out = result.image(frame.format, alpha: alpha)
         var annotations = frame.annotations
@@ -111,29 +112,48 @@ final class Stylize: Stage {
 
     /// One frame of a video: the statistics are the moving average over the frames since the last
     /// scene cut, and the previous result, moved along the motion, is blended in where it is reliable.
-    private func stabilised(_ photo: PlanarRGB) throws -> PlanarRGB {
+    private func stabilised(_ photo: PlanarRGB, _ output: Output) throws -> PlanarRGB {
         let signature = SceneSignature.of(photo)
-        if state.isSceneCut(signature, threshold: sceneCut) {
-            state = TemporalState()
+        let gray = blend > 0 ? MotionBlend.gray(photo) : nil
+        // While the previous frame may still be running: the network, on the statistics of the frame before it.
+        let position = output.awaitTurn(lag: 1) ?? frames.withLock { f in
+            defer { f.unnumbered += 1 }
+            return f.unnumbered
+        }
+        let base = frames.withLock { $0.statistics(upTo: position - 2) }
+        var statistics = SpatialStatistics.smoothing(base.statistics, weight: smoothing)
+        var styled = try stylise(photo, statistics: statistics)
+
+        // In stream order from here.
+        _ = output.awaitTurn(lag: 0)
+        var (last, scene) = frames.withLock { ($0.last, $0.scene) }
+        if last.isSceneCut(signature, threshold: sceneCut) {
+            (last, scene) = (TemporalState(), position)
             host.log("scene cut: the temporal state starts afresh")
         }
-        let statistics = SpatialStatistics.smoothing(state.statistics, weight: smoothing)
-        let gray = blend > 0 ? MotionBlend.gray(photo) : nil
-        // The motion needs only the input frames: it is found while the network runs (small frames
-        // leave a core idle in the network's own parallel loops).
-        var styled: Result<PlanarRGB, Error> = .failure(StageError("not run"))
         var motion: (warped: PlanarRGB, trust: [Float])?
-        DispatchQueue.concurrentPerform(iterations: 2) { k in
-            if k == 0 {
-                styled = Result { try stylise(photo, statistics: statistics) }
-            } else if let gray {
-                motion = state.motion(to: gray, width: photo.width, height: photo.height)
+        if base.scene == scene {
+            if let gray { motion = last.motion(to: gray, width: photo.width, height: photo.height) }
+        } else {
+            // The network ran on the statistics of the scene before a cut: again, on this scene's
+            // (none for the cut frame itself: it comes out as it would frame by frame). The motion
+            // needs only the input frames: it is found meanwhile.
+            statistics = .smoothing(last.statistics, weight: smoothing)
+            var again: Result<PlanarRGB, Error> = .failure(StageError("not run"))
+            DispatchQueue.concurrentPerform(iterations: 2) { k in
+                if k == 0 {
+                    again = Result { try stylise(photo, statistics: statistics) }
+                } else if let gray {
+                    motion = last.motion(to: gray, width: photo.width, height: photo.height)
+                }
             }
+            styled = try again.get()
         }
-        var result = try styled.get()
-        if let motion { result = result.mixed(with: motion.warped, weights: motion.trust, amount: blend) }
-        state = TemporalState(statistics: statistics.entries, signature: signature, gray: gray, output: result)
-        return result
+        if let motion { styled = styled.mixed(with: motion.warped, weights: motion.trust, amount: blend) }
+        let average = SpatialStatistics.movingAverage(last.statistics, statistics.measured, weight: smoothing)
+        let finished = TemporalState(statistics: average, signature: signature, gray: gray, output: styled)
+        frames.withLock { $0.finish(position: position, scene: scene, finished) }
+        return styled
     }
 
     /// `statistics` (untiled runs only) records, replays or smooths the network's spatial statistics.
@@ -143,20 +163,21 @@ final class Stylize: Stage {
             if strength == 0 { return photo }
             let weights = Tensor(shape: [26], floats: blend.weights)
             let styled = try fullyConvolutional(photo, imageInput: "image", statistics: statistics) { image, statistics in
-                let out = try transformer.run(["image": image.nchw, "style_weights": weights], statistics: statistics)
+                let out = try transformer.run { try $0.run(["image": image.nchw, "style_weights": weights], statistics: statistics) }
                 return PlanarRGB(width: image.width, height: image.height, planes: try first(out).floats)
             }
             return strength < 1 ? photo.mixed(with: styled, amount: strength) : styled
         case .painting(let painting):
             var vector = painting
             if strength < 1, let predictor {
-                let own = try Self.styleVector(of: photo, predictor)
+                let own = try predictor.run { try Self.styleVector(of: photo, $0) }
                 vector = zip(own, painting).map { $0 + strength * ($1 - $0) }
             }
             let style = Tensor(shape: [1, 1, 1, 100], floats: vector)
             let network = { (image: PlanarRGB, statistics: SpatialStatistics?) throws -> PlanarRGB in
-                let out = try self.transformer.run(["content_image": image.nhwc, "mobilenet_conv/Conv/BiasAdd": style],
-                                                   statistics: statistics)
+                let out = try self.transformer.run {
+                    try $0.run(["content_image": image.nhwc, "mobilenet_conv/Conv/BiasAdd": style], statistics: statistics)
+                }
                 return PlanarRGB.fromNHWC(try self.first(out))
             }
             guard nativeResolution else {
@@ -225,6 +246,16 @@ struct ModelFiles {
         }
         if let note = session.precisionNote, Self.firstTime(note) { host.log(note, level: CP_LOG_WARNING) }
         return session
+    }
+
+    /// A pool of sessions on model `name`, with one opened now.
+    func pool(_ name: String, anyInputSize: Bool = false) throws -> SessionPool {
+        let open = { @Sendable [self] () throws -> Session in
+            let session = try self.session(name, threads: host.threads)
+            session.acceptsAnyInputSize = anyInputSize
+            return session
+        }
+        return SessionPool(first: try open(), open: open)
     }
 
     /// Each worker opens its own sessions; the user needs the note once per process.

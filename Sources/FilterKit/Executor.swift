@@ -179,9 +179,19 @@ public final class Executor {
             for (n, node) in graph.nodes.enumerated() {
                 let inputs = node.inputs.map { c in c.node.map { outputs[$0][c.pad] } ?? [frame] }
                 let stateful = instances[n].count == 1
-                if stateful { nodeTurns[n].wait(for: wave) }
-                defer { if stateful { nodeTurns[n].advance(); passedNodes.insert(n) } }
-                outputs.append(try run(node, instances[n][stateful ? 0 : worker], inputs))
+                // An overlapping stage takes its turn itself (await_turn), after its parallel part.
+                let overlapping = stateful && node.definition.isOverlapping
+                if stateful && !overlapping { nodeTurns[n].wait(for: wave) }
+                defer {
+                    if stateful {
+                        nodeTurns[n].wait(for: wave)
+                        nodeTurns[n].advance()
+                        passedNodes.insert(n)
+                    }
+                }
+                let turns = nodeTurns[n]
+                let turn: ((Int) -> Int)? = stateful ? { lag in turns.wait(for: wave - lag); return wave } : nil
+                outputs.append(try run(node, instances[n][stateful ? 0 : worker], inputs, turn: turn))
             }
             let finished = graph.output.node.map { outputs[$0][graph.output.pad] } ?? [frame]
             let format = options.format ?? sink.impliedFormat ?? decodedFormat
@@ -200,7 +210,8 @@ public final class Executor {
     }
 
     /// Calls a node once per aligned set of input frames (a merge node pairs its inputs' i-th frames).
-    private func run(_ node: Graph.Node, _ instance: StageInstance, _ inputs: [[HostFrame]]) throws -> [[HostFrame]] {
+    private func run(_ node: Graph.Node, _ instance: StageInstance, _ inputs: [[HostFrame]],
+                     turn: ((Int) -> Int)?) throws -> [[HostFrame]] {
         var outputs = Array(repeating: [HostFrame](), count: node.definition.outputs.count)
         let counts = Set(inputs.map(\.count))
         guard counts.count <= 1 else {
@@ -213,7 +224,7 @@ public final class Executor {
                     guard let target = f.format.closest(in: accepted), target != f.format else { return f }
                     return HostFrame(image: f.image.converted(to: target), metadata: f.metadata)
                 }
-                var emitted = try instance.process(frames)
+                var emitted = try instance.process(frames, turn: turn)
                 // Frames widened for the stage (8-bit to float, say) go back to the depth they came in with.
                 if let original = inputs.first?[i].format, let widened = frames.first?.format,
                    widened.bytesPerSample > original.bytesPerSample, !original.isFloat {
@@ -283,7 +294,7 @@ public final class Executor {
                 let inputs = node.inputs.map { c in c.node.map { outputs[$0][c.pad] } ?? [] }
                 let instance = instances[n][0]
                 var produced = inputs.allSatisfy(\.isEmpty) ? Array(repeating: [], count: node.definition.outputs.count)
-                    : try run(node, instance, inputs)
+                    : try run(node, instance, inputs, turn: { [nextWave] _ in nextWave })   // every wave has passed
                 do {
                     let finished = try instance.finish()
                     for pad in finished.indices { produced[pad] += finished[pad] }

@@ -162,6 +162,7 @@ public struct PluginLoader {
             isStateless: s.flags & UInt32(CP_STAGE_STATELESS) != 0,
             hasVariadicInputs: s.flags & UInt32(CP_STAGE_VARIADIC_INPUTS) != 0,
             isAggregator: s.flags & UInt32(CP_STAGE_AGGREGATOR) != 0,
+            isOverlapping: s.flags & UInt32(CP_STAGE_OVERLAPPING) != 0,
             acceptedFormats: try (0..<Int(s.n_formats)).map { i in
                 guard let f = PixelFormat(rawValue: formatTable![i]) else {
                     throw LoadError(description: "\(file): stage \(name) accepts unknown pixel format \(formatTable![i])")

@@ -23,6 +23,8 @@ public struct StageDefinition: @unchecked Sendable {
     public let isStateless: Bool
     public let hasVariadicInputs: Bool
     public let isAggregator: Bool
+    /// When stateful, process() of later images may start before earlier ones return.
+    public let isOverlapping: Bool
     /// Formats process() takes; empty = any.
     public let acceptedFormats: [PixelFormat]
     public let pluginName: String

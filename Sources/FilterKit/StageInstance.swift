@@ -33,8 +33,10 @@ final class StageInstance {
     deinit { definition.desc.pointee.destroy(instance) }
 
     /// Runs process() on one frame per input pad; returns the frames emitted on each output pad.
-    func process(_ inputs: [HostFrame]) throws -> [[HostFrame]] {
-        try call(inputs) { definition.desc.pointee.process(instance, $0) }
+    /// `turn` answers the stage's await_turn (stateful stages): wait for the earlier images but
+    /// the last `lag`, then return this image's position.
+    func process(_ inputs: [HostFrame], turn: ((Int) -> Int)? = nil) throws -> [[HostFrame]] {
+        try call(inputs, turn: turn) { definition.desc.pointee.process(instance, $0) }
     }
 
     func finish() throws -> [[HostFrame]] {
@@ -42,15 +44,17 @@ final class StageInstance {
         return try call([]) { finish(instance, $0) }
     }
 
-    private func call(_ inputs: [HostFrame], _ body: (UnsafeMutablePointer<cp_call>) -> Int32) throws -> [[HostFrame]] {
-        let sink = EmitSink(pads: definition.outputs.count)
+    private func call(_ inputs: [HostFrame], turn: ((Int) -> Int)? = nil,
+                      _ body: (UnsafeMutablePointer<cp_call>) -> Int32) throws -> [[HostFrame]] {
+        let sink = EmitSink(pads: definition.outputs.count, turn: turn)
         var error = [CChar](repeating: 0, count: 512)
         let status = error.withUnsafeMutableBufferPointer { e -> Int32 in
             let frames: [UnsafePointer<cp_frame>?] = inputs.map { UnsafePointer($0.raw) }
             return frames.withUnsafeBufferPointer { f in
                 var c = cp_call(struct_size: UInt32(MemoryLayout<cp_call>.size),
                                 call_data: Unmanaged.passUnretained(sink).toOpaque(), n_inputs: UInt32(inputs.count),
-                                inputs: f.baseAddress, emit: emitThunk, error: e.baseAddress, error_capacity: e.count)
+                                inputs: f.baseAddress, emit: emitThunk, error: e.baseAddress, error_capacity: e.count,
+                                await_turn: turn == nil ? nil : awaitTurnThunk)
                 return withExtendedLifetime(inputs) { body(&c) }
             }
         }
@@ -62,10 +66,19 @@ final class StageInstance {
     }
 }
 
-/// Collects what a stage emits during one call.
+/// Collects what a stage emits during one call, and answers its await_turn.
 private final class EmitSink {
     var frames: [[HostFrame]]
-    init(pads: Int) { frames = Array(repeating: [], count: pads) }
+    let turn: ((Int) -> Int)?
+    init(pads: Int, turn: ((Int) -> Int)?) {
+        frames = Array(repeating: [], count: pads)
+        self.turn = turn
+    }
+}
+
+private let awaitTurnThunk: @convention(c) (UnsafeMutableRawPointer?, Int32) -> Int64 = { data, lag in
+    guard let data, let turn = Unmanaged<EmitSink>.fromOpaque(data).takeUnretainedValue().turn else { return -1 }
+    return Int64(turn(max(0, Int(lag))))
 }
 
 private let emitThunk: @convention(c) (UnsafeMutableRawPointer?, UInt32, UnsafePointer<cp_frame>?) -> Int32 = {

@@ -78,6 +78,16 @@ public struct Output {
         try send(UnsafePointer(derived), pad: pad)
     }
 
+    /// In a stateful stage's `process`: waits until every earlier image but the last `lag` has
+    /// finished `process` here (only `.overlapping` stages ever wait), and returns this image's
+    /// position in the stream. Nil when the stage runs stateless, in `finish`, or on an older host.
+    public func awaitTurn(lag: Int = 0) -> Int? {
+        let offset = MemoryLayout<cp_call>.offset(of: \.await_turn)!
+        guard Int(call.pointee.struct_size) >= offset + MemoryLayout<UnsafeRawPointer>.size,
+              let awaitTurn = call.pointee.await_turn else { return nil }
+        return Int(awaitTurn(call.pointee.call_data, Int32(clamping: lag)))
+    }
+
     private func send(_ frame: UnsafePointer<cp_frame>, pad: Int) throws {
         let c = call.pointee
         guard c.emit(c.call_data, UInt32(pad), frame) == 0 else { throw StageError("no output pad \(pad)") }

@@ -29,6 +29,10 @@ public struct StageOptions: OptionSet, Sendable {
     public static let variadicInputs = StageOptions(rawValue: 1 << 1)
     /// Emits its results at end of stream.
     public static let aggregator = StageOptions(rawValue: 1 << 2)
+    /// When stateful: `process` for later frames may start before earlier ones have returned
+    /// (other threads, the same instance). `process` must be thread-safe and call
+    /// `Output.awaitTurn` before it touches the state frames share in stream order.
+    public static let overlapping = StageOptions(rawValue: 1 << 3)
 }
 
 extension Stage {

@@ -30,9 +30,12 @@ struct Inspect: ParsableCommand {
         print("plugin: \(s.pluginName) (\(s.pluginFile))")
         var kinds: [String] = []
         let stateful = s.params.filter(\.statefulUnlessDefault).map { "\($0.name)=\($0.defaultValue ?? "")" }
+        let inOrder = s.isOverlapping ? "frames in order, each starting before the last one ends" : "frames one at a time, in order"
         if s.isStateless {
             kinds.append("stateless (runs in parallel)" + (stateful.isEmpty ? ""
-                : "; stateful (frames one at a time, in order) unless " + stateful.joined(separator: " and ")))
+                : "; stateful (\(inOrder)) unless " + stateful.joined(separator: " and ")))
+        } else {
+            kinds.append("stateful (\(inOrder))")
         }
         if s.isAggregator { kinds.append("aggregator (emits at end of stream)") }
         if s.hasVariadicInputs { kinds.append("takes any number of inputs") }

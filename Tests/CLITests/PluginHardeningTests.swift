@@ -4,27 +4,6 @@ import XCTest
 /// Hostile plugin folders and descriptors (issue 15): refused by name, never a crash or a hang,
 /// never code run from the current directory.
 final class PluginHardeningTests: XCTestCase {
-    private let header = TestEnv.root + "/Sources/CNNPipeABI/include"
-
-    private func buildPlugin(_ source: String, name: String, in dir: String) throws {
-        let file = dir + "/\(name).c"
-        try source.write(toFile: file, atomically: true, encoding: .utf8)
-        let r = try runProcess("/usr/bin/cc", ["-shared", "-fPIC", "-fvisibility=hidden", "-I", header, file, "-o", dir + "/lib\(name).so"])
-        XCTAssertEqual(r.status, 0, r.stderr)
-    }
-
-    /// cnnpipe with a deadline: a hang is a failure, not a stuck test run.
-    private func cnnpipeWithin(_ seconds: Double, _ arguments: [String], environment: [String: String] = [:], cwd: String? = nil) throws -> ProcessResult? {
-        final class Box: @unchecked Sendable { var result: ProcessResult? }
-        let box = Box(), done = DispatchSemaphore(value: 0)
-        Thread {
-            box.result = try? runProcess(TestEnv.cnnpipe, arguments, environment: environment, cwd: cwd)
-            done.signal()
-        }.start()
-        if done.wait(timeout: .now() + seconds) == .timedOut { return nil }
-        return box.result
-    }
-
     func testHugeStageCountWithoutATableIsRefused() throws {
         let dir = try TestEnv.tempDir()
         try buildPlugin("""

@@ -6,16 +6,6 @@ import XCTest
 /// Plugin loading through the real loader: the Basics plugin, the sample C plugin built with cc
 /// against the installed header only, and plugins that must be refused.
 final class PluginTests: XCTestCase {
-    private let header = TestEnv.root + "/Sources/CNNPipeABI/include"
-
-    /// Compiles C source into lib<name>.so in `dir`.
-    private func buildPlugin(_ source: String, name: String, in dir: String) throws {
-        let file = dir + "/\(name).c"
-        try source.write(toFile: file, atomically: true, encoding: .utf8)
-        let r = try runProcess("/usr/bin/cc", ["-shared", "-fPIC", "-fvisibility=hidden", "-I", header, file, "-o", dir + "/lib\(name).so"])
-        XCTAssertEqual(r.status, 0, r.stderr)
-    }
-
     func testStagesListsTheBasicsPlugin() throws {
         let r = try cnnpipe(["stages"])
         XCTAssertEqual(r.status, 0, r.stderr)
@@ -31,7 +21,7 @@ final class PluginTests: XCTestCase {
 
     func testSampleCPluginBuildsWithMakeAndRuns() throws {
         let dir = try TestEnv.tempDir()
-        let make = try runProcess("/usr/bin/make", ["-s", "-C", TestEnv.root + "/samples/plugins", "CNNPIPE_INCLUDE=\(header)",
+        let make = try runProcess("/usr/bin/make", ["-s", "-C", TestEnv.root + "/samples/plugins", "CNNPIPE_INCLUDE=\(TestEnv.pluginHeaders)",
                                                     "libsepia.so"])
         XCTAssertEqual(make.status, 0, make.stderr)
         try FileManager.default.copyItem(atPath: TestEnv.root + "/samples/plugins/libsepia.so", toPath: dir + "/libsepia.so")
@@ -123,5 +113,64 @@ final class PluginTests: XCTestCase {
         XCTAssertEqual(pixel(25, 20), [0, 255, 0], "top edge of the box")
         XCTAssertEqual(pixel(25, 40), [128, 128, 128], "inside the box untouched")
         XCTAssertEqual(pixel(5, 5), [128, 128, 128], "outside the box untouched")
+    }
+
+    /// An overlapping stateful stage: process() of the next image starts before the last one
+    /// returns, await_turn keeps the part after it in stream order, and an input that fails
+    /// before the stage (--keep-going) neither hangs the run nor breaks the order.
+    func testOverlappingStageRunsImagesAtOnceButTakesTurnsInOrder() throws {
+        let dir = try TestEnv.tempDir()
+        try buildPlugin("""
+        #include "cnnpipe_plugin.h"
+        #include <pthread.h>
+        #include <stddef.h>
+        #include <stdio.h>
+        #include <unistd.h>
+        static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+        static int inside = 0, most_inside = 0;
+        static long long last = -1;
+        static void *create(const cp_stage_desc *s, const cp_host *h, const char *const *v, char *e, size_t n) {
+            (void)s; (void)v; (void)e; (void)n; return (void *)h; }
+        static void destroy(void *p) { (void)p; }
+        static int32_t process(void *p, cp_call *call) {
+            (void)p;
+            if (call->struct_size < offsetof(cp_call, await_turn) + sizeof(void *) || !call->await_turn) {
+                snprintf(call->error, call->error_capacity, "no await_turn"); return -1; }
+            long long position = call->await_turn(call->call_data, 1 << 30);   /* no wait: the position */
+            pthread_mutex_lock(&lock);
+            if (++inside > most_inside) most_inside = inside;
+            pthread_mutex_unlock(&lock);
+            usleep(position % 2 == 0 ? 80000 : 5000);   /* the next image catches up */
+            call->await_turn(call->call_data, 0);
+            pthread_mutex_lock(&lock);
+            inside--;
+            int in_order = position > last;
+            last = position;
+            pthread_mutex_unlock(&lock);
+            if (!in_order) { snprintf(call->error, call->error_capacity, "image %lld out of order", position); return -1; }
+            return call->emit(call->call_data, 0, call->inputs[0]);
+        }
+        static int32_t finish(void *p, cp_call *call) {
+            (void)p;
+            if (most_inside < 2) { snprintf(call->error, call->error_capacity, "images never overlapped"); return -1; }
+            return 0;
+        }
+        static const char *const pads[] = {"in"}, *const outs[] = {"out"};
+        static const cp_stage_desc stages[] = {{sizeof(cp_stage_desc), "in-turn", "checks the order", CP_STAGE_OVERLAPPING,
+            0, 0, 1, pads, 1, outs, create, process, finish, destroy, 0, 0, 0}};
+        static const cp_plugin_desc d = {sizeof(cp_plugin_desc), CNNPIPE_ABI_VERSION, "turns", "1", 1, stages};
+        CNNPIPE_EXPORT const cp_plugin_desc *cnnpipe_plugin_entry(uint32_t v) { return v == CNNPIPE_ABI_VERSION ? &d : 0; }
+        """, name: "turns", in: dir)
+        let inputs = try TestEnv.tempDir()
+        let gray = try Codec.encode(Image(width: 16, height: 16, format: .rgb8, bytes: [UInt8](repeating: 90, count: 16 * 16 * 3)), as: .png)
+        for k in 0..<8 { try Data(gray).write(to: URL(fileURLWithPath: inputs + "/frame\(k).png")) }
+        try Data("not a png".utf8).write(to: URL(fileURLWithPath: inputs + "/frame3.png"))
+        let out = try TestEnv.tempDir()
+        let r = try XCTUnwrap(try cnnpipeWithin(60, ["run", "-e", "in-turn", "--threads", "2", "--keep-going", inputs, "-o", out + "/"],
+                                                environment: ["CNNPIPE_PLUGIN_PATH": dir]), "the run hung")
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("frame3.png"), r.stderr)
+        XCTAssertFalse(r.stderr.contains("order") || r.stderr.contains("overlapped"), r.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out).count, 7)
     }
 }

@@ -25,9 +25,10 @@ final class StylizeVideoTests: XCTestCase {
         return small
     }
 
-    private func stylise(_ frames: [Image], _ chain: String) throws -> [Image] {
+    private func stylise(_ frames: [Image], _ chain: String, threads: Int? = nil) throws -> [Image] {
         let stream = try frames.flatMap { try Codec.encode($0, as: .pnm) }
-        let r = try cnnpipe(["run", "-e", chain, "--format", "ppm"], stdin: Data(stream))
+        let r = try cnnpipe(["run", "-e", chain, "--format", "ppm"] + (threads.map { ["--threads", "\($0)"] } ?? []),
+                            stdin: Data(stream))
         XCTAssertEqual(r.status, 0, r.stderr)
         let reader = ImageStreamReader(bytes: [UInt8](r.stdout))
         var out: [Image] = []
@@ -50,7 +51,7 @@ final class StylizeVideoTests: XCTestCase {
         let r = try cnnpipe(["inspect", "stylize"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let text = String(decoding: r.stdout, as: UTF8.self)
-        XCTAssertTrue(text.contains("stateless (runs in parallel); stateful (frames one at a time, in order) unless temporal=off"), text)
+        XCTAssertTrue(text.contains("stateless (runs in parallel); stateful (frames in order, each starting before the last one ends) unless temporal=off"), text)
     }
 
     func testStaticClipIsSteadierThanFrameByFrame() throws {
@@ -71,6 +72,22 @@ final class StylizeVideoTests: XCTestCase {
         print("after the cut: stable vs frame-by-frame \(after) levels")
         XCTAssertLessThan(after, 0.5)
         XCTAssertGreaterThan(meanAbs(stable[4], single[4]), after, "before the cut the statistics are smoothed")
+    }
+
+    /// temporal=stable starts a frame before the previous one has finished (each network runs on
+    /// the statistics of the frame two before), yet what comes out does not depend on timing: one
+    /// worker, two, and two again give the same bytes, across a scene cut too.
+    func testStableOutputDoesNotDependOnTiming() throws {
+        let clip = try (0..<4).map { try frame("tubingen.jpg", noise: 3, seed: UInt64($0)) }
+            + (4..<8).map { try frame("golden_gate.jpg", noise: 3, seed: UInt64($0)) }
+        let chain = "stylize style=7 temporal=stable"
+        let two = try stylise(clip, chain, threads: 2)
+        func differing(_ other: [Image]) -> [Int] { two.indices.filter { other[$0].bytes != two[$0].bytes } }
+        XCTAssertEqual(differing(try stylise(clip, chain, threads: 2)), [], "frames that differ: two workers, twice")
+        XCTAssertEqual(differing(try stylise(clip, chain, threads: 1)), [], "frames that differ: one worker and two")
+        // The frame after the cut was run on the statistics of the scene before it, and again on its own.
+        let single = try stylise(clip, "stylize style=7", threads: 2)
+        XCTAssertLessThan(meanAbs(two[4], single[4]), 0.5, "the cut frame comes out as frame by frame")
     }
 
     /// stylize-classic temporal=stable on a static clip: each frame starts from the previous result

@@ -72,3 +72,28 @@ func cnnpipe(_ arguments: [String], stdin: Data = Data(), environment: [String: 
 }
 
 func read(_ path: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: path)) }
+
+extension TestEnv {
+    /// The folder with cnnpipe_plugin.h.
+    static let pluginHeaders = TestEnv.root + "/Sources/CNNPipeABI/include"
+}
+
+/// Compiles C plugin source into lib<name>.so in `dir` against the ABI header only.
+func buildPlugin(_ source: String, name: String, in dir: String) throws {
+    let file = dir + "/\(name).c"
+    try source.write(toFile: file, atomically: true, encoding: .utf8)
+    let r = try runProcess("/usr/bin/cc", ["-shared", "-fPIC", "-fvisibility=hidden", "-I", TestEnv.pluginHeaders, file, "-o", dir + "/lib\(name).so"])
+    XCTAssertEqual(r.status, 0, r.stderr)
+}
+
+/// cnnpipe with a deadline: a hang is a failure (nil), not a stuck test run.
+func cnnpipeWithin(_ seconds: Double, _ arguments: [String], environment: [String: String] = [:], cwd: String? = nil) throws -> ProcessResult? {
+    final class Box: @unchecked Sendable { var result: ProcessResult? }
+    let box = Box(), done = DispatchSemaphore(value: 0)
+    Thread {
+        box.result = try? runProcess(TestEnv.cnnpipe, arguments, environment: environment, cwd: cwd)
+        done.signal()
+    }.start()
+    if done.wait(timeout: .now() + seconds) == .timedOut { return nil }
+    return box.result
+}

@@ -8,7 +8,8 @@
  *   - CNNPIPE_ABI_VERSION changes only when an existing field changes meaning (a break);
  *   - a plugin exports exactly one symbol, cnnpipe_plugin_entry.
  *
- * Lifecycle of a stage instance (all calls for one instance come from one thread at a time):
+ * Lifecycle of a stage instance (all calls for one instance come from one thread at a time,
+ * except process() of a CP_STAGE_OVERLAPPING stage):
  *   create(params) -> process(inputs) * N -> finish() -> destroy()
  * process() may emit zero, one or several frames on any output pad (emit); finish() is called
  * once at end of stream and may emit more frames (aggregators: contact sheets, top-k reports).
@@ -140,6 +141,12 @@ typedef struct cp_call {
     int32_t (*emit)(void *call_data, uint32_t pad, const cp_frame *frame);
     char *error;                                               /* on failure: one-line message */
     size_t error_capacity;
+    /* Appended (check struct_size). For stateful stages (NULL for stateless ones and in finish()):
+     * blocks until every earlier image but the last `lag` has finished process() at this stage
+     * (lag 0: all of them), then returns this image's position in the stream (0, 1, 2, ...; the
+     * frames one image brings share it). Images that failed before reaching the stage count as
+     * finished. Only a CP_STAGE_OVERLAPPING stage ever waits in it. */
+    int64_t (*await_turn)(void *call_data, int32_t lag);
 } cp_call;
 
 /* ---- stages ---------------------------------------------------------------------------- */
@@ -151,7 +158,12 @@ enum {
     /* The single input pad accepts any number (>= 1) of connections, named in1, in2, ... */
     CP_STAGE_VARIADIC_INPUTS = 1u << 1,
     /* The stage emits its results in finish() (aggregator). */
-    CP_STAGE_AGGREGATOR = 1u << 2
+    CP_STAGE_AGGREGATOR = 1u << 2,
+    /* When the stage is stateful (one instance, frames in stream order): process() for later
+     * images may start before earlier ones have returned, on other threads, on the same instance.
+     * The stage keeps its process() thread-safe and calls cp_call.await_turn before it touches
+     * the state images share in order, so only that part runs one image at a time. */
+    CP_STAGE_OVERLAPPING = 1u << 3
 };
 
 struct cp_stage_desc;

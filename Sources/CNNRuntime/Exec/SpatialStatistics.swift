@@ -27,6 +27,8 @@ public final class SpatialStatistics: @unchecked Sendable {
     public let mode: Mode
     /// One entry per spatial reduction, in the order the session ran them.
     public private(set) var entries: [[Float]]
+    /// `smooth`: this frame's own values, before they were averaged in.
+    public private(set) var measured: [[Float]] = []
     private var cursor = 0
     private var smoothingWeight: Float = 0
 
@@ -70,6 +72,16 @@ public final class SpatialStatistics: @unchecked Sendable {
         let s = SpatialStatistics(mode: .smooth, entries: previous)
         s.smoothingWeight = weight
         return s
+    }
+
+    /// The moving average `previous` (entries) moved on by one frame's `measured` values:
+    /// weight · previous + (1 − weight) · measured, entry by entry; the measured values alone
+    /// where the previous frame had no entry of that size.
+    public static func movingAverage(_ previous: [[Float]], _ measured: [[Float]], weight: Float) -> [[Float]] {
+        measured.enumerated().map { k, values in
+            guard k < previous.count, previous[k].count == values.count else { return values }
+            return zip(previous[k], values).map { weight * $0 + (1 - weight) * $1 }
+        }
     }
 
     /// A fresh replay of what `self` holds (each tile needs its own cursor).
@@ -122,6 +134,7 @@ public final class SpatialStatistics: @unchecked Sendable {
             entries.append(Array(UnsafeBufferPointer(start: values, count: count)))
         case .smooth:
             try compute()
+            measured.append(Array(UnsafeBufferPointer(start: values, count: count)))
             if cursor < entries.count && entries[cursor].count == count {
                 let w = smoothingWeight
                 entries[cursor].withUnsafeMutableBufferPointer { held in
