@@ -115,45 +115,51 @@ final class Stylize: Stage {
     private func stabilised(_ photo: PlanarRGB, _ output: Output) throws -> PlanarRGB {
         let signature = SceneSignature.of(photo)
         let gray = blend > 0 ? MotionBlend.gray(photo) : nil
-        // While the previous frame may still be running: the network, on the statistics of the frame before it.
+        // While the previous frame may still be running: the network, on the statistics of the frame
+        // before it, and the motion from the previous frame when its brightness is known already.
         let position = output.awaitTurn(lag: 1) ?? frames.withLock { f in
             defer { f.unnumbered += 1 }
             return f.unnumbered
         }
-        let base = frames.withLock { $0.statistics(upTo: position - 2) }
+        let (base, previousGray) = frames.withLock { f in
+            if let gray { f.grays[position] = gray }
+            return (f.statistics(upTo: position - 2), f.grays[position - 1])
+        }
         var statistics = SpatialStatistics.smoothing(base.statistics, weight: smoothing)
-        var styled = try stylise(photo, statistics: statistics)
+        var styled: Result<PlanarRGB, Error> = .failure(StageError("not run"))
+        var early: MotionBlend.Motion?
+        DispatchQueue.concurrentPerform(iterations: 2) { k in
+            if k == 0 {
+                styled = Result { try stylise(photo, statistics: statistics) }
+            } else if let gray, let previousGray, previousGray.width == gray.width, previousGray.height == gray.height {
+                early = MotionBlend.motion(from: previousGray, to: gray)
+            }
+        }
 
         // In stream order from here.
         _ = output.awaitTurn(lag: 0)
-        var (last, scene) = frames.withLock { ($0.last, $0.scene) }
+        var (last, lastPosition, scene) = frames.withLock { ($0.last, $0.lastPosition, $0.scene) }
         if last.isSceneCut(signature, threshold: sceneCut) {
             (last, scene) = (TemporalState(), position)
             host.log("scene cut: the temporal state starts afresh")
         }
+        let known = lastPosition == position - 1 ? early : nil
         var motion: (warped: PlanarRGB, trust: [Float])?
         if base.scene == scene {
-            if let gray { motion = last.motion(to: gray, width: photo.width, height: photo.height) }
+            if let gray { motion = last.motion(to: gray, width: photo.width, height: photo.height, known: known) }
         } else {
             // The network ran on the statistics of the scene before a cut: again, on this scene's
-            // (none for the cut frame itself: it comes out as it would frame by frame). The motion
-            // needs only the input frames: it is found meanwhile.
+            // (none for the cut frame itself: it comes out as it would frame by frame).
             statistics = .smoothing(last.statistics, weight: smoothing)
-            var again: Result<PlanarRGB, Error> = .failure(StageError("not run"))
-            DispatchQueue.concurrentPerform(iterations: 2) { k in
-                if k == 0 {
-                    again = Result { try stylise(photo, statistics: statistics) }
-                } else if let gray {
-                    motion = last.motion(to: gray, width: photo.width, height: photo.height)
-                }
-            }
-            styled = try again.get()
+            styled = Result { try stylise(photo, statistics: statistics) }
+            if let gray { motion = last.motion(to: gray, width: photo.width, height: photo.height, known: known) }
         }
-        if let motion { styled = styled.mixed(with: motion.warped, weights: motion.trust, amount: blend) }
+        var result = try styled.get()
+        if let motion { result = result.mixed(with: motion.warped, weights: motion.trust, amount: blend) }
         let average = SpatialStatistics.movingAverage(last.statistics, statistics.measured, weight: smoothing)
-        let finished = TemporalState(statistics: average, signature: signature, gray: gray, output: styled)
+        let finished = TemporalState(statistics: average, signature: signature, gray: gray, output: result)
         frames.withLock { $0.finish(position: position, scene: scene, finished) }
-        return styled
+        return result
     }
 
     /// `statistics` (untiled runs only) records, replays or smooths the network's spatial statistics.

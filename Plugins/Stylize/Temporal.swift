@@ -23,10 +23,10 @@ struct TemporalState {
     }
 
     /// The last output moved onto the frame whose brightness is `gray`, and the trust per pixel;
-    /// nil without a last frame of this size.
-    func motion(to gray: FloatImage, width: Int, height: Int) -> (warped: PlanarRGB, trust: [Float])? {
+    /// nil without a last frame of this size. `known`: the motion from the last frame, if found already.
+    func motion(to gray: FloatImage, width: Int, height: Int, known: MotionBlend.Motion? = nil) -> (warped: PlanarRGB, trust: [Float])? {
         guard let output, let previousGray = self.gray, output.width == width, output.height == height else { return nil }
-        return MotionBlend.warp(output, from: previousGray, to: gray)
+        return MotionBlend.warp(output, along: known ?? MotionBlend.motion(from: previousGray, to: gray))
     }
 }
 
@@ -49,8 +49,15 @@ enum MotionBlend {
         return FloatImage(width: small.width, height: small.height, channels: 1, samples: luma)
     }
 
-    /// `previous` moved onto the frame whose brightness is `gray`, and the trust (0…1) per pixel.
-    static func warp(_ previous: PlanarRGB, from previousGray: FloatImage, to gray: FloatImage) -> (PlanarRGB, [Float]) {
+    /// The motion between two frames, at the flow's resolution: where each pixel of the later
+    /// frame came from (backward flow), and how far that can be trusted (0…1).
+    struct Motion {
+        let backward: FlowField
+        let trust: FloatImage
+    }
+
+    /// The motion from the frame whose brightness is `previousGray` to the one whose brightness is `gray`.
+    static func motion(from previousGray: FloatImage, to gray: FloatImage) -> Motion {
         let lk = LucasKanade()
         // The two directions are independent: one per core.
         var backward = FlowField(width: 0, height: 0), forward = backward
@@ -58,10 +65,14 @@ enum MotionBlend {
             if k == 0 { backward = lk.flow(from: gray, to: previousGray) } else { forward = lk.flow(from: previousGray, to: gray) }
         }
         let mask = backward.consistencyMask(with: forward)
+        return Motion(backward: backward, trust: FloatImage(width: gray.width, height: gray.height, channels: 1, samples: mask))
+    }
+
+    /// `previous` moved along `motion` onto the later frame, and the trust per pixel.
+    static func warp(_ previous: PlanarRGB, along motion: Motion) -> (PlanarRGB, [Float]) {
         let w = previous.width, h = previous.height, n = w * h
-        let flow = backward.resized(width: w, height: h)
-        let trust = Resampler.resize(FloatImage(width: gray.width, height: gray.height, channels: 1, samples: mask),
-                                     width: w, height: h, filter: .bilinear).samples
+        let flow = motion.backward.resized(width: w, height: h)
+        let trust = Resampler.resize(motion.trust, width: w, height: h, filter: .bilinear).samples
         var planes: [Float] = []
         planes.reserveCapacity(3 * n)
         for c in 0..<3 { planes += FlowWarp.sample(Array(previous.planes[c * n ..< (c + 1) * n]), width: w, height: h, by: flow) }
