@@ -12,9 +12,9 @@ struct FacesCluster: ParsableCommand {
         commandName: "cluster",
         abstract: "Group the faces of photos by person (Chinese whispers), with a contact sheet per group.",
         discussion: """
-        Every face found (dlib's detector, landmarks and 128-number descriptors) is a node; faces closer
-        than --threshold (dlib's 0.5) are joined, and Chinese whispers (dlib's chinese_whispers_clustering,
-        the same random numbers, so the same groups) splits the graph into clusters. With --gallery, faces
+        Every face found (dlib's detector, landmarks and 128-number descriptors) is a node; faces closer \
+        than --threshold (dlib's 0.5) are joined, and Chinese whispers (dlib's chinese_whispers_clustering, \
+        the same random numbers, so the same groups) splits the graph into clusters. With --gallery, faces \
         the gallery identifies are left out: what remains are the people still to be named.
 
         -o DIR (a new or empty folder; written complete or not at all) gets:
@@ -25,7 +25,7 @@ struct FacesCluster: ParsableCommand {
                            cnnpipe gallery enroll --gallery G --from-cluster DIR/N --name NAME
           N/sheet.jpg      cluster N's faces (a margin around each box, file name underneath)
           singletons.jpg   the faces alone in their cluster, on one sheet captioned "N: file"
-        Clusters are numbered from 1 by size, largest first (ties: the cluster whose first face came
+        Clusters are numbered from 1 by size, largest first (ties: the cluster whose first face came \
         first). Images that cannot be read are reported on stderr and the others clustered (exit 1).
         """)
 

@@ -19,10 +19,10 @@ struct FacesDetect: ParsableCommand {
         commandName: "detect",
         abstract: "Print the faces in images: one line per face, path,top,right,bottom,left.",
         discussion: """
-        The line format is face_recognition's face_detection tool's (box clipped to the image, right and
-        bottom inclusive). Images are files, folders (their images) or - for stdin (several images back to
-        back are fine). --json prints one JSON object per face instead: path, box (left, top, right,
-        bottom), confidence and, with --landmarks, the 5 landmarks (eye corners, nose base).
+        The line format is face_recognition's face_detection tool's (box clipped to the image, right and \
+        bottom inclusive). Images are files, folders (their images) or - for stdin (several images back to \
+        back are fine). --json prints one JSON object per face instead: path, box (left, top, right, \
+        bottom), confidence and, with --landmarks, the 5 landmarks (eye corners, nose base). \
         An image that cannot be read is reported on stderr; the others are still processed (exit 1).
         """)
 
@@ -99,12 +99,12 @@ struct FacesVerify: ParsableCommand {
         commandName: "verify",
         abstract: "Is it the same person? The distance between the faces of two photos and the verdict.",
         discussion: """
-        Each photo should show one face (with several, the largest is used and a note says so). Prints
-        `distance same|different` (Euclidean distance of dlib's 128-number face descriptors; same when
-        below --tolerance, dlib's 0.6 by default). With --gallery, the gallery's learned head (cnnpipe
-        gallery train) is used: the distance is measured in its space with its threshold, and a binary
-        head decides by its probability, printed as a third field (`distance same|different P`);
-        --no-head compares plain distances. Exit status: 0 same person, 1 different, 2 error
+        Each photo should show one face (with several, the largest is used and a note says so). Prints \
+        `distance same|different` (Euclidean distance of dlib's 128-number face descriptors; same when \
+        below --tolerance, dlib's 0.6 by default). With --gallery, the gallery's learned head (cnnpipe \
+        gallery train) is used: the distance is measured in its space with its threshold, and a binary \
+        head decides by its probability, printed as a third field (`distance same|different P`); \
+        --no-head compares plain distances. Exit status: 0 same person, 1 different, 2 error \
         (unreadable image, no face).
         """)
 
@@ -165,10 +165,10 @@ struct FacesIdentify: ParsableCommand {
         commandName: "identify",
         abstract: "Name the faces in images from a gallery: one line per face, path,name,distance.",
         discussion: """
-        For each face the nearest enrolled person within --tolerance (dlib's 0.6), else `unknown_person`;
-        when the gallery has a learned head (cnnpipe gallery train), distances are in its space with its
-        threshold and a binary head decides by P(same) (--json adds it); --no-head uses plain distances.
-        an image without faces prints `path,no_persons_found,None` (the names face_recognition uses).
+        For each face the nearest enrolled person within --tolerance (dlib's 0.6), else `unknown_person`; \
+        when the gallery has a learned head (cnnpipe gallery train), distances are in its space with its \
+        threshold and a binary head decides by P(same) (--json adds it); --no-head uses plain distances. \
+        An image without faces prints `path,no_persons_found,None` (the names face_recognition uses). \
         --json prints one object per face with its box and, with --top-k, the runners-up.
         """)
 

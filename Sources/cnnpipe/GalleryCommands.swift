@@ -11,8 +11,8 @@ struct GalleryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gallery", abstract: "Enrol people from photos and manage face galleries (SQLite).",
         discussion: """
-        A gallery is one SQLite file: people (name, notes), their face embeddings (dlib's face ResNet,
-        128 numbers each, several per person) and the SHA-256 of the model that made them. Embeddings of
+        A gallery is one SQLite file: people (name, notes), their face embeddings (dlib's face ResNet, \
+        128 numbers each, several per person) and the SHA-256 of the model that made them. Embeddings of \
         another model are refused. Several processes may enrol into one gallery at the same time.
 
         Examples:
@@ -106,19 +106,19 @@ struct GalleryEnroll: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "enroll", abstract: "Enrol a person from one or more photos (one face each), a face cluster, or named regions.",
         discussion: """
-        One photo is enough. Each photo must show exactly one face (--largest takes the largest of
-        several); a photo without a face, or with several, is reported and nothing is enrolled (exit 1).
-        Enrolling a name that is already in the gallery adds these photos to that person.
+        One photo is enough. Each photo must show exactly one face (--largest takes the largest of \
+        several); a photo without a face, or with several, is reported and nothing is enrolled (exit 1). \
+        Enrolling a name that is already in the gallery adds these photos to that person. \
         The gallery is created if it does not exist.
 
-        --from-cluster DIR/N enrols the faces of cluster N of `cnnpipe faces cluster -o DIR` under --name
-        (their embeddings are in DIR/N/faces.json: no photo is read again; a gallery of another face
+        --from-cluster DIR/N enrols the faces of cluster N of `cnnpipe faces cluster -o DIR` under --name \
+        (their embeddings are in DIR/N/faces.json: no photo is read again; a gallery of another face \
         model refuses them).
 
-        --from-regions enrols the named face regions that photo managers (digiKam, Lightroom, exiftool)
-        wrote into the photos' XMP, or into sidecars photo.jpg.xmp / photo.xmp: each region is matched
-        to the detected face it overlaps most (intersection over union at least --min-overlap), and that
-        face's embedding is enrolled under the region's name. Regions without a name (or named unknown) are skipped;
+        --from-regions enrols the named face regions that photo managers (digiKam, Lightroom, exiftool) \
+        wrote into the photos' XMP, or into sidecars photo.jpg.xmp / photo.xmp: each region is matched \
+        to the detected face it overlaps most (intersection over union at least --min-overlap), and that \
+        face's embedding is enrolled under the region's name. Regions without a name (or named unknown) are skipped; \
         named regions without a detected face are reported. Photos and folders as for faces detect.
         """)
 
@@ -174,9 +174,9 @@ struct GalleryEnrollDir: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "enroll-dir", abstract: "Enrol everyone in a folder: a folder per person, or a photo per person.",
         discussion: """
-        As face_recognition reads its known people: DIR/<name>/ holds photos of <name> (every image in
-        it), and DIR/<name>.jpg is a photo of <name>. Photos without exactly one face are reported and
-        skipped (--largest takes the largest face); the others are enrolled, one transaction per person.
+        As face_recognition reads its known people: DIR/<name>/ holds photos of <name> (every image in \
+        it), and DIR/<name>.jpg is a photo of <name>. Photos without exactly one face are reported and \
+        skipped (--largest takes the largest face); the others are enrolled, one transaction per person. \
         Exit 1 when any photo was rejected.
         """)
 
@@ -388,8 +388,8 @@ struct GalleryImport: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import", abstract: "Merge JSON exports into a gallery (by name; created if missing).",
         discussion: """
-        Each file is one transaction: new people are added; a person already in the gallery gets the
-        embeddings they do not have yet (and the notes, if they had none). An export made with another
+        Each file is one transaction: new people are added; a person already in the gallery gets the \
+        embeddings they do not have yet (and the notes, if they had none). An export made with another \
         model is refused. A file that fails is reported and the others are still imported (exit 1).
         """)
 

@@ -10,15 +10,15 @@ struct GalleryTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train", abstract: "Learn a face metric for this gallery from its people's photos (triplet and/or binary head).",
         discussion: """
-        Needs several photos per person: people with one photo are skipped (a note says so), and at least
-        two people need three photos or more (part of each person's photos is held out for validation).
-        --method triplet learns a linear map W (128 x 128, from the identity) followed by L2 normalisation
-        with the triplet loss over hard (default: each anchor's farthest positive and closest negative)
-        or semi-hard triplets; binary learns a logistic unit on
-        |f(a) - f(b)| giving P(same person); both learns the triplet head, then the logistic unit on top of
-        it. Training stops when the validation loss has not improved for --patience epochs; the best
-        weights are kept. The head is stored in the gallery with its report and used by faces identify,
-        faces verify --gallery and the identify stage from then on (--no-head there compares plain
+        Needs several photos per person: people with one photo are skipped (a note says so), and at least \
+        two people need three photos or more (part of each person's photos is held out for validation). \
+        --method triplet learns a linear map W (128 x 128, from the identity) followed by L2 normalisation \
+        with the triplet loss over hard (default: each anchor's farthest positive and closest negative) \
+        or semi-hard triplets; binary learns a logistic unit on \
+        |f(a) - f(b)| giving P(same person); both learns the triplet head, then the logistic unit on top of \
+        it. Training stops when the validation loss has not improved for --patience epochs; the best \
+        weights are kept. The head is stored in the gallery with its report and used by faces identify, \
+        faces verify --gallery and the identify stage from then on (--no-head there compares plain \
         distances). Prints the held-out accuracy / EER / AUC before and after.
         """)
 
@@ -103,8 +103,8 @@ struct GalleryEvaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evaluate", abstract: "Verification accuracy / EER / AUC of the plain distance and of this gallery's head on another gallery's photos.",
         discussion: """
-        Every pair of embeddings of TEST (same person when the names match) is scored by the plain distance
-        (at 0.6), by the head's distance (at its threshold) and by its verifier (same at P >= 0.5). Both
+        Every pair of embeddings of TEST (same person when the names match) is scored by the plain distance \
+        (at 0.6), by the head's distance (at its threshold) and by its verifier (same at P >= 0.5). Both \
         galleries must hold embeddings of the same model.
         """)
 

@@ -7,11 +7,11 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run images through a preset or an inline chain.",
         discussion: """
-        Inputs are files, folders (their images, sorted by name) or '-' for stdin (the default). A file or
-        stdin may hold several images back to back. Output: stdout (default, images back to back), -o FILE
+        Inputs are files, folders (their images, sorted by name) or '-' for stdin (the default). A file or \
+        stdin may hold several images back to back. Output: stdout (default, images back to back), -o FILE \
         (all images in one file), -o DIR/ (one file per image, named {stem}.{ext}), or -o 'DIR/{stem}-{index}.{ext}'.
 
-        Exit status: 0 all images done; 1 an image or stage failed (earlier results are complete);
+        Exit status: 0 all images done; 1 an image or stage failed (earlier results are complete); \
         2 bad command line or preset.
         """)
 

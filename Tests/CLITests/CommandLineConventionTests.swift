@@ -31,4 +31,16 @@ final class CommandLineConventionTests: XCTestCase {
         XCTAssertEqual(version.status, 0)
         XCTAssertTrue(String(decoding: version.stdout, as: UTF8.self).first?.isNumber == true)
     }
+
+    /// Help paragraphs are written unwrapped and wrapped by the parser at the terminal's width: on a
+    /// wide terminal no sentence continues on the next line.
+    func testHelpParagraphsAreNotHardWrapped() throws {
+        for command in try subcommands() {
+            let help = String(decoding: try cnnpipe(command + ["--help"], environment: ["COLUMNS": "1000"]).stdout, as: UTF8.self)
+            let prose = help.components(separatedBy: "USAGE:")[0].split(separator: "\n", omittingEmptySubsequences: false)
+            for (line, next) in zip(prose, prose.dropFirst()) where !line.isEmpty && !line.hasPrefix(" ") && !line.hasSuffix(":") {
+                XCTAssertFalse(next.first?.isLowercase == true, "\(command): a sentence breaks after '\(line.suffix(30))'")
+            }
+        }
+    }
 }
