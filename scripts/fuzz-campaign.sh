@@ -3,18 +3,21 @@
 # 1800) have passed, whichever comes first, one after the other; prints and appends to
 # .build-fuzz/campaign.txt a row per target: executions, executions per second, coverage (cov,
 # features), peak RSS, crashes/leaks found (artifacts in .build-fuzz/artifacts/TARGET).
-#   scripts/fuzz-campaign.sh [--seconds N] [TARGET...]
+#   scripts/fuzz-campaign.sh [--seconds N] [--no-build] [TARGET...]
+# --no-build: use the fuzz binaries as built (a second campaign beside a running one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=1800
 if [ "${1:-}" = "--seconds" ]; then seconds=$2; shift 2; fi
+build=1
+if [ "${1:-}" = "--no-build" ]; then build=0; shift; fi
 if [ $# -gt 0 ]; then targets=("$@"); else mapfile -t targets < <(scripts/fuzz.sh --list); fi
 log=.build-fuzz/campaign.txt
 mkdir -p .build-fuzz
 artifacts() { { find ".build-fuzz/artifacts/$1" -type f 2>/dev/null || true; } | wc -l; }
 row() { printf '%-22s %12s %10s %8s %8s %8s %8s %s\n' "$@" | tee -a "$log"; }
 # Built once: sources edited during a long campaign must not fail the later targets' builds.
-scripts/fuzz.sh --build
+[ "$build" = 0 ] || scripts/fuzz.sh --build
 export FUZZ_NO_BUILD=1
 row target executions "exec/s" cov ft "rss MB" found "when"
 for t in "${targets[@]}"; do
