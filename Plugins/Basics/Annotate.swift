@@ -7,31 +7,26 @@ import PluginKit
 final class Annotate: Stage {
     static let name = "annotate"
     static let summary = "Draw face boxes, landmarks and names from the frame metadata"
-    static let parameters: [Parameter] = [
-        .string("color", default: "#33dd55", "box colour: #rrggbb or a name (red, green, blue, yellow, ...)"),
-        .string("unknown-color", default: "#ff4040", "box colour for faces named 'unknown'"),
-        .int("thickness", default: 0, range: 0...64, "line width in pixels (0 = from the image size)"),
-        .bool("labels", default: true, "write the name (or score) above each box"),
-        .bool("landmarks", default: true, "mark the landmark points"),
-        .int("font-size", default: 0, range: 0...512, "label size in pixels (0 = from the image size)"),
-        .string("caption", default: "", "text to write in the top-left corner (empty = none)"),
-        .string("font", default: TextRenderer.defaultFont, "TrueType font file for labels"),
-    ]
+    static let color = Param<SIMD3<Float>>("color", colour: "#33dd55", "box colour: #rrggbb or a name (red, green, blue, yellow, ...)")
+    static let unknownColor = Param<SIMD3<Float>>("unknown-color", colour: "#ff4040", "box colour for faces named 'unknown'")
+    static let thickness = Param<Int>("thickness", default: 0, range: 0...64, "line width in pixels (0 = from the image size)")
+    static let labels = Param<Bool>("labels", default: true, "write the name (or score) above each box")
+    static let landmarks = Param<Bool>("landmarks", default: true, "mark the landmark points")
+    static let fontSize = Param<Int>("font-size", default: 0, range: 0...512, "label size in pixels (0 = from the image size)")
+    static let caption = Param<String>("caption", default: "", "text to write in the top-left corner (empty = none)")
+    static let font = Param<String>("font", default: TextRenderer.defaultFont, "TrueType font file for labels")
+    static let parameters = Parameter.list(color, unknownColor, thickness, labels, landmarks, fontSize, caption, font)
 
     let overlay: FaceOverlay
     let caption: String
 
     init(_ p: ParameterValues, host: StageHost) throws {
-        guard let c = parseColor(p.string("color")) else { throw StageError("color: not a colour: \(p.string("color"))") }
-        guard let u = parseColor(p.string("unknown-color")) else {
-            throw StageError("unknown-color: not a colour: \(p.string("unknown-color"))")
-        }
-        var overlay = FaceOverlay(text: try TextRenderer(fontPath: p.string("font")))
-        overlay.color = c; overlay.unknownColor = u
-        overlay.thickness = p.int("thickness"); overlay.labels = p.bool("labels"); overlay.landmarks = p.bool("landmarks")
-        overlay.fontSize = p.int("font-size")
+        var overlay = FaceOverlay(text: try TextRenderer(fontPath: try p[Self.font]))
+        overlay.color = try p[Self.color]; overlay.unknownColor = try p[Self.unknownColor]
+        overlay.thickness = try p[Self.thickness]; overlay.labels = try p[Self.labels]; overlay.landmarks = try p[Self.landmarks]
+        overlay.fontSize = try p[Self.fontSize]
         self.overlay = overlay
-        caption = p.string("caption")
+        caption = try p[Self.caption]
     }
 
     func process(_ inputs: [Frame], _ output: Output) throws {

@@ -6,16 +6,16 @@ final class Blend: Stage {
     static let name = "blend"
     static let summary = "Merge two inputs: top over base with opacity"
     static let inputs = ["base", "top"]
-    static let parameters: [Parameter] = [
-        .float("opacity", default: 0.5, range: 0...1, "weight of the top input (0 = base only, 1 = top only)"),
-        .choice("mode", ["normal", "multiply", "screen", "difference"], default: "normal", "how the colours combine"),
-    ]
+    enum Mode: String, CaseIterable { case normal, multiply, screen, difference }
+    static let opacity = Param<Float>("opacity", default: 0.5, range: 0...1, "weight of the top input (0 = base only, 1 = top only)")
+    static let mode = Param<Mode>("mode", default: .normal, "how the colours combine")
+    static let parameters = Parameter.list(opacity, mode)
 
-    let opacity: Float, mode: String, threads: Int
+    let opacity: Float, mode: Mode, threads: Int
 
-    init(_ p: ParameterValues, host: StageHost) {
-        opacity = p.float("opacity")
-        mode = p.string("mode")
+    init(_ p: ParameterValues, host: StageHost) throws {
+        opacity = try p[Self.opacity]
+        mode = try p[Self.mode]
         threads = host.threads
     }
 
@@ -33,10 +33,10 @@ final class Blend: Stage {
             b.samples.withUnsafeBufferPointer { y in
                 out.samples.withUnsafeMutableBufferPointer { r in
                     switch mode {
-                    case "multiply": for i in 0..<r.count { r[i] = x[i] + o * (x[i] * y[i] - x[i]) }
-                    case "screen": for i in 0..<r.count { r[i] = x[i] + o * ((1 - (1 - x[i]) * (1 - y[i])) - x[i]) }
-                    case "difference": for i in 0..<r.count { r[i] = x[i] + o * (abs(x[i] - y[i]) - x[i]) }
-                    default: for i in 0..<r.count { r[i] = x[i] + o * (y[i] - x[i]) }
+                    case .multiply: for i in 0..<r.count { r[i] = x[i] + o * (x[i] * y[i] - x[i]) }
+                    case .screen: for i in 0..<r.count { r[i] = x[i] + o * ((1 - (1 - x[i]) * (1 - y[i])) - x[i]) }
+                    case .difference: for i in 0..<r.count { r[i] = x[i] + o * (abs(x[i] - y[i]) - x[i]) }
+                    case .normal: for i in 0..<r.count { r[i] = x[i] + o * (y[i] - x[i]) }
                     }
                 }
             }

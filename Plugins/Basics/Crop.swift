@@ -5,17 +5,16 @@ import PluginKit
 final class Crop: Stage {
     static let name = "crop"
     static let summary = "Cut out a rectangle (centred unless x/y are given)"
-    static let parameters: [Parameter] = [
-        .int("width", default: 0, range: 0...65535, "width of the rectangle (0 = to the right edge)"),
-        .int("height", default: 0, range: 0...65535, "height of the rectangle (0 = to the bottom edge)"),
-        .int("x", default: -1, range: -1...65535, "left edge (-1 = centred)"),
-        .int("y", default: -1, range: -1...65535, "top edge (-1 = centred)"),
-    ]
+    static let width = Param<Int>("width", default: 0, range: 0...65535, "width of the rectangle (0 = to the right edge)")
+    static let height = Param<Int>("height", default: 0, range: 0...65535, "height of the rectangle (0 = to the bottom edge)")
+    static let x = Param<Int>("x", default: -1, range: -1...65535, "left edge (-1 = centred)")
+    static let y = Param<Int>("y", default: -1, range: -1...65535, "top edge (-1 = centred)")
+    static let parameters = Parameter.list(width, height, x, y)
 
     let width: Int, height: Int, x: Int, y: Int
 
-    init(_ p: ParameterValues, host: StageHost) {
-        width = p.int("width"); height = p.int("height"); x = p.int("x"); y = p.int("y")
+    init(_ p: ParameterValues, host: StageHost) throws {
+        width = try p[Self.width]; height = try p[Self.height]; x = try p[Self.x]; y = try p[Self.y]
     }
 
     func process(_ inputs: [Frame], _ output: Output) throws {

@@ -4,5 +4,6 @@ import PluginKit
 public func cnnpipePluginEntry(_ hostABI: UInt32) -> UnsafeRawPointer? {
     PluginDescriptor.entry(hostABI, name: "basics", version: "1.0.0", stages: [
         Passthrough.self, Resize.self, Crop.self, Rotate.self, Blend.self, Grid.self, Annotate.self,
+        Posterize.self,
     ])
 }

@@ -9,17 +9,17 @@ final class Grid: Stage {
     static let name = "grid"
     static let summary = "Tile a stream (contact sheet) or several inputs into one image, with captions"
     static let options: StageOptions = [.variadicInputs, .aggregator]
-    static let parameters: [Parameter] = [
-        .choice("collect", ["stream", "inputs"], default: "stream",
-                "stream: one sheet of all frames at end of stream; inputs: one image per frame from all inputs"),
-        .int("columns", default: 0, range: 0...100, "columns (0 = about square)"),
-        .int("cell", default: 256, range: 16...4096, "largest side of each tile in pixels"),
-        .int("gap", default: 4, range: 0...256, "space between tiles"),
-        .bool("captions", default: true, "write each frame's caption (or source file name) under its tile"),
-        .int("limit", default: 400, range: 1...10000, "most tiles on one sheet (memory stays bounded)"),
-        .string("background", default: "#202020", "background colour"),
-        .string("labels", default: "", "collect=inputs: comma-separated captions for the inputs, in order"),
-    ]
+    enum Collect: String, CaseIterable { case stream, inputs }
+    static let collect = Param<Collect>("collect", default: .stream,
+                                        "stream: one sheet of all frames at end of stream; inputs: one image per frame from all inputs")
+    static let columns = Param<Int>("columns", default: 0, range: 0...100, "columns (0 = about square)")
+    static let cell = Param<Int>("cell", default: 256, range: 16...4096, "largest side of each tile in pixels")
+    static let gap = Param<Int>("gap", default: 4, range: 0...256, "space between tiles")
+    static let captions = Param<Bool>("captions", default: true, "write each frame's caption (or source file name) under its tile")
+    static let limit = Param<Int>("limit", default: 400, range: 1...10000, "most tiles on one sheet (memory stays bounded)")
+    static let background = Param<SIMD3<Float>>("background", colour: "#202020", "background colour")
+    static let labels = Param<[String]>("labels", list: "collect=inputs: comma-separated captions for the inputs, in order")
+    static let parameters = Parameter.list(collect, columns, cell, gap, captions, limit, background, labels)
 
     typealias Tile = ContactSheet.Tile
 
@@ -32,13 +32,11 @@ final class Grid: Stage {
     private var dropped = 0
 
     init(_ p: ParameterValues, host: StageHost) throws {
-        collectStream = p.string("collect") == "stream"
-        columns = p.int("columns"); cell = p.int("cell"); gap = p.int("gap")
-        captions = p.bool("captions"); limit = p.int("limit")
-        guard let bg = parseColor(p.string("background")) else { throw StageError("background: not a colour: \(p.string("background"))") }
-        background = bg
-        labels = p.string("labels").isEmpty ? [] : p.string("labels").split(separator: ",", omittingEmptySubsequences: false)
-            .map { String($0).trimmingCharacters(in: .whitespaces) }
+        collectStream = try p[Self.collect] == .stream
+        columns = try p[Self.columns]; cell = try p[Self.cell]; gap = try p[Self.gap]
+        captions = try p[Self.captions]; limit = try p[Self.limit]
+        background = try p[Self.background]
+        labels = try p[Self.labels]
         text = captions ? try TextRenderer() : nil
         self.host = host
     }

@@ -5,30 +5,30 @@ import PluginKit
 final class Resize: Stage {
     static let name = "resize"
     static let summary = "Scale to a size: fit inside, fill and crop, or exact"
-    static let parameters: [Parameter] = [
-        .int("width", default: 0, range: 0...65535, "target width in pixels (0 = from height and aspect ratio)"),
-        .int("height", default: 0, range: 0...65535, "target height in pixels (0 = from width and aspect ratio)"),
-        .choice("mode", ["fit", "fill", "exact"], default: "fit",
-                "fit: inside the box, keep aspect; fill: cover the box and crop the overflow; exact: stretch"),
-        .choice("filter", ResampleFilter.allCases.map(\.rawValue), default: "lanczos3", "resampling filter"),
-        .bool("upscale", default: true, "allow making the image larger"),
-    ]
+    enum Mode: String, CaseIterable { case fit, fill, exact }
+    static let width = Param<Int>("width", default: 0, range: 0...65535, "target width in pixels (0 = from height and aspect ratio)")
+    static let height = Param<Int>("height", default: 0, range: 0...65535, "target height in pixels (0 = from width and aspect ratio)")
+    static let mode = Param<Mode>("mode", default: .fit,
+                                  "fit: inside the box, keep aspect; fill: cover the box and crop the overflow; exact: stretch")
+    static let filter = Param<ResampleFilter>("filter", default: .lanczos3, "resampling filter")
+    static let upscale = Param<Bool>("upscale", default: true, "allow making the image larger")
+    static let parameters = Parameter.list(width, height, mode, filter, upscale)
 
-    let width: Int, height: Int, mode: String, filter: ResampleFilter, upscale: Bool, threads: Int
+    let width: Int, height: Int, mode: Mode, filter: ResampleFilter, upscale: Bool, threads: Int
     let host: StageHost
 
     init(_ p: ParameterValues, host: StageHost) throws {
         self.host = host
-        width = p.int("width")
-        height = p.int("height")
-        mode = p.string("mode")
-        filter = ResampleFilter(rawValue: p.string("filter")) ?? .lanczos3
-        upscale = p.bool("upscale")
+        width = try p[Self.width]
+        height = try p[Self.height]
+        mode = try p[Self.mode]
+        filter = try p[Self.filter]
+        upscale = try p[Self.upscale]
         // The host already runs one resize per core on different images; splitting each image's rows
         // over the cores as well only adds contention on a stream.
         threads = 1
         guard width > 0 || height > 0 else { throw StageError("give width or height (or both)") }
-        if mode != "fit" && (width == 0 || height == 0) { throw StageError("mode \(mode) needs both width and height") }
+        if mode != .fit && (width == 0 || height == 0) { throw StageError("mode \(mode) needs both width and height") }
     }
 
     func process(_ inputs: [Frame], _ output: Output) throws {
@@ -52,12 +52,12 @@ final class Resize: Stage {
         let aspect = Double(iw) / Double(ih)
         var w: Int, h: Int
         switch mode {
-        case "exact":
+        case .exact:
             (w, h) = (width, height)
-        case "fill":
+        case .fill:
             let s = max(Double(width) / Double(iw), Double(height) / Double(ih))
             (w, h) = (max(width, Int((Double(iw) * s).rounded())), max(height, Int((Double(ih) * s).rounded())))
-        default:
+        case .fit:
             if width == 0 { (w, h) = (Int((Double(height) * aspect).rounded()), height) }
             else if height == 0 { (w, h) = (width, Int((Double(width) / aspect).rounded())) }
             else {
@@ -67,7 +67,7 @@ final class Resize: Stage {
         }
         if !upscale && (w > iw || h > ih) { (w, h) = (iw, ih) }
         w = max(1, w); h = max(1, h)
-        let boxW = mode == "fill" ? min(width, w) : w, boxH = mode == "fill" ? min(height, h) : h
+        let boxW = mode == .fill ? min(width, w) : w, boxH = mode == .fill ? min(height, h) : h
         return (w, h, (w - boxW) / 2, (h - boxH) / 2, boxW, boxH)
     }
 }

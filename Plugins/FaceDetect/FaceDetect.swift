@@ -10,16 +10,18 @@ import PluginKit
 final class FaceDetect: Stage {
     static let name = "face-detect"
     static let summary = "Find faces (dlib's CNN detector) and their landmarks; they become XMP face regions"
-    static let parameters: [Parameter] = [
-        .int("upsample", default: 0, range: 0...2, "double the image this many times first to find smaller faces (0: down to ~80 px, 1: ~40 px, 2: ~20 px)"),
-        .int("detect-size", default: FaceFinder.defaultDetectSize, range: 0...100_000,
-             "detect on a copy whose long side is at most this many pixels, boxes mapped back (bounds time and memory on large photos; 0: full resolution)"),
-        .float("threshold", default: 0, range: -2...3, "detector score a face must exceed (dlib's adjust_threshold; higher = fewer, surer faces)"),
-        .int("min-size", default: 0, range: 0...100_000, "ignore faces narrower than this many pixels"),
-        .bool("landmarks", default: true, "find the 5 landmarks (eye corners, nose) of each face"),
-        .bool("replace-regions", default: false, "drop the face regions the input file already had instead of keeping them"),
-        .bool("draw", default: false, "draw the boxes, landmarks and scores (or names) into the image"),
-    ]
+    static let upsample = Param<Int>("upsample", default: 0, range: 0...2,
+                                     "double the image this many times first to find smaller faces (0: down to ~80 px, 1: ~40 px, 2: ~20 px)")
+    static let detectSize = Param<Int>("detect-size", default: FaceFinder.defaultDetectSize, range: 0...100_000,
+                                       "detect on a copy whose long side is at most this many pixels, boxes mapped back (bounds time and memory on large photos; 0: full resolution)")
+    static let threshold = Param<Double>("threshold", default: 0, range: -2...3,
+                                         "detector score a face must exceed (dlib's adjust_threshold; higher = fewer, surer faces)")
+    static let minSize = Param<Int>("min-size", default: 0, range: 0...100_000, "ignore faces narrower than this many pixels")
+    static let landmarks = Param<Bool>("landmarks", default: true, "find the 5 landmarks (eye corners, nose) of each face")
+    static let replaceRegions = Param<Bool>("replace-regions", default: false,
+                                            "drop the face regions the input file already had instead of keeping them")
+    static let draw = Param<Bool>("draw", default: false, "draw the boxes, landmarks and scores (or names) into the image")
+    static let parameters = Parameter.list(upsample, detectSize, threshold, minSize, landmarks, replaceRegions, draw)
     static let options: StageOptions = [.stateless]
 
     let finder: FaceFinder
@@ -30,14 +32,14 @@ final class FaceDetect: Stage {
     init(_ p: ParameterValues, host: StageHost) throws {
         do {
             finder = try SharedModels.finder(detectorPath: try host.modelPath(FaceFinder.detectorFile),
-                                             landmarkPath: p.bool("landmarks") ? try host.modelPath(FaceFinder.landmarkFile) : nil, threads: host.threads)
+                                             landmarkPath: try p[Self.landmarks] ? try host.modelPath(FaceFinder.landmarkFile) : nil, threads: host.threads)
         } catch let e as ModelError {
             throw StageError("\(e); run scripts/setup-models.sh to fetch the models again")
         }
-        upsample = p.int("upsample"); threshold = Double(p.float("threshold")); minSize = p.int("min-size")
-        detectSize = p.int("detect-size")
-        replaceRegions = p.bool("replace-regions")
-        overlay = p.bool("draw") ? FaceOverlay(text: try TextRenderer()) : nil
+        upsample = try p[Self.upsample]; threshold = try p[Self.threshold]; minSize = try p[Self.minSize]
+        detectSize = try p[Self.detectSize]
+        replaceRegions = try p[Self.replaceRegions]
+        overlay = try p[Self.draw] ? FaceOverlay(text: try TextRenderer()) : nil
     }
 
     func process(_ inputs: [Frame], _ output: Output) throws {

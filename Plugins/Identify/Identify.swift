@@ -11,14 +11,16 @@ import PluginKit
 final class Identify: Stage {
     static let name = "identify"
     static let summary = "Name the detected faces from a gallery (nearest enrolled person, or unknown)"
-    static let parameters: [Parameter] = [
-        .string("gallery", default: "", "the gallery file (cnnpipe gallery enroll … makes one)"),
-        .float("tolerance", default: 0.6, range: 0...2, "largest plain descriptor distance that still counts as the person (dlib: 0.6)"),
-        .bool("head", default: true, "use the gallery's learned head (cnnpipe gallery train) when it has one: its distance and threshold, its verifier's P(same)"),
-        .float("head-tolerance", default: 0, range: 0...2, "distance threshold in the head's space (0: the head's own, chosen on held-out photos)"),
-        .int("top-k", default: 0, range: 0...20, "also record this many runners-up per face"),
-        .bool("relabel", default: false, "identify faces that already have a name too (by default they keep it)"),
-    ]
+    static let gallery = Param<String?>("gallery", "the gallery file (cnnpipe gallery enroll … makes one)")
+    static let tolerance = Param<Float>("tolerance", default: 0.6, range: 0...2,
+                                        "largest plain descriptor distance that still counts as the person (dlib: 0.6)")
+    static let head = Param<Bool>("head", default: true,
+                                  "use the gallery's learned head (cnnpipe gallery train) when it has one: its distance and threshold, its verifier's P(same)")
+    static let headTolerance = Param<Float>("head-tolerance", default: 0, range: 0...2,
+                                            "distance threshold in the head's space (0: the head's own, chosen on held-out photos)")
+    static let topK = Param<Int>("top-k", default: 0, range: 0...20, "also record this many runners-up per face")
+    static let relabel = Param<Bool>("relabel", default: false, "identify faces that already have a name too (by default they keep it)")
+    static let parameters = Parameter.list(gallery, tolerance, head, headTolerance, topK, relabel)
     static let options: StageOptions = [.stateless]
 
     let matcher: FaceMatcher
@@ -27,22 +29,22 @@ final class Identify: Stage {
     let topK: Int, relabel: Bool
 
     init(_ p: ParameterValues, host: StageHost) throws {
-        guard let path = p.optionalString("gallery") else {
+        guard let path = try p[Self.gallery] else {
             throw StageError("gallery: give the gallery file (make one with 'cnnpipe gallery enroll --gallery G.db --name NAME PHOTO')")
         }
         let modelPath = try host.modelPath(FaceEmbedder.modelFile)
         do {
             let gallery = try Gallery(path: path, modelIdentity: try SHA256.hexOfFile(atPath: modelPath), create: false, readOnly: true)
-            let useHead = p.bool("head"), headTolerance = p.float("head-tolerance")
+            let useHead = try p[Self.head], headTolerance = try p[Self.headTolerance]
             let hasHead = useHead ? try gallery.currentHead() != nil : false
             matcher = try FaceMatcher(gallery: gallery, useHead: useHead,
-                                      tolerance: hasHead ? (headTolerance > 0 ? headTolerance : nil) : p.float("tolerance"), threads: host.threads)
+                                      tolerance: hasHead ? (headTolerance > 0 ? headTolerance : nil) : try p[Self.tolerance], threads: host.threads)
             embedder = try SharedModels.embedder(modelPath: modelPath, threads: host.threads)
             predictor = try SharedModels.shapePredictor(path: try host.modelPath(FaceFinder.landmarkFile))
         } catch let e as StageError { throw e } catch {
             throw StageError("\(error)")
         }
-        topK = p.int("top-k"); relabel = p.bool("relabel")
+        topK = try p[Self.topK]; relabel = try p[Self.relabel]
     }
 
     func process(_ inputs: [Frame], _ output: Output) throws {

@@ -10,29 +10,36 @@ import StyleTransfer
 final class ClassicStylize: Stage {
     static let name = "stylize-classic"
     static let summary = "Style transfer by optimisation: gradient descent on the pixels (slow; any painting, several blended)"
-    static let parameters: [Parameter] = [
-        .string("style-image", default: nil, "painting(s) to take the style from: PATH or PATH:WEIGHT,PATH:WEIGHT,... (weights normalised)"),
-        .float("content-weight", default: 1, range: 0...1e6, "α: weight of the content cost"),
-        .float("style-weight", default: 1000, range: 0...1e9, "β: weight of the style cost"),
-        .float("tv-weight", default: 0.01, range: 0...1e6, "weight of the total-variation cost (smoothness)"),
-        .int("iterations", default: 100, range: 1...10_000, "optimisation steps per scale"),
-        .choice("optimizer", ["lbfgs", "adam"], default: "lbfgs", "L-BFGS (fewer, surer steps) or Adam"),
-        .float("learning-rate", default: 0.02, range: 1e-5...10, "Adam's step in pixel units (pixels are 0-1)"),
-        .choice("init", ["content", "noise"], default: "content", "start from the photo or from random noise"),
-        .int("seed", default: 1, range: 0...Int(Int32.max), "random seed of the noise start"),
-        .int("size", default: 512, range: 0...4096, "longest side of the output in pixels; 0 = the photo's size"),
-        .int("scales", default: 1, range: 1...4, "coarse-to-fine levels (2: half size, then full size)"),
-        .bool("preserve-colour", default: false, "keep the photo's own colours (the result's brightness only)"),
-        .string("feature-model", default: "arbitrary_predict", "the CNN whose layers define content and style (model name or ONNX path)"),
-        .string("content-layer", default: ClassicLayers.content, "layer for the content cost"),
-        .string("style-layers", default: ClassicLayers.styleText, "layers for the style cost, NAME:WEIGHT,..."),
-        .choice("temporal", ["off", "stable"], default: "off",
-                "video: off = each frame on its own; stable = each frame starts from the previous result moved by the optical flow "
-                + "and pays temporal-weight for departing from it where the motion is reliable (Ruder et al. 2016; reset at a scene cut)"),
-        .float("temporal-weight", default: 2000, range: 0...1e9, "temporal=stable: weight of the consistency cost"),
-        TemporalState.sceneCutParameter,
-        .string("costs-csv", default: "", "append every iteration's costs to this CSV file (image,scale,iteration,content,style,tv,temporal,total)"),
-    ]
+    enum Optimizer: String, CaseIterable { case lbfgs, adam }
+    enum Start: String, CaseIterable { case content, noise }
+    static let styleImage = Param<[Weighted]>(required: "style-image",
+                                              list: "painting(s) to take the style from: PATH or PATH:WEIGHT,PATH:WEIGHT,... (weights normalised)",
+                                              count: 1...64)
+    static let contentWeight = Param<Float>("content-weight", default: 1, range: 0...1e6, "α: weight of the content cost")
+    static let styleWeight = Param<Float>("style-weight", default: 1000, range: 0...1e9, "β: weight of the style cost")
+    static let tvWeight = Param<Float>("tv-weight", default: 0.01, range: 0...1e6, "weight of the total-variation cost (smoothness)")
+    static let iterations = Param<Int>("iterations", default: 100, range: 1...10_000, "optimisation steps per scale")
+    static let optimizer = Param<Optimizer>("optimizer", default: .lbfgs, "L-BFGS (fewer, surer steps) or Adam")
+    static let learningRate = Param<Float>("learning-rate", default: 0.02, range: 1e-5...10, "Adam's step in pixel units (pixels are 0-1)")
+    static let start = Param<Start>("init", default: .content, "start from the photo or from random noise")
+    static let seed = Param<Int>("seed", default: 1, range: 0...Int(Int32.max), "random seed of the noise start")
+    static let size = Param<Int>("size", default: 512, range: 0...4096, "longest side of the output in pixels; 0 = the photo's size")
+    static let scales = Param<Int>("scales", default: 1, range: 1...4, "coarse-to-fine levels (2: half size, then full size)")
+    static let preserveColour = Param<Bool>("preserve-colour", default: false, "keep the photo's own colours (the result's brightness only)")
+    static let featureModel = Param<String>("feature-model", default: "arbitrary_predict",
+                                            "the CNN whose layers define content and style (model name or ONNX path)")
+    static let contentLayer = Param<String>("content-layer", default: ClassicLayers.content, "layer for the content cost")
+    static let styleLayers = Param<[Weighted]>("style-layers", list: "layers for the style cost, NAME:WEIGHT,...",
+                                               default: ClassicLayers.styleText, count: 1...64)
+    static let temporal = Param<Temporal>("temporal", default: .off,
+                                          "video: off = each frame on its own; stable = each frame starts from the previous result moved by the optical flow "
+                                          + "and pays temporal-weight for departing from it where the motion is reliable (Ruder et al. 2016; reset at a scene cut)")
+    static let temporalWeight = Param<Float>("temporal-weight", default: 2000, range: 0...1e9, "temporal=stable: weight of the consistency cost")
+    static let costsCSV = Param<String?>("costs-csv",
+                                         "append every iteration's costs to this CSV file (image,scale,iteration,content,style,tv,temporal,total)")
+    static let parameters = Parameter.list(styleImage, contentWeight, styleWeight, tvWeight, iterations, optimizer, learningRate, start,
+                                           seed, size, scales, preserveColour, featureModel, contentLayer, styleLayers, temporal,
+                                           temporalWeight, TemporalState.sceneCut, costsCSV)
     /// One instance, frames in stream order: each run already uses every thread, and costs-csv numbers the images.
     static let options: StageOptions = []
 
@@ -50,29 +57,28 @@ final class ClassicStylize: Stage {
 
     init(_ p: ParameterValues, host: StageHost) throws {
         self.host = host
-        size = p.int("size")
-        preserveColour = p.bool("preserve-colour")
-        costsFile = p.optionalString("costs-csv")
-        temporal = p.string("temporal") == "stable"
-        temporalWeight = Float(p.float("temporal-weight"))
-        sceneCut = p.float("scene-cut")
-        guard let spec = p.optionalString("style-image") else { throw StageError("style-image is required: the painting(s) to copy the style of") }
-        paintings = try Self.weightedList(spec, what: "style-image").map { path, weight in
-            (try Stylize.loadImage(path).floatImage, weight)
+        size = try p[Self.size]
+        preserveColour = try p[Self.preserveColour]
+        costsFile = try p[Self.costsCSV]
+        temporal = try p[Self.temporal] == .stable
+        temporalWeight = try p[Self.temporalWeight]
+        sceneCut = try p[TemporalState.sceneCut]
+        paintings = try Self.positive(try p[Self.styleImage], "style-image").map { painting in
+            (try Stylize.loadImage(painting.name).floatImage, painting.weight)
         }
-        var settings = NeuralStyleSettings(contentLayer: p.string("content-layer"),
-                                           styleLayers: try Self.weightedList(p.string("style-layers"), what: "style-layers")
-                                               .map { StyleLayer($0, weight: $1) })
-        settings.contentWeight = Float(p.float("content-weight"))
-        settings.styleWeight = Float(p.float("style-weight"))
-        settings.variationWeight = Float(p.float("tv-weight"))
-        settings.iterations = p.int("iterations")
-        settings.optimizer = p.string("optimizer") == "adam" ? .adam : .lbfgs
-        settings.learningRate = Float(p.float("learning-rate"))
-        settings.start = p.string("init") == "noise" ? .noise : .content
-        settings.seed = UInt64(p.int("seed"))
-        settings.scales = p.int("scales")
-        let model = p.string("feature-model")
+        var settings = NeuralStyleSettings(contentLayer: try p[Self.contentLayer],
+                                           styleLayers: try Self.positive(try p[Self.styleLayers], "style-layers")
+                                               .map { StyleLayer($0.name, weight: $0.weight) })
+        settings.contentWeight = try p[Self.contentWeight]
+        settings.styleWeight = try p[Self.styleWeight]
+        settings.variationWeight = try p[Self.tvWeight]
+        settings.iterations = try p[Self.iterations]
+        settings.optimizer = try p[Self.optimizer] == .adam ? .adam : .lbfgs
+        settings.learningRate = try p[Self.learningRate]
+        settings.start = try p[Self.start] == .noise ? .noise : .content
+        settings.seed = UInt64(try p[Self.seed])
+        settings.scales = try p[Self.scales]
+        let model = try p[Self.featureModel]
         let path: String
         if model.hasSuffix(".onnx") {
             guard FileManager.default.fileExists(atPath: model) else { throw StageError("feature-model: \(model) not found") }
@@ -141,16 +147,12 @@ final class ClassicStylize: Stage {
         try handle.write(contentsOf: Data(text.utf8))
     }
 
-    /// "A:0.7,B:0.3" → [(A, 0.7), (B, 0.3)]; a missing weight is 1.
-    static func weightedList(_ text: String, what: String) throws -> [(String, Float)] {
-        try text.split(separator: ",").map { item in
-            let s = String(item).trimmingCharacters(in: .whitespaces)
-            if let colon = s.lastIndex(of: ":"), let w = Float(s[s.index(after: colon)...]) {
-                guard w > 0 else { throw StageError("\(what): weight \(w) must be positive in '\(s)'") }
-                return (String(s[..<colon]), w)
-            }
-            return (s, 1)
-        }.filter { !$0.0.isEmpty }
+    /// The items, refused when one has weight 0 (a layer named "X:0" needs its weight after it: "X:0:1").
+    static func positive(_ items: [Weighted], _ what: String) throws -> [Weighted] {
+        if let zero = items.first(where: { $0.weight == 0 }) {
+            throw StageError("\(what): weight 0 for '\(zero.name)' (a name ending in ':0' needs a weight after it, e.g. \(zero.name):0:1)")
+        }
+        return items
     }
 }
 

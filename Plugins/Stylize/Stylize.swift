@@ -11,30 +11,33 @@ import PluginKit
 final class Stylize: Stage {
     static let name = "stylize"
     static let summary = "Paint a photo in a built-in style, a blend of styles, or the style of any painting"
-    static let parameters: [Parameter] = [
-        .string("style", default: "0", "built-in style 0-25, or a blend such as 3:0.5,12:0.5 (weights normalised)"),
-        .string("style-image", default: "", "a painting to take the style from (overrides style)"),
-        .string("style-vector", default: "", "a painting's 100-number style vector, comma-separated (from a preset)"),
-        .float("strength", default: 1, range: 0...1, "0 = the photo unchanged, 1 = fully stylised"),
-        .bool("preserve-colour", default: false, "keep the stylised brightness but the photo's own colours"),
-        .choice("resolution", ["native", "384"], default: "native",
-                "painting styles: run the transformer at the photo's size, or on a 384x384 copy scaled back"),
-        .int("tile-size", default: 0, range: 0...16384,
-             "process in overlapping tiles of this size; 0 = automatic (tiles of 1024 above 4 MP)"),
-        .choice("tile-statistics", ["image", "tile"], default: "image",
-                "tiles normalised with the whole image's statistics (measured over the tiles: no seams), "
-                + "or each tile with its own (tone changes from tile to tile; for comparison)"),
-        .choice("temporal", ["off", "stable"], default: "off",
-                "video: off = each frame on its own; stable = frames in stream order, the network's statistics "
-                + "carried from frame to frame (moving average, reset at a scene cut)").statefulUnlessDefault(),
-        .float("smoothing", default: 0.9, range: 0...0.99,
-               "temporal=stable: weight of the earlier frames' statistics in the moving average"),
-        TemporalState.sceneCutParameter,
-        .float("blend", default: 0.9, range: 0...0.99,
-               "temporal=stable: weight of the previous stylised frame, moved by the optical flow, where the motion is reliable"),
-        .choice("precision", ["fp32", "bf16"], default: "fp32",
-                "convolutions in float32, or bfloat16 (faster with avx512_bf16 or AMX; falls back to fp32 without)"),
-    ]
+    enum Resolution: String, CaseIterable { case native, fixed = "384" }
+    enum TileStatistics: String, CaseIterable { case image, tile }
+    static let style = Param<[Weighted]>("style", list: "built-in style 0-25, or a blend such as 3:0.5,12:0.5 (weights normalised)",
+                                         default: "0", count: 1...BuiltInBlend.count)
+    static let styleImage = Param<String?>("style-image", "a painting to take the style from (overrides style)")
+    static let styleVector = Param<[Float]>("style-vector", list: "a painting's 100-number style vector, comma-separated (from a preset)",
+                                            count: 0...100)
+    static let strength = Param<Float>("strength", default: 1, range: 0...1, "0 = the photo unchanged, 1 = fully stylised")
+    static let preserveColour = Param<Bool>("preserve-colour", default: false, "keep the stylised brightness but the photo's own colours")
+    static let resolution = Param<Resolution>("resolution", default: .native,
+                                              "painting styles: run the transformer at the photo's size, or on a 384x384 copy scaled back")
+    static let tileSize = Param<Int>("tile-size", default: 0, range: 0...16384,
+                                     "process in overlapping tiles of this size; 0 = automatic (tiles of 1024 above 4 MP)")
+    static let tileStatistics = Param<TileStatistics>("tile-statistics", default: .image,
+                                                      "tiles normalised with the whole image's statistics (measured over the tiles: no seams), "
+                                                      + "or each tile with its own (tone changes from tile to tile; for comparison)")
+    static let temporal = Param<Temporal>("temporal", default: .off,
+                                          "video: off = each frame on its own; stable = frames in stream order, the network's statistics "
+                                          + "carried from frame to frame (moving average, reset at a scene cut)").statefulUnlessDefault()
+    static let smoothing = Param<Float>("smoothing", default: 0.9, range: 0...0.99,
+                                        "temporal=stable: weight of the earlier frames' statistics in the moving average")
+    static let blend = Param<Float>("blend", default: 0.9, range: 0...0.99,
+                                    "temporal=stable: weight of the previous stylised frame, moved by the optical flow, where the motion is reliable")
+    static let precision = Param<Precision>("precision", default: .fp32,
+                                            "convolutions in float32, or bfloat16 (faster with avx512_bf16 or AMX; falls back to fp32 without)")
+    static let parameters = Parameter.list(style, styleImage, styleVector, strength, preserveColour, resolution, tileSize, tileStatistics,
+                                           temporal, smoothing, TemporalState.sceneCut, blend, precision)
     // temporal=stable: stateful, but the next frame's network starts while this one's finishes.
     static let options: StageOptions = [.stateless, .overlapping]
     static let acceptedFormats: [PixelFormat] = [.rgb8, .rgba8, .rgb16, .rgba16, .rgbF32, .rgbaF32]
@@ -52,7 +55,7 @@ final class Stylize: Stage {
     let preserveColour: Bool
     let nativeResolution: Bool
     let tileSize: Int
-    let tileStatistics: String
+    let tileStatistics: TileStatistics
     let temporal: Bool
     let smoothing: Float
     let sceneCut: Float
@@ -64,29 +67,31 @@ final class Stylize: Stage {
     private let predictor: SessionPool?
 
     init(_ p: ParameterValues, host: StageHost) throws {
-        strength = p.float("strength")
-        preserveColour = p.bool("preserve-colour")
-        nativeResolution = p.string("resolution") == "native"
-        tileSize = p.int("tile-size")
-        tileStatistics = p.string("tile-statistics")
-        temporal = p.string("temporal") == "stable"
-        smoothing = p.float("smoothing")
-        sceneCut = p.float("scene-cut")
-        blend = p.float("blend")
+        strength = try p[Self.strength]
+        preserveColour = try p[Self.preserveColour]
+        nativeResolution = try p[Self.resolution] == .native
+        tileSize = try p[Self.tileSize]
+        tileStatistics = try p[Self.tileStatistics]
+        temporal = try p[Self.temporal] == .stable
+        smoothing = try p[Self.smoothing]
+        sceneCut = try p[TemporalState.sceneCut]
+        blend = try p[Self.blend]
         self.host = host
-        let models = ModelFiles(host: host, precision: Precision(rawValue: p.string("precision")) ?? .fp32)
-        if let path = p.optionalString("style-image") {
+        let models = ModelFiles(host: host, precision: try p[Self.precision])
+        let vector = try p[Self.styleVector]
+        if let path = try p[Self.styleImage] {
             let predictor = try models.pool("arbitrary_predict")
             let painting = try Self.loadImage(path)
             mode = .painting(try predictor.run { try Self.styleVector(of: painting, $0) })
             self.predictor = predictor
             transformer = try models.pool("arbitrary_transform", anyInputSize: true)
-        } else if let text = p.optionalString("style-vector") {
-            mode = .painting(try parseStyleVector(text))
+        } else if !vector.isEmpty {
+            guard vector.count == 100 else { throw StageError("style-vector: needs 100 comma-separated numbers, got \(vector.count)") }
+            mode = .painting(vector)
             predictor = strength < 1 ? try models.pool("arbitrary_predict") : nil
             transformer = try models.pool("arbitrary_transform", anyInputSize: true)
         } else {
-            mode = .builtIn(try BuiltInBlend(parsing: p.string("style")))
+            mode = .builtIn(try BuiltInBlend(try p[Self.style]))
             predictor = nil
             transformer = try models.pool("multistyle26", anyInputSize: true)
         }
@@ -202,7 +207,7 @@ final class Stylize: Stage {
         let tiled = tileSize > 0 ? max(padded.width, padded.height) > tileSize : pixels > Self.untiledPixels
         let styled: PlanarRGB
         if tiled {
-            let statistics: Tiling.Statistics = tileStatistics == "tile" ? .perTile
+            let statistics: Tiling.Statistics = tileStatistics == .tile ? .perTile
                 : .measured(countedOn: padded.downscaled(toAtMost: 65_536, multipleOf: 4), imageInput: imageInput)
             styled = try Tiling(tileSize: tileSize > 0 ? tileSize : Self.automaticTileSize).run(padded, statistics: statistics, progress: { done in
                 if host.isCancelled { throw StageError("cancelled") }

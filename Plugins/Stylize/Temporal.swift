@@ -4,6 +4,9 @@ import FrameModel
 import PluginKit
 
 /// What `temporal=stable` carries from one video frame to the next.
+/// The `temporal` parameter of both stylize stages.
+enum Temporal: String, CaseIterable { case off, stable }
+
 struct TemporalState {
     /// The instance-norm / pooling statistics the last frame used (their moving average).
     var statistics: [[Float]] = []
@@ -14,8 +17,8 @@ struct TemporalState {
     var output: PlanarRGB?
 
     /// The `scene-cut` parameter of both stylize stages.
-    static let sceneCutParameter = Parameter.float("scene-cut", default: 0.3, range: 0...1,
-                                                   "temporal=stable: colour-histogram change (0-1) from the previous frame that starts afresh")
+    static let sceneCut = Param<Float>("scene-cut", default: 0.3, range: 0...1,
+                                       "temporal=stable: colour-histogram change (0-1) from the previous frame that starts afresh")
 
     /// Whether a frame with colour signature `signature` starts a new scene.
     func isSceneCut(_ signature: [Float], threshold: Float) -> Bool {

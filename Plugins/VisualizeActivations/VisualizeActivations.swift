@@ -10,28 +10,28 @@ import PluginKit
 final class VisualizeActivations: Stage {
     static let name = "visualize-activations"
     static let summary = "Show a CNN layer's activations: feature-map grid, heat-map overlay, or top-9 patches per unit"
-    static let parameters: [Parameter] = [
-        .string("model", default: "arbitrary_predict", "model name in the models folder, or an .onnx / dlib .dat path"),
-        .string("layer", default: nil, "value or node name (list them: cnnpipe model layers MODEL)"),
-        .choice("mode", ["maps", "overlay", "top-patches"], default: "maps",
-                "maps: grid of feature maps per frame; overlay: heat map over the frame; top-patches: one sheet at end of stream"),
-        .string("channels", default: "", "maps: channels to show, comma-separated (default: the first `limit`)"),
-        .int("top", default: 0, range: 0...4096, "maps: show the N most active channels (highest mean) instead"),
-        .int("limit", default: 64, range: 1...4096, "maps: most channels shown when none are chosen"),
-        .int("cell", default: 96, range: 16...1024, "maps: tile size in pixels"),
-        .int("channel", default: -1, range: -1...100_000, "overlay: channel to show; -1 = mean over the layer's channels"),
-        .float("opacity", default: 0.55, range: 0...1, "overlay: heat-map opacity"),
-        .int("units", default: 9, range: 1...1024, "top-patches: the first N units (channels) of the layer"),
-        .int("patch", default: 64, range: 8...512, "top-patches: side of each patch on the sheet"),
-        .int("per-frame", default: 1, range: 1...64, "top-patches: places one frame may give each unit (half a field apart)"),
-        .int("size", default: 384, range: 0...8192,
-             "longer side frames are scaled to for models without a fixed input size (0 = as they are)"),
-        .bool("labels", default: true, "write channel / unit numbers and a title"),
-    ]
+    enum Mode: String, CaseIterable { case maps, overlay, topPatches = "top-patches" }
+    static let model = Param<String>("model", default: "arbitrary_predict", "model name in the models folder, or an .onnx / dlib .dat path")
+    static let layer = Param<String?>(required: "layer", "value or node name (list them: cnnpipe model layers MODEL)")
+    static let mode = Param<Mode>("mode", default: .maps,
+                                  "maps: grid of feature maps per frame; overlay: heat map over the frame; top-patches: one sheet at end of stream")
+    static let channels = Param<[Int]>("channels", list: "maps: channels to show, comma-separated (default: the first `limit`)")
+    static let top = Param<Int>("top", default: 0, range: 0...4096, "maps: show the N most active channels (highest mean) instead")
+    static let limit = Param<Int>("limit", default: 64, range: 1...4096, "maps: most channels shown when none are chosen")
+    static let cell = Param<Int>("cell", default: 96, range: 16...1024, "maps: tile size in pixels")
+    static let channel = Param<Int>("channel", default: -1, range: -1...100_000, "overlay: channel to show; -1 = mean over the layer's channels")
+    static let opacity = Param<Float>("opacity", default: 0.55, range: 0...1, "overlay: heat-map opacity")
+    static let units = Param<Int>("units", default: 9, range: 1...1024, "top-patches: the first N units (channels) of the layer")
+    static let patch = Param<Int>("patch", default: 64, range: 8...512, "top-patches: side of each patch on the sheet")
+    static let perFrame = Param<Int>("per-frame", default: 1, range: 1...64,
+                                     "top-patches: places one frame may give each unit (half a field apart)")
+    static let size = Param<Int>("size", default: 384, range: 0...8192,
+                                 "longer side frames are scaled to for models without a fixed input size (0 = as they are)")
+    static let labels = Param<Bool>("labels", default: true, "write channel / unit numbers and a title")
+    static let parameters = Parameter.list(model, layer, mode, channels, top, limit, cell, channel, opacity, units, patch, perFrame,
+                                           size, labels)
     static let options: StageOptions = [.aggregator]
     static let acceptedFormats: [PixelFormat] = [.rgbF32]
-
-    enum Mode { case maps, overlay, topPatches }
 
     let model: ActivationModel
     let modelName: String
@@ -47,21 +47,20 @@ final class VisualizeActivations: Stage {
 
     init(_ p: ParameterValues, host: StageHost) throws {
         self.host = host
-        modelName = p.string("model")
+        modelName = try p[Self.model]
         do {
-            model = try ActivationModel(model: modelName, layer: p.string("layer"), modelDirectory: host.modelDirectory,
+            model = try ActivationModel(model: modelName, layer: try p[Self.layer] ?? "", modelDirectory: host.modelDirectory,
                                         threads: host.threads)
         } catch let e as ModelError { throw StageError(Self.naming(modelName, e)) }
-        mode = ["maps": .maps, "overlay": .overlay][p.string("mode")] ?? .topPatches
-        channels = try p.string("channels").split(separator: ",").map { part in
-            guard let c = Int(part.trimmingCharacters(in: .whitespaces)), c >= 0 else { throw StageError("channels: not a channel list: \(p.string("channels"))") }
-            return c
-        }
-        top = p.int("top"); limit = p.int("limit"); channel = p.int("channel"); workingSize = p.int("size"); units = p.int("units")
-        grid = FeatureMapGrid(cell: p.int("cell"))
-        overlay = HeatmapOverlay(opacity: p.float("opacity"))
-        text = p.bool("labels") ? try TextRenderer() : nil
-        patches = TopPatches(units: units, side: p.int("patch"), perFrame: p.int("per-frame"))
+        mode = try p[Self.mode]
+        channels = try p[Self.channels]
+        if let negative = channels.first(where: { $0 < 0 }) { throw StageError("channels: \(negative) is not a channel") }
+        top = try p[Self.top]; limit = try p[Self.limit]; channel = try p[Self.channel]; workingSize = try p[Self.size]
+        units = try p[Self.units]
+        grid = FeatureMapGrid(cell: try p[Self.cell])
+        overlay = HeatmapOverlay(opacity: try p[Self.opacity])
+        text = try p[Self.labels] ? try TextRenderer() : nil
+        patches = TopPatches(units: units, side: try p[Self.patch], perFrame: try p[Self.perFrame])
     }
 
     /// A model error with the model named once (importer errors already start with the path).

@@ -1,5 +1,5 @@
-/// A stage parameter as a stage declares it. The host validates values against this
-/// declaration before a stage is created, so `process` never sees an ill-typed value.
+/// A stage parameter as the host sees it (the C descriptor's fields). The host validates values
+/// against it before a stage is created. Stages declare parameters as typed `Param`s, which make one.
 public struct Parameter: Sendable {
     public enum Kind: Int32, Sendable { case int = 1, float, bool, string, choice }
 
@@ -46,14 +46,5 @@ public struct ParameterValues: Sendable {
     let values: [String: String]
 
     public init(_ values: [String: String]) { self.values = values }
-
-    public func string(_ name: String) -> String { values[name] ?? "" }
-    public func optionalString(_ name: String) -> String? {
-        guard let v = values[name], !v.isEmpty else { return nil }
-        return v
-    }
-    public func int(_ name: String) -> Int { Int(string(name)) ?? 0 }
-    public func double(_ name: String) -> Double { Double(string(name)) ?? 0 }
-    public func float(_ name: String) -> Float { Float(double(name)) }
-    public func bool(_ name: String) -> Bool { string(name) == "true" }
+    // Read with a typed declaration: `try p[Self.width]` (Param.swift).
 }

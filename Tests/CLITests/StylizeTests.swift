@@ -112,7 +112,7 @@ final class StylizeTests: XCTestCase {
         let input = try photo()
         for (chain, message, status) in [
             ("stylize style=26", "'26' is not a style index 0-25", Int32(2)),
-            ("stylize style=3:-1", "weight -1.0 for style 3 is negative", 2),
+            ("stylize style=3:-1", "style: '3:-1' is not NAME or NAME:WEIGHT (a weight of 0 or more)", 2),
             ("stylize style-image=/no/such/painting.jpg", "style-image: cannot read /no/such/painting.jpg", 2),
             ("stylize style-vector=1,2,3", "needs 100 comma-separated numbers, got 3", 2),
             ("resize width=20 height=20 mode=exact | stylize", "stylize needs at least 32x32 pixels", 1),
@@ -166,7 +166,7 @@ final class StylizeTests: XCTestCase {
             ("stylize-classic", "needs parameter 'style-image'"),
             ("stylize-classic style-image=/nonexistent.jpg", "style-image: cannot read /nonexistent.jpg"),
             ("stylize-classic style-image=\(painting) content-layer=nope", "layer 'nope' is not in the feature model"),
-            ("stylize-classic style-image=\(painting):0", "weight 0.0 must be positive"),
+            ("stylize-classic style-image=\(painting):0", "style-image: weight 0 for"),
             ("stylize-classic style-image=\(painting) feature-model=/tmp/none.onnx", "feature-model: /tmp/none.onnx not found"),
         ] {
             let r = try cnnpipe(["run", "-e", chain], stdin: input)
