@@ -1,0 +1,81 @@
+import Foundation
+
+/// DequantizeLinear(x) → Conv → [Relu/Clip] → QuantizeLinear as one step that takes and gives the
+/// quantised tensors (made by `Session.fuseQuantizedConvolutions`). With oneDNN and VNNI it runs in
+/// integer arithmetic; otherwise, or for a shape oneDNN cannot do exactly, `fallback` runs the float
+/// ops it replaced (dequantise, float convolution with the activation fused, quantise).
+struct QuantizedConvKernel: Kernel {
+    let conv: ConvKernel                 // geometry, plus the float fallback with the activation fused
+    let parameters: QuantizedConvParameters
+    let floatWeights: Tensor, floatBias: Tensor?
+    let input: (scale: Float, zeroPoint: Int32)
+    let output: (scale: Float, zeroPoint: Int32)
+    let primitives = DNNLQuantizedConvolutionCache()
+
+    func run(_ inputs: [Tensor?], _ ctx: ExecutionContext) throws -> [Tensor] {
+        let x = try inputs.required(0, "QuantizedConv")
+        guard x.elementType == (parameters.inputSigned ? .int8 : .uint8), x.shape.count == 4 else {
+            throw ModelError("QuantizedConv '\(conv.name)': input \(x.elementType) \(x.shape) is not what was fused")
+        }
+        let w = parameters.weightShape
+        let g = try conv.spatial.resolve(input: Array(x.shape[2...]), kernel: Array(w[2...]), op: "Conv '\(conv.name)'")
+        if DNNL.available, let lib = DNNL.library,
+           let shape = DNNLConvolutionShape(input: x.shape, weights: w, group: parameters.group, geometry: g,
+                                            hasBias: parameters.bias != nil, activation: .none, layout: .blocked),
+           let primitive = primitives.convolution(lib, shape, parameters) {
+            ctx.multiplyAdds += x.shape[0] * w[0] * g.output.reduce(1, *) * w[1] * g.kernelSize
+            let count = shape.output.reduce(1, *)
+            return [try withBytes(of: x) { src in
+                if parameters.outputSigned {
+                    var out = [Int8](repeating: 0, count: count)
+                    try out.withUnsafeMutableBytes { try primitive.run(x: src, out: $0.baseAddress!, ctx) }
+                    return Tensor(shape: shape.output, storage: .int8(out))
+                }
+                var out = [UInt8](repeating: 0, count: count)
+                try out.withUnsafeMutableBytes { try primitive.run(x: src, out: $0.baseAddress!, ctx) }
+                return Tensor(shape: shape.output, storage: .uint8(out))
+            }]
+        }
+        let xf = try Quantization.dequantize(x, scale: input.scale, zeroPoint: input.zeroPoint, ctx)
+        let y = try conv.run([xf, floatWeights, floatBias], ctx)[0]
+        return [Quantization.quantize(y, scale: output.scale, zeroPoint: output.zeroPoint, signed: parameters.outputSigned, ctx)]
+    }
+
+    /// Whether this kernel's last run went through oneDNN's integer convolution (for tests and inspection).
+    var ranInteger: Bool { primitives.count > 0 }
+
+    private func withBytes<R>(of t: Tensor, _ body: (UnsafeRawPointer) throws -> R) throws -> R {
+        switch t.storage {
+        case .int8(let v): return try v.withUnsafeBytes { try body($0.baseAddress!) }
+        case .uint8(let v): return try v.withUnsafeBytes { try body($0.baseAddress!) }
+        default: throw ModelError("QuantizedConv '\(conv.name)': input is not 8-bit")
+        }
+    }
+}
+
+/// The oneDNN int8 convolutions one fused node has needed, by input shape; a shape oneDNN cannot do
+/// exactly is remembered as nil (the float fallback runs it). Few shapes: least recent out past `limit`.
+final class DNNLQuantizedConvolutionCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var byShape: [DNNLConvolutionShape: DNNLQuantizedConvolution?] = [:]
+    private var recent: [DNNLConvolutionShape] = []
+    static let limit = 8
+
+    var count: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return byShape.values.filter { $0 != nil }.count
+    }
+
+    func convolution(_ lib: DNNL.Library, _ shape: DNNLConvolutionShape, _ p: QuantizedConvParameters) -> DNNLQuantizedConvolution? {
+        lock.lock()
+        defer { lock.unlock() }
+        if let i = recent.firstIndex(of: shape) { recent.remove(at: i) }
+        recent.append(shape)
+        if let known = byShape[shape] { return known }
+        let made = try? DNNLQuantizedConvolution(lib, shape, p)
+        byShape[shape] = made
+        if recent.count > Self.limit { byShape[recent.removeFirst()] = nil }
+        return made
+    }
+}
