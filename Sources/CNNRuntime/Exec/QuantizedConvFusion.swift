@@ -2,13 +2,14 @@ import Foundation
 
 /// Finds the QDQ convolution of quantised models:
 ///
-///     x = DequantizeLinear(x_q, s_x, z_x)     w = DequantizeLinear(w_q, s_w, 0)   b = DequantizeLinear(b_q, s_x·s_w, 0)
+///     x = DequantizeLinear(x_q, s_x, z_x)     w = DequantizeLinear(w_q, s_w, 0)   b = DequantizeLinear(b_q, s_b, 0)
 ///     y = Conv(x, w, b)  [Relu | Clip]        y_q = QuantizeLinear(y, s_y, z_y)
 ///
 /// and runs it as one `QuantizedConvKernel` from x_q to y_q (integer arithmetic on oneDNN). The weight
 /// and bias dequantisations were folded to constants already; their int8/int32 sources are read from
-/// the graph. Anything that does not fit (asymmetric or uint8 weights, a bias on another scale, a
-/// per-tensor/axis mix-up, more users of the float result) stays as it was.
+/// the graph. Anything that does not fit (asymmetric or uint8 weights, a
+/// per-tensor/axis mix-up, more users of the float result) stays as it was. A bias quantised on its own
+/// scale s_b ≠ s_x·s_w is rescaled to accumulator units in float.
 extension Session {
     /// On unless CNNPIPE_INT8=0; needs oneDNN 2.x with an exact (VNNI or AMX) int8 convolution.
     nonisolated(unsafe) static var integerConvolutions: Bool = {
@@ -61,16 +62,19 @@ extension Session {
             let m = wq.shape[0]
             let weightScales = sw.count == 1 ? Array(repeating: sw.floats[0], count: m) : sw.floats
             let inputScale = sx.floats[0]
-            // Bias: int32 in accumulator units (scale s_x·s_w), symmetric.
-            var bias: [Int32]?
+            // Bias: int32 with zero point 0, brought to accumulator units (scale s_x·s_w[m]).
+            var bias: [Float]?
             var floatBias: Tensor?
             if step.inputs.count > 2, let bf = step.inputs[2] {
                 guard let bNode = graphProducer[bf], bNode.opType == "DequantizeLinear", let bq = constant(bNode.inputs.first),
                       case .int32(let b) = bq.storage, b.count == m, let (sb, zb) = quantization(bNode),
                       zb.map({ $0.int64s.allSatisfy { $0 == 0 } }) ?? true, sb.count == m || sb.count == 1 else { continue }
                 let biasScales = sb.count == 1 ? Array(repeating: sb.floats[0], count: m) : sb.floats
-                guard zip(biasScales, weightScales).allSatisfy({ abs($0 - inputScale * $1) <= 1e-6 * abs($0) }) else { continue }
-                bias = b
+                bias = (0..<m).map { c in
+                    let accumulatorScale = inputScale * weightScales[c]
+                    if biasScales[c] == accumulatorScale { return Float(b[c]) }
+                    return Float(Double(b[c]) * Double(biasScales[c]) / Double(accumulatorScale))
+                }
                 floatBias = constants[bf]
             }
             // Output: [Relu | Clip] then a QuantizeLinear with one scale and zero point.

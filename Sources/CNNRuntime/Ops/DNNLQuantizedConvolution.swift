@@ -2,12 +2,14 @@ import CDNNL
 import Foundation
 
 /// The constant half of a quantised convolution (DequantizeLinear → Conv → [Relu/Clip] → QuantizeLinear),
-/// fixed when the session fuses the pattern: symmetric int8 weights, int32 bias in accumulator units,
+/// fixed when the session fuses the pattern: symmetric int8 weights, the bias in accumulator units,
 /// the per-channel requantisation multiplier and both activation zero points.
 struct QuantizedConvParameters {
     let weights: [Int8]            // M, C/group, KH, KW
     let weightShape: [Int]
-    let bias: [Int32]?             // M values, scale = input scale · weight scale
+    /// M values in accumulator units (input scale · weight scale): the int32 bias itself when it was
+    /// quantised on that scale, else its value rescaled (oneDNN adds it in float before the output scale).
+    let bias: [Float]?
     /// input scale · weight scale[m] / output scale, per output channel (or one value).
     let outputScales: [Float]
     let inputZeroPoint: Int32, outputZeroPoint: Int32
@@ -29,7 +31,7 @@ final class DNNLQuantizedConvolution: @unchecked Sendable {
     private let sourceReorder, destinationReorder: DNNL.Primitive?
     private let weightData: FloatBuffer   // reordered s8 weights (+ compensation), kept as raw bytes
     private let weightLayout: dnnl_memory_desc_t
-    private let bias: [Int32]?
+    private let bias: [Float]?
     private let zeroPoints: (input: Int32, output: Int32)
 
     init(_ lib: DNNL.Library, _ shape: DNNLConvolutionShape, _ p: QuantizedConvParameters) throws {
@@ -46,7 +48,7 @@ final class DNNLQuantizedConvolution: @unchecked Sendable {
         plainSource = try DNNL.descriptor(lib, shape.input, dnnl_nchw, inType)
         plainDestination = try DNNL.descriptor(lib, shape.output, dnnl_nchw, outType)
         let plainWeights = try DNNL.descriptor(lib, weightDims, grouped ? dnnl_goihw : dnnl_oihw, dnnl_s8)
-        biasLayout = try DNNL.descriptor(lib, [shape.weights[0]], dnnl_x, dnnl_s32)
+        biasLayout = try DNNL.descriptor(lib, [shape.weights[0]], dnnl_x, dnnl_f32)
         zeroPointLayout = try DNNL.descriptor(lib, [1], dnnl_x, dnnl_s32)
         var src = try DNNL.descriptor(lib, shape.input, dnnl_format_tag_any, inType)
         var wts = try DNNL.descriptor(lib, weightDims, dnnl_format_tag_any, dnnl_s8)

@@ -27,13 +27,15 @@ struct QuantizedConvKernel: Kernel {
             let count = shape.output.reduce(1, *)
             return [try withBytes(of: x) { src in
                 if parameters.outputSigned {
-                    var out = [Int8](repeating: 0, count: count)
-                    try out.withUnsafeMutableBytes { try primitive.run(x: src, out: $0.baseAddress!, ctx) }
-                    return Tensor(shape: shape.output, storage: .int8(out))
+                    return Tensor(shape: shape.output, storage: .int8(try [Int8](unsafeUninitializedCapacity: count) { o, n in
+                        try primitive.run(x: src, out: UnsafeMutableRawPointer(o.baseAddress!), ctx)
+                        n = count
+                    }))
                 }
-                var out = [UInt8](repeating: 0, count: count)
-                try out.withUnsafeMutableBytes { try primitive.run(x: src, out: $0.baseAddress!, ctx) }
-                return Tensor(shape: shape.output, storage: .uint8(out))
+                return Tensor(shape: shape.output, storage: .uint8(try [UInt8](unsafeUninitializedCapacity: count) { o, n in
+                    try primitive.run(x: src, out: UnsafeMutableRawPointer(o.baseAddress!), ctx)
+                    n = count
+                }))
             }]
         }
         let xf = try Quantization.dequantize(x, scale: input.scale, zeroPoint: input.zeroPoint, ctx)
