@@ -123,4 +123,25 @@ extension Session {
         }
         return steps.compactMap { $0 }
     }
+
+    /// A value that only fused convolutions read (and that is no graph output) stays in NHWC byte order
+    /// from its producing fused convolution on: no reorder to NCHW and back between the two.
+    func chainChannelsLast(_ input: [Step], keep: Set<Int>) -> [Step] {
+        var steps = input
+        var readers: [Int: [Int]] = [:]
+        for (i, s) in steps.enumerated() { for case let v? in s.inputs { readers[v, default: []].append(i) } }
+        for i in steps.indices {
+            guard var producer = steps[i].kernel as? QuantizedConvKernel, let v = steps[i].outputs.first, !keep.contains(v),
+                  let users = readers[v], !users.isEmpty,
+                  users.allSatisfy({ steps[$0].kernel is QuantizedConvKernel && steps[$0].inputs == [v] }) else { continue }
+            producer.outputChannelsLast = true
+            steps[i] = Step(node: steps[i].node, kernel: producer, inputs: steps[i].inputs, outputs: steps[i].outputs)
+            for j in users {
+                var reader = steps[j].kernel as! QuantizedConvKernel
+                reader.inputChannelsLast = true
+                steps[j] = Step(node: steps[j].node, kernel: reader, inputs: steps[j].inputs, outputs: steps[j].outputs)
+            }
+        }
+        return steps
+    }
 }

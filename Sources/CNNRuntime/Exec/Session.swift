@@ -101,7 +101,7 @@ public final class Session: @unchecked Sendable {
         live = fuseInstanceNorm(live, constants: constants, keep: Set(outputSlots.map(\.1)))
         live = fuseQuantizedConvolutions(live, constants: constants, keep: Set(outputSlots.map(\.1)))
         live = fuse(live)
-        steps = removeDeadSteps(live).map(applyingPrecision)
+        steps = chainChannelsLast(removeDeadSteps(live).map(applyingPrecision), keep: Set(outputSlots.map(\.1)))
         planReleases()
     }
 

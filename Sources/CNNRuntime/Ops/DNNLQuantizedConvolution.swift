@@ -21,9 +21,16 @@ struct QuantizedConvParameters {
 
 /// An int8 convolution on oneDNN: u8/s8 activations × s8 weights accumulated in s32, requantised with
 /// the output scales, rounded half to even and saturated, as QuantizeLinear does. Activations come and
-/// go as plain NCHW bytes (reordered at the boundary when the primitive wants a blocked layout).
+/// go as NCHW or NHWC bytes (reordered at the boundary when the primitive wants another layout).
 /// Weights are reordered once, with the compensation oneDNN keeps for zero points and s8 sources.
 final class DNNLQuantizedConvolution: @unchecked Sendable {
+    /// The convolution, and whether its input and output bytes are in NHWC order rather than NCHW
+    /// (between two fused convolutions the activations stay in the order oneDNN's int8 kernels use).
+    struct Key: Hashable {
+        var shape: DNNLConvolutionShape
+        var inputChannelsLast = false, outputChannelsLast = false
+    }
+
     let shape: DNNLConvolutionShape
     private let lib: DNNL.Library
     private let convolution: DNNL.Primitive
@@ -34,7 +41,8 @@ final class DNNLQuantizedConvolution: @unchecked Sendable {
     private let bias: [Float]?
     private let zeroPoints: (input: Int32, output: Int32)
 
-    init(_ lib: DNNL.Library, _ shape: DNNLConvolutionShape, _ p: QuantizedConvParameters) throws {
+    init(_ lib: DNNL.Library, _ key: Key, _ p: QuantizedConvParameters) throws {
+        let shape = key.shape
         guard let setScales = lib.attrSetOutputScales, let setZeroPoints = lib.attrSetZeroPoints else {
             throw ModelError("oneDNN without int8 attributes")
         }
@@ -45,8 +53,8 @@ final class DNNLQuantizedConvolution: @unchecked Sendable {
         let grouped = p.group > 1
         let weightDims = grouped ? [p.group, shape.weights[0] / p.group] + Array(shape.weights[1...]) : shape.weights
         let inType = p.inputSigned ? dnnl_s8 : dnnl_u8, outType = p.outputSigned ? dnnl_s8 : dnnl_u8
-        plainSource = try DNNL.descriptor(lib, shape.input, dnnl_nchw, inType)
-        plainDestination = try DNNL.descriptor(lib, shape.output, dnnl_nchw, outType)
+        plainSource = try DNNL.descriptor(lib, shape.input, key.inputChannelsLast ? dnnl_nhwc : dnnl_nchw, inType)
+        plainDestination = try DNNL.descriptor(lib, shape.output, key.outputChannelsLast ? dnnl_nhwc : dnnl_nchw, outType)
         let plainWeights = try DNNL.descriptor(lib, weightDims, grouped ? dnnl_goihw : dnnl_oihw, dnnl_s8)
         biasLayout = try DNNL.descriptor(lib, [shape.weights[0]], dnnl_x, dnnl_f32)
         zeroPointLayout = try DNNL.descriptor(lib, [1], dnnl_x, dnnl_s32)
@@ -120,10 +128,10 @@ final class DNNLQuantizedConvolution: @unchecked Sendable {
         let probe = QuantizedConvParameters(weights: Array(repeating: 1, count: 16 * 16 * 9), weightShape: [16, 16, 3, 3], bias: nil,
                                             outputScales: [1], inputZeroPoint: 0, outputZeroPoint: 0, inputSigned: true,
                                             outputSigned: true, group: 1, clamp: nil)
-        return (try? DNNLQuantizedConvolution(lib, shape, probe)) != nil
+        return (try? DNNLQuantizedConvolution(lib, Key(shape: shape), probe)) != nil
     }()
 
-    /// `out` (NCHW bytes, the output type) = the requantised convolution of `x` (NCHW bytes, the input type).
+    /// `out` (bytes of the output type) = the requantised convolution of `x` (bytes of the input type).
     func run(x: UnsafeRawPointer, out: UnsafeMutableRawPointer, _ ctx: ExecutionContext) throws {
         let exec = try DNNL.Execution(lib, threads: ctx.threads)
         var temporaries: [Tensor] = []
@@ -161,5 +169,18 @@ final class DNNLQuantizedConvolution: @unchecked Sendable {
             }
         }
         withExtendedLifetime(temporaries) {}
+    }
+}
+
+extension DNNL {
+    /// Copies 8-bit `dims` (N, C, H, W) from one of NCHW / NHWC byte order into the other.
+    static func transposeBytes(_ lib: Library, dims: [Int], signed: Bool, toChannelsLast: Bool,
+                               from: UnsafeRawPointer, to: UnsafeMutableRawPointer) throws {
+        let type = signed ? dnnl_s8 : dnnl_u8
+        let nchw = try descriptor(lib, dims, dnnl_nchw, type), nhwc = try descriptor(lib, dims, dnnl_nhwc, type)
+        let (a, b) = toChannelsLast ? (nchw, nhwc) : (nhwc, nchw)
+        let once = try Execution(lib, threads: 1)
+        try once.reorder(try reorder(lib, from: a, to: b), a, UnsafeMutableRawPointer(mutating: from), b, to)
+        try once.finish()
     }
 }

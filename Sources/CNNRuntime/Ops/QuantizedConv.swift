@@ -10,6 +10,9 @@ struct QuantizedConvKernel: Kernel {
     let floatWeights: Tensor, floatBias: Tensor?
     let input: (scale: Float, zeroPoint: Int32)
     let output: (scale: Float, zeroPoint: Int32)
+    /// Input / output bytes in NHWC order (set by the session where only fused convolutions read the
+    /// value); the tensor's shape stays N, C, H, W.
+    var inputChannelsLast = false, outputChannelsLast = false
     let primitives = DNNLQuantizedConvolutionCache()
 
     func run(_ inputs: [Tensor?], _ ctx: ExecutionContext) throws -> [Tensor] {
@@ -22,7 +25,8 @@ struct QuantizedConvKernel: Kernel {
         if DNNL.available, let lib = DNNL.library,
            let shape = DNNLConvolutionShape(input: x.shape, weights: w, group: parameters.group, geometry: g,
                                             hasBias: parameters.bias != nil, activation: .none, layout: .blocked),
-           let primitive = primitives.convolution(lib, shape, parameters) {
+           let primitive = primitives.convolution(lib, .init(shape: shape, inputChannelsLast: inputChannelsLast,
+                                                             outputChannelsLast: outputChannelsLast), parameters) {
             ctx.multiplyAdds += x.shape[0] * w[0] * g.output.reduce(1, *) * w[1] * g.kernelSize
             let count = shape.output.reduce(1, *)
             return [try withBytes(of: x) { src in
@@ -38,9 +42,32 @@ struct QuantizedConvKernel: Kernel {
                 }))
             }]
         }
-        let xf = try Quantization.dequantize(x, scale: input.scale, zeroPoint: input.zeroPoint, ctx)
+        let xf = try Quantization.dequantize(try reordered(x, toChannelsLast: false), scale: input.scale,
+                                             zeroPoint: input.zeroPoint, ctx)
         let y = try conv.run([xf, floatWeights, floatBias], ctx)[0]
-        return [Quantization.quantize(y, scale: output.scale, zeroPoint: output.zeroPoint, signed: parameters.outputSigned, ctx)]
+        let yq = Quantization.quantize(y, scale: output.scale, zeroPoint: output.zeroPoint, signed: parameters.outputSigned, ctx)
+        return [outputChannelsLast ? try reordered(yq, toChannelsLast: true) : yq]
+    }
+
+    /// The fallback's NHWC ↔ NCHW copy (only fused kernels agree on NHWC, and those run on oneDNN).
+    private func reordered(_ t: Tensor, toChannelsLast: Bool) throws -> Tensor {
+        guard toChannelsLast || inputChannelsLast else { return t }
+        guard let lib = DNNL.library else { throw ModelError("QuantizedConv '\(conv.name)': NHWC input without oneDNN") }
+        let signed = t.elementType == .int8
+        return try withBytes(of: t) { src in
+            if signed {
+                return Tensor(shape: t.shape, storage: .int8(try [Int8](unsafeUninitializedCapacity: t.count) { o, n in
+                    try DNNL.transposeBytes(lib, dims: t.shape, signed: true, toChannelsLast: toChannelsLast, from: src,
+                                            to: UnsafeMutableRawPointer(o.baseAddress!))
+                    n = t.count
+                }))
+            }
+            return Tensor(shape: t.shape, storage: .uint8(try [UInt8](unsafeUninitializedCapacity: t.count) { o, n in
+                try DNNL.transposeBytes(lib, dims: t.shape, signed: false, toChannelsLast: toChannelsLast, from: src,
+                                        to: UnsafeMutableRawPointer(o.baseAddress!))
+                n = t.count
+            }))
+        }
     }
 
     /// Whether this kernel's last run went through oneDNN's integer convolution (for tests and inspection).
@@ -59,8 +86,8 @@ struct QuantizedConvKernel: Kernel {
 /// exactly is remembered as nil (the float fallback runs it). Few shapes: least recent out past `limit`.
 final class DNNLQuantizedConvolutionCache: @unchecked Sendable {
     private let lock = NSLock()
-    private var byShape: [DNNLConvolutionShape: DNNLQuantizedConvolution?] = [:]
-    private var recent: [DNNLConvolutionShape] = []
+    private var byShape: [DNNLQuantizedConvolution.Key: DNNLQuantizedConvolution?] = [:]
+    private var recent: [DNNLQuantizedConvolution.Key] = []
     static let limit = 8
 
     var count: Int {
@@ -69,7 +96,7 @@ final class DNNLQuantizedConvolutionCache: @unchecked Sendable {
         return byShape.values.filter { $0 != nil }.count
     }
 
-    func convolution(_ lib: DNNL.Library, _ shape: DNNLConvolutionShape, _ p: QuantizedConvParameters) -> DNNLQuantizedConvolution? {
+    func convolution(_ lib: DNNL.Library, _ shape: DNNLQuantizedConvolution.Key, _ p: QuantizedConvParameters) -> DNNLQuantizedConvolution? {
         lock.lock()
         defer { lock.unlock() }
         if let i = recent.firstIndex(of: shape) { recent.remove(at: i) }
