@@ -42,11 +42,17 @@ struct QuantizedConvKernel: Kernel {
                 }))
             }]
         }
+        return [try runInFloat(x, ctx)]
+    }
+
+    /// The ops that were fused, as the QDQ spec defines them: dequantise, float convolution (activation
+    /// fused), quantise. The fallback, and the tests' yardstick for the integer path.
+    func runInFloat(_ x: Tensor, _ ctx: ExecutionContext) throws -> Tensor {
         let xf = try Quantization.dequantize(try reordered(x, toChannelsLast: false), scale: input.scale,
                                              zeroPoint: input.zeroPoint, ctx)
         let y = try conv.run([xf, floatWeights, floatBias], ctx)[0]
         let yq = Quantization.quantize(y, scale: output.scale, zeroPoint: output.zeroPoint, signed: parameters.outputSigned, ctx)
-        return [outputChannelsLast ? try reordered(yq, toChannelsLast: true) : yq]
+        return outputChannelsLast ? try reordered(yq, toChannelsLast: true) : yq
     }
 
     /// The fallback's NHWC ↔ NCHW copy (only fused kernels agree on NHWC, and those run on oneDNN).
