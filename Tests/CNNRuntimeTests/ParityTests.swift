@@ -18,7 +18,7 @@ final class ParityTests: XCTestCase {
         let tolerance: Float
     }
 
-    private func cases() throws -> [Case] {
+    static func cases() throws -> [Case] {
         let file = Self.references + "/cases.json"
         guard let data = FileManager.default.contents(atPath: file) else {
             throw XCTSkip("no reference data at \(Self.references) (run scripts/make-reference.sh)")
@@ -45,7 +45,7 @@ final class ParityTests: XCTestCase {
     }
 
     func testMultistyle26MatchesONNXRuntimeWithin1e4() throws {
-        let all = try cases().filter { $0.model == "multistyle26" }
+        let all = try Self.cases().filter { $0.model == "multistyle26" }
         XCTAssertGreaterThanOrEqual(all.count, 7)
         for c in all {
             let r = try compare(c)
@@ -61,13 +61,15 @@ final class ParityTests: XCTestCase {
     /// saturate, so the references come from its unoptimised run: the QDQ nodes as the spec defines
     /// them). So these assert closeness in bulk, and the closing note reports the max abs difference.
     func testMagentaQDQModelsMatchONNXRuntimeClosely() throws {
-        let all = try cases().filter { $0.model != "multistyle26" }
+        let all = try Self.cases().filter { $0.model != "multistyle26" }
         XCTAssertEqual(all.count, 4)
         for c in all {
             let r = try compare(c)
             print("parity \(c.name): max abs diff \(r.maxDiff), mean \(r.meanDiff), PSNR \(String(format: "%.1f", r.psnr)) dB")
             if c.model == "arbitrary_predict" {
-                XCTAssertLessThanOrEqual(r.maxDiff, 0.1, c.name)      // style vector values span about ±3
+                // With the integer convolutions the style vector is within one output step (0.0199) of
+                // ONNX Runtime's; the float path is within a few (values span about ±3).
+                XCTAssertLessThanOrEqual(r.maxDiff, Session.integerConvolutions ? 0.0199 * 1.001 : 0.1, c.name)
             } else {
                 XCTAssertLessThanOrEqual(r.meanDiff, 0.05, c.name)    // image in 0..1
                 XCTAssertGreaterThan(r.psnr, 25, c.name)

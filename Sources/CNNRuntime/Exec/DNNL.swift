@@ -40,6 +40,8 @@ enum DNNL {
                                              UnsafeMutableRawPointer?) -> dnnl_status_t
     typealias MemoryDestroy = @convention(c) (dnnl_memory_t?) -> dnnl_status_t
     typealias SetOpenMPThreads = @convention(c) (Int32) -> Void
+    typealias AttrSetOutputScales = @convention(c) (dnnl_primitive_attr_t?, Int64, Int32, UnsafePointer<Float>?) -> dnnl_status_t
+    typealias AttrSetZeroPoints = @convention(c) (dnnl_primitive_attr_t?, Int32, Int64, Int32, UnsafePointer<Int32>?) -> dnnl_status_t
 
     /// The entry points cnnpipe uses, and the one CPU engine every primitive is created on.
     struct Library {
@@ -56,6 +58,8 @@ enum DNNL {
         let memoryCreate: MemoryCreate, memoryDestroy: MemoryDestroy
         /// oneDNN in Debian runs on OpenMP (libgomp): its thread count is set per calling thread.
         let setOpenMPThreads: SetOpenMPThreads?
+        /// The int8 attributes of oneDNN 2.x (gone in 3.x, where the int8 convolutions stay off).
+        let attrSetOutputScales: AttrSetOutputScales?, attrSetZeroPoints: AttrSetZeroPoints?
     }
 
     static let library: Library? = load()
@@ -121,7 +125,9 @@ enum DNNL {
                        primitiveDescDestroy: primitiveDescDestroy, primitiveCreate: primitiveCreate,
                        primitiveDestroy: primitiveDestroy, primitiveExecute: primitiveExecute,
                        memoryCreate: memoryCreate, memoryDestroy: memoryDestroy,
-                       setOpenMPThreads: symbol("omp_set_num_threads", SetOpenMPThreads.self))
+                       setOpenMPThreads: symbol("omp_set_num_threads", SetOpenMPThreads.self),
+                       attrSetOutputScales: symbol("dnnl_primitive_attr_set_output_scales", AttrSetOutputScales.self),
+                       attrSetZeroPoints: symbol("dnnl_primitive_attr_set_zero_points", AttrSetZeroPoints.self))
     }
 
     /// Throws a ModelError naming the failed call unless `status` is success.

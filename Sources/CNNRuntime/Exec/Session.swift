@@ -36,6 +36,7 @@ public final class Session: @unchecked Sendable {
         public var fusedActivations = 0
         public var fusedQDQ = 0
         public var fusedInstanceNorms = 0
+        public var fusedQuantizedConvolutions = 0
     }
 
     /// Accept inputs whose size differs from the declared one (fully convolutional models declared
@@ -98,8 +99,9 @@ public final class Session: @unchecked Sendable {
             return (o.name, s)
         }
         live = fuseInstanceNorm(live, constants: constants, keep: Set(outputSlots.map(\.1)))
+        live = fuseQuantizedConvolutions(live, constants: constants, keep: Set(outputSlots.map(\.1)))
         live = fuse(live)
-        steps = removeDeadSteps(live).map(applyingPrecision)
+        steps = chainChannelsLast(removeDeadSteps(live).map(applyingPrecision), keep: Set(outputSlots.map(\.1)))
         planReleases()
     }
 
@@ -268,7 +270,8 @@ public final class Session: @unchecked Sendable {
             let start = profile == nil ? 0 : DispatchTime.now().uptimeNanoseconds
             defer {
                 if let profile {
-                    let key = step.kernel is FakeQuantKernel ? "QDQ (fused)" : (profile.byNode ? step.node.name : step.node.opType)
+                    let key = step.kernel is FakeQuantKernel ? "QDQ (fused)"
+                        : profile.byNode ? step.node.name : step.kernel is QuantizedConvKernel ? "Conv (int8)" : step.node.opType
                     profile.milliseconds[key, default: 0] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
                     profile.calls[key, default: 0] += 1
                 }

@@ -34,6 +34,9 @@ struct QuantizeKernel: Kernel {
         let x = try inputs.required(0, "QuantizeLinear")
         let q = try QuantParams(scale: try inputs.required(1, "QuantizeLinear"), zeroPoint: inputs.count > 2 ? inputs[2] : nil,
                                 axis: axis, rank: x.shape.count, op: "QuantizeLinear")
+        if q.scales.count == 1, x.elementType == .float {
+            return [Quantization.quantize(x, scale: q.scales[0], zeroPoint: q.zeroPoints[0], signed: q.signed, ctx)]
+        }
         let (inner, channels) = q.layout(x.shape)
         let (lo, hi): (Float, Float) = q.signed ? (-128, 127) : (0, 255)
         let v = x.floats
@@ -57,6 +60,9 @@ struct DequantizeKernel: Kernel {
         let x = try inputs.required(0, "DequantizeLinear")
         let q = try QuantParams(scale: try inputs.required(1, "DequantizeLinear"), zeroPoint: inputs.count > 2 ? inputs[2] : nil,
                                 axis: axis, rank: x.shape.count, op: "DequantizeLinear")
+        if q.scales.count == 1, x.elementType == .int8 || x.elementType == .uint8 {
+            return [try Quantization.dequantize(x, scale: q.scales[0], zeroPoint: q.zeroPoints[0], ctx)]
+        }
         let (inner, channels) = q.layout(x.shape)
         let v = x.int64s
         let out = try ctx.tensor(x.shape)
@@ -91,5 +97,52 @@ struct FakeQuantKernel: Kernel {
             }
         }
         return [out]
+    }
+}
+
+/// Per-tensor QuantizeLinear and DequantizeLinear on whole tensors, written to vectorise.
+enum Quantization {
+    /// Round half to even by adding 1.5·2²³ (exact for |v| < 2²²): the sum's low mantissa bits are then
+    /// the integer itself, so the byte is read from the bit pattern (no trapping float→int conversion).
+    private static let magic: Float = 12_582_912
+
+    /// saturate(round_half_to_even(x / scale) + zeroPoint) as int8 or uint8.
+    static func quantize(_ x: Tensor, scale: Float, zeroPoint: Int32, signed: Bool, _ ctx: ExecutionContext) -> Tensor {
+        let n = x.count, p = x.floatBuffer!.pointer
+        let z = Float(zeroPoint), (lo, hi): (Float, Float) = signed ? (-128, 127) : (0, 255)
+        let vlo = lo - z - 1, vhi = hi - z + 1, m = magic
+        func fill<T: FixedWidthInteger>(_: T.Type) -> [T] {
+            var values = [T](repeating: 0, count: n)
+            values.withUnsafeMutableBufferPointer { o in
+                let o = o.baseAddress!
+                ctx.parallel(n) { r in
+                    for i in r {
+                        let v = min(max(p[i] / scale, vlo), vhi)
+                        let q = min(max((v + m) + z, lo + m), hi + m)
+                        o[i] = T(truncatingIfNeeded: q.bitPattern)
+                    }
+                }
+            }
+            return values
+        }
+        return Tensor(shape: x.shape, storage: signed ? .int8(fill(Int8.self)) : .uint8(fill(UInt8.self)))
+    }
+
+    /// (q − zeroPoint) · scale for an int8 or uint8 tensor.
+    static func dequantize(_ x: Tensor, scale: Float, zeroPoint: Int32, _ ctx: ExecutionContext) throws -> Tensor {
+        let out = try ctx.tensor(x.shape)
+        let o = out.buffer.pointer, n = x.count
+        func convert<T: BinaryInteger>(_ v: [T]) {
+            v.withUnsafeBufferPointer { v in
+                let v = v.baseAddress!
+                ctx.parallel(n) { r in for i in r { o[i] = Float(Int32(v[i]) - zeroPoint) * scale } }
+            }
+        }
+        switch x.storage {
+        case .int8(let v): convert(v)
+        case .uint8(let v): convert(v)
+        default: throw ModelError("DequantizeLinear: \(x.elementType) is not 8-bit")
+        }
+        return out
     }
 }

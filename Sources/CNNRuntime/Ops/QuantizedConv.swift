@@ -1,0 +1,116 @@
+import Foundation
+
+/// DequantizeLinear(x) → Conv → [Relu/Clip] → QuantizeLinear as one step that takes and gives the
+/// quantised tensors (made by `Session.fuseQuantizedConvolutions`). With oneDNN and VNNI it runs in
+/// integer arithmetic; otherwise, or for a shape oneDNN cannot do exactly, `fallback` runs the float
+/// ops it replaced (dequantise, float convolution with the activation fused, quantise).
+struct QuantizedConvKernel: Kernel {
+    let conv: ConvKernel                 // geometry, plus the float fallback with the activation fused
+    let parameters: QuantizedConvParameters
+    let floatWeights: Tensor, floatBias: Tensor?
+    let input: (scale: Float, zeroPoint: Int32)
+    let output: (scale: Float, zeroPoint: Int32)
+    /// Input / output bytes in NHWC order (set by the session where only fused convolutions read the
+    /// value); the tensor's shape stays N, C, H, W.
+    var inputChannelsLast = false, outputChannelsLast = false
+    let primitives = DNNLQuantizedConvolutionCache()
+
+    func run(_ inputs: [Tensor?], _ ctx: ExecutionContext) throws -> [Tensor] {
+        let x = try inputs.required(0, "QuantizedConv")
+        guard x.elementType == (parameters.inputSigned ? .int8 : .uint8), x.shape.count == 4 else {
+            throw ModelError("QuantizedConv '\(conv.name)': input \(x.elementType) \(x.shape) is not what was fused")
+        }
+        let w = parameters.weightShape
+        let g = try conv.spatial.resolve(input: Array(x.shape[2...]), kernel: Array(w[2...]), op: "Conv '\(conv.name)'")
+        if DNNL.available, let lib = DNNL.library,
+           let shape = DNNLConvolutionShape(input: x.shape, weights: w, group: parameters.group, geometry: g,
+                                            hasBias: parameters.bias != nil, activation: .none, layout: .blocked),
+           let primitive = primitives.convolution(lib, .init(shape: shape, inputChannelsLast: inputChannelsLast,
+                                                             outputChannelsLast: outputChannelsLast), parameters) {
+            ctx.multiplyAdds += x.shape[0] * w[0] * g.output.reduce(1, *) * w[1] * g.kernelSize
+            let count = shape.output.reduce(1, *)
+            return [try withBytes(of: x) { src in
+                if parameters.outputSigned {
+                    return Tensor(shape: shape.output, storage: .int8(try [Int8](unsafeUninitializedCapacity: count) { o, n in
+                        try primitive.run(x: src, out: UnsafeMutableRawPointer(o.baseAddress!), ctx)
+                        n = count
+                    }))
+                }
+                return Tensor(shape: shape.output, storage: .uint8(try [UInt8](unsafeUninitializedCapacity: count) { o, n in
+                    try primitive.run(x: src, out: UnsafeMutableRawPointer(o.baseAddress!), ctx)
+                    n = count
+                }))
+            }]
+        }
+        return [try runInFloat(x, ctx)]
+    }
+
+    /// The ops that were fused, as the QDQ spec defines them: dequantise, float convolution (activation
+    /// fused), quantise. The fallback, and the tests' yardstick for the integer path.
+    func runInFloat(_ x: Tensor, _ ctx: ExecutionContext) throws -> Tensor {
+        let xf = try Quantization.dequantize(try reordered(x, toChannelsLast: false), scale: input.scale,
+                                             zeroPoint: input.zeroPoint, ctx)
+        let y = try conv.run([xf, floatWeights, floatBias], ctx)[0]
+        let yq = Quantization.quantize(y, scale: output.scale, zeroPoint: output.zeroPoint, signed: parameters.outputSigned, ctx)
+        return outputChannelsLast ? try reordered(yq, toChannelsLast: true) : yq
+    }
+
+    /// The fallback's NHWC ↔ NCHW copy (only fused kernels agree on NHWC, and those run on oneDNN).
+    private func reordered(_ t: Tensor, toChannelsLast: Bool) throws -> Tensor {
+        guard toChannelsLast || inputChannelsLast else { return t }
+        guard let lib = DNNL.library else { throw ModelError("QuantizedConv '\(conv.name)': NHWC input without oneDNN") }
+        let signed = t.elementType == .int8
+        return try withBytes(of: t) { src in
+            if signed {
+                return Tensor(shape: t.shape, storage: .int8(try [Int8](unsafeUninitializedCapacity: t.count) { o, n in
+                    try DNNL.transposeBytes(lib, dims: t.shape, signed: true, toChannelsLast: toChannelsLast, from: src,
+                                            to: UnsafeMutableRawPointer(o.baseAddress!))
+                    n = t.count
+                }))
+            }
+            return Tensor(shape: t.shape, storage: .uint8(try [UInt8](unsafeUninitializedCapacity: t.count) { o, n in
+                try DNNL.transposeBytes(lib, dims: t.shape, signed: false, toChannelsLast: toChannelsLast, from: src,
+                                        to: UnsafeMutableRawPointer(o.baseAddress!))
+                n = t.count
+            }))
+        }
+    }
+
+    /// Whether this kernel's last run went through oneDNN's integer convolution (for tests and inspection).
+    var ranInteger: Bool { primitives.count > 0 }
+
+    private func withBytes<R>(of t: Tensor, _ body: (UnsafeRawPointer) throws -> R) throws -> R {
+        switch t.storage {
+        case .int8(let v): return try v.withUnsafeBytes { try body($0.baseAddress!) }
+        case .uint8(let v): return try v.withUnsafeBytes { try body($0.baseAddress!) }
+        default: throw ModelError("QuantizedConv '\(conv.name)': input is not 8-bit")
+        }
+    }
+}
+
+/// The oneDNN int8 convolutions one fused node has needed, by input shape; a shape oneDNN cannot do
+/// exactly is remembered as nil (the float fallback runs it). Few shapes: least recent out past `limit`.
+final class DNNLQuantizedConvolutionCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var byShape: [DNNLQuantizedConvolution.Key: DNNLQuantizedConvolution?] = [:]
+    private var recent: [DNNLQuantizedConvolution.Key] = []
+    static let limit = 8
+
+    var count: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return byShape.values.filter { $0 != nil }.count
+    }
+
+    func convolution(_ lib: DNNL.Library, _ shape: DNNLQuantizedConvolution.Key, _ p: QuantizedConvParameters) -> DNNLQuantizedConvolution? {
+        lock.lock()
+        defer { lock.unlock() }
+        if let i = recent.firstIndex(of: shape) { recent.remove(at: i) }
+        recent.append(shape)
+        if let known = byShape[shape] { return known }
+        let made = try? DNNLQuantizedConvolution(lib, shape, p)
+        byShape[shape] = made
+        if recent.count > Self.limit { byShape[recent.removeFirst()] = nil }
+        return made
+    }
+}
