@@ -2,5 +2,5 @@ import PluginKit
 
 @_cdecl("cnnpipe_plugin_entry")
 public func cnnpipePluginEntry(_ hostABI: UInt32) -> UnsafeRawPointer? {
-    PluginDescriptor.entry(hostABI, name: "visualize-activations", version: "0.1.0", stages: [VisualizeActivations.self])
+    PluginDescriptor.entry(hostABI, name: "visualize-activations", version: "0.1.0", stages: [VisualizeActivations.self, TopPatchesStage.self])
 }

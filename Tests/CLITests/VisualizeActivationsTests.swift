@@ -51,7 +51,7 @@ final class VisualizeActivationsTests: XCTestCase {
         let dir = try TestEnv.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         for i in 0..<3 { try photo(96 + 16 * i, 96).write(to: URL(fileURLWithPath: dir + "/p\(i).png")) }
-        let r = try cnnpipe(["run", "-e", "visualize-activations layer=Relu6__12:0 mode=top-patches units=4 patch=16",
+        let r = try cnnpipe(["run", "-e", "top-patches layer=Relu6__12:0 units=4 patch=16",
                              dir, "-o", dir + "/sheet.png"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let sheet = try Codec.decode([UInt8](read(dir + "/sheet.png"))).image
@@ -66,5 +66,13 @@ final class VisualizeActivationsTests: XCTestCase {
         XCTAssertEqual(lines.count, 1, r.stderr)
         XCTAssertTrue(r.stderr.contains("layer 'down2.rleu' not found"), r.stderr)
         XCTAssertTrue(r.stderr.contains("similar: down2.relu"), r.stderr)
+    }
+
+    /// Maps and overlays are per frame (a frame per worker); only top-patches gathers the stream.
+    func testPerFrameModesRunInParallelAndTopPatchesGathersTheStream() throws {
+        let perFrame = String(decoding: try cnnpipe(["inspect", "visualize-activations"]).stdout, as: UTF8.self)
+        XCTAssertTrue(perFrame.contains("kind: stateless (runs in parallel)"), perFrame)
+        let stream = String(decoding: try cnnpipe(["inspect", "top-patches"]).stdout, as: UTF8.self)
+        XCTAssertTrue(stream.contains("aggregator (emits at end of stream)"), stream)
     }
 }
