@@ -13,7 +13,8 @@ final class Stylize: Stage {
     static let summary = "Paint a photo in a built-in style, a blend of styles, or the style of any painting"
     enum Resolution: String, CaseIterable { case native, fixed = "384" }
     enum TileStatistics: String, CaseIterable { case image, tile }
-    static let style = Param<[Weighted]>("style", list: "built-in style 0-25, or a blend such as 3:0.5,12:0.5 (weights normalised)",
+    static let style = Param<[Weighted]>("style", list: "built-in style by number or name, or a blend such as swirls:0.5,ember:0.5 "
+                                         + "(weights normalised): \(BuiltInBlend.catalogue)",
                                          default: "0", count: 1...BuiltInBlend.count)
     static let styleImage = Param<String?>("style-image", "a painting to take the style from (overrides style)")
     static let styleVector = Param<[Float]>("style-vector", list: "a painting's 100-number style vector, comma-separated (from a preset)",

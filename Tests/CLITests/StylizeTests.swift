@@ -62,6 +62,9 @@ final class StylizeTests: XCTestCase {
         XCTAssertLessThan(abs(meanAbs(half, original) - meanAbs(full, original) / 2), 0.01)
         XCTAssertEqual(try run("stylize style=3:1,12:1", input), try run("stylize style=12:0.5,3:0.5", input))
         XCTAssertNotEqual(try run("stylize style=3:1,12:1", input), full)
+        // Built-in styles have names too.
+        XCTAssertEqual(try run("stylize style=shards", input), full)
+        XCTAssertEqual(try run("stylize style=shards:1,lavender:1", input), try run("stylize style=12:0.5,3:0.5", input))
     }
 
     func testPreserveColourKeepsTheChroma() throws {
@@ -111,7 +114,7 @@ final class StylizeTests: XCTestCase {
     func testBadParametersAreOneLineErrors() throws {
         let input = try photo()
         for (chain, message, status) in [
-            ("stylize style=26", "'26' is not a style index 0-25", Int32(2)),
+            ("stylize style=26", "'26' is not a built-in style (0-25 or a name: 0 golden-haze", Int32(2)),
             ("stylize style=3:-1", "style: '3:-1' is not NAME or NAME:WEIGHT (a weight of 0 or more)", 2),
             ("stylize style-image=/no/such/painting.jpg", "style-image: cannot read /no/such/painting.jpg", 2),
             ("stylize style-vector=1,2,3", "needs 100 comma-separated numbers, got 3", 2),
