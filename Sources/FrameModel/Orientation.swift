@@ -50,3 +50,28 @@ public struct Orientation: Sendable, Equatable {
         return (min(a.0, b.0), min(a.1, b.1), abs(a.0 - b.0), abs(a.1 - b.1))
     }
 }
+
+extension Orientation {
+    public enum Mirror: String, CaseIterable, Sendable { case none, horizontal, vertical }
+
+    /// The orientation that turns an image `degrees` clockwise (a multiple of 90), then mirrors it:
+    /// one transform for the pixels (`Image.applyingOrientation`) and the points (`upright`).
+    public init(clockwise degrees: Int, then mirror: Mirror) {
+        func turned(_ p: (Double, Double)) -> (Double, Double) {
+            var q = p
+            for _ in 0..<(((degrees / 90) % 4) + 4) % 4 { q = (1 - q.1, q.0) }
+            switch mirror {
+            case .none: break
+            case .horizontal: q.0 = 1 - q.0
+            case .vertical: q.1 = 1 - q.1
+            }
+            return q
+        }
+        // The eight orientations differ at a point off both diagonals and axes of symmetry.
+        let probe = (0.25, 0.125)
+        self = (1...8).map { Orientation($0) }.first { o in
+            let a = o.upright(probe.0, probe.1), b = turned(probe)
+            return abs(a.0 - b.0) < 1e-9 && abs(a.1 - b.1) < 1e-9
+        }!
+    }
+}
