@@ -6,6 +6,10 @@ import PackageDescription
 let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
 // Debug builds (the test suite) still optimise the numeric core: the parity tests run whole
 // networks over the corpus, ~20x slower unoptimised. Bounds checks stay on there (-O).
+// An installed prefix carries the Swift runtime libraries in lib/cnnpipe/swift (scripts/install.sh), so it
+// runs without the toolchain: the binary (bin/) and the plugins (lib/cnnpipe/plugins/) look there after it.
+let binaryRuntime: [LinkerSetting] = [.unsafeFlags(["-Xlinker", "-rpath", "-Xlinker", "$ORIGIN/../lib/cnnpipe/swift"])]
+let pluginRuntime: [LinkerSetting] = [.unsafeFlags(["-Xlinker", "-rpath", "-Xlinker", "$ORIGIN/../swift"])]
 let numeric: [SwiftSetting] = fast + [.unsafeFlags(["-O"], .when(configuration: .debug))]
 
 let package = Package(
@@ -71,31 +75,31 @@ let package = Package(
         .executableTarget(name: "cnnpipe",
                           dependencies: ["FilterKit", "ImageIO", "CNNRuntime", "FaceKit", "Gallery", "Drawing",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
-                          path: "Sources/cnnpipe"),
+                          path: "Sources/cnnpipe", linkerSettings: binaryRuntime),
 
         // Boxes, text (FreeType) and face overlays on FloatImage, for the plugins that draw.
         .target(name: "Drawing", dependencies: ["FrameModel", "CFreeType"], path: "Sources/Drawing", swiftSettings: fast),
 
         .target(name: "Basics", dependencies: ["PluginKit", "Drawing"], path: "Plugins/Basics",
-                swiftSettings: fast),
+                swiftSettings: fast, linkerSettings: pluginRuntime),
 
         // Style transfer by optimisation (Gatys et al.) on CNNRuntime's gradients.
         .target(name: "StyleTransfer", dependencies: ["CNNRuntime", "FrameModel"], path: "Sources/StyleTransfer",
                 swiftSettings: numeric),
         .target(name: "Stylize", dependencies: ["PluginKit", "CNNRuntime", "ImageIO", "StyleTransfer"], path: "Plugins/Stylize",
-                swiftSettings: fast),
+                swiftSettings: fast, linkerSettings: pluginRuntime),
 
         .target(name: "FaceDetect", dependencies: ["PluginKit", "FaceKit", "Drawing"], path: "Plugins/FaceDetect",
-                swiftSettings: fast),
+                swiftSettings: fast, linkerSettings: pluginRuntime),
 
         .target(name: "Identify", dependencies: ["PluginKit", "FaceKit", "Gallery"], path: "Plugins/Identify",
-                swiftSettings: fast),
+                swiftSettings: fast, linkerSettings: pluginRuntime),
 
         // Activations of any layer: feature-map grids, heat maps, top patches per unit (receptive fields).
         .target(name: "ActivationKit", dependencies: ["CNNRuntime", "Drawing"], path: "Sources/ActivationKit",
                 swiftSettings: fast),
         .target(name: "VisualizeActivations", dependencies: ["PluginKit", "ActivationKit"],
-                path: "Plugins/VisualizeActivations", swiftSettings: fast),
+                path: "Plugins/VisualizeActivations", swiftSettings: fast, linkerSettings: pluginRuntime),
 
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"], path: "Tests/ImageIOTests"),
         .testTarget(name: "FilterKitTests", dependencies: ["FilterKit", "ImageIO"], path: "Tests/FilterKitTests"),
