@@ -143,6 +143,9 @@ final class GradientTests: XCTestCase {
         let x = random([2, 3, 4], lo: 0.1, hi: 2)
         for op in ["Relu", "Sigmoid", "Tanh", "Exp", "Neg", "Abs"] { try check([node(op, ["x"])], inputs: ["x": x]) }
         try check([node("LeakyRelu", ["x"], ["alpha": .float(0.2)])], inputs: ["x": x])
+        // Kinks at x = ±1: these values stay clear of them by more than h.
+        try check([node("HardSigmoid", ["x"], ["alpha": .float(0.5), "beta": .float(0.5)])],
+                  inputs: ["x": Tensor(shape: [8], floats: [-2.5, -1.5, -0.6, -0.2, 0.3, 0.8, 1.4, 3])])
         try check([node("Clip", ["x", "lo", "hi"])], inputs: ["x": x], constants: ["lo": .scalar(-0.75), "hi": .scalar(0.8)])
         let positive = Tensor(shape: [6], floats: [0.3, 0.7, 1.2, 2, 0.5, 3])
         for op in ["Sqrt", "Reciprocal"] { try check([node(op, ["x"])], inputs: ["x": positive], h: 1e-3) }
