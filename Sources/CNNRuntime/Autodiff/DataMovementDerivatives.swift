@@ -52,7 +52,7 @@ extension SliceKernel: DifferentiableKernel {
 
 extension ConcatKernel: DifferentiableKernel {
     func backward(_ x: [Tensor?], _ y: [Tensor], _ g: Tensor, needs: [Bool], _ ctx: ExecutionContext) throws -> [Tensor?] {
-        try Derivatives.routeBack(self, x, g, needs: needs, ctx)
+        try Derivatives.routeBack(self, x, g, needs: needs, ctx, data: Set(x.indices))
     }
 }
 
@@ -63,7 +63,8 @@ extension GatherKernel: DifferentiableKernel {
 }
 
 extension PadKernel: DifferentiableKernel {
+    /// Input 2 is the constant value the padding is filled with.
     func backward(_ x: [Tensor?], _ y: [Tensor], _ g: Tensor, needs: [Bool], _ ctx: ExecutionContext) throws -> [Tensor?] {
-        try Derivatives.routeBack(self, x, g, needs: needs, ctx)
+        try Derivatives.routeBack(self, x, g, needs: needs, ctx, fillInput: 2)
     }
 }

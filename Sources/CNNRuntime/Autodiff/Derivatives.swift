@@ -2,7 +2,7 @@ import Foundation
 
 /// A kernel with a derivative: the gradients of its inputs from the gradient `g` of its first output
 /// (vector–Jacobian products). `needs[i]` says which inputs want one; the others may come back nil.
-/// Kernels conform next to their derivative's math, in this folder.
+/// Most kernels conform in this folder, next to their derivative's math.
 protocol DifferentiableKernel: Kernel {
     func backward(_ x: [Tensor?], _ y: [Tensor], _ g: Tensor, needs: [Bool], _ ctx: ExecutionContext) throws -> [Tensor?]
 }
@@ -29,10 +29,10 @@ enum Derivatives {
     /// op itself runs on element ids instead of values, so the output tells where each element came
     /// from, and each output gradient is added to its source. Ids go through float in two exact
     /// halves (id = hi · 4096 + lo, each < 2^24), so any tensor of up to 2^36 elements routes exactly;
-    /// constants the op adds (Pad's value) come out as −1.
-    static func routeBack(_ kernel: Kernel, _ x: [Tensor?], _ g: Tensor, needs: [Bool], _ ctx: ExecutionContext) throws -> [Tensor?] {
-        // The data inputs: all of Concat's, the first of the others (the rest are pads, scales, indices...).
-        let data = kernel is ConcatKernel ? Set(x.indices) : [0]
+    /// constants the op adds (Pad's value, from input `fillInput`) come out as −1. `data`: the inputs
+    /// whose elements are moved (all of Concat's; the first of the others, the rest being pads, scales, indices...).
+    static func routeBack(_ kernel: Kernel, _ x: [Tensor?], _ g: Tensor, needs: [Bool], _ ctx: ExecutionContext,
+                          data: Set<Int> = [0], fillInput: Int? = nil) throws -> [Tensor?] {
         // Integer data (quantised activations) routes too: ids are float whatever the values' type.
         let routed = x.indices.filter { needs[$0] && data.contains($0) && x[$0] != nil }
         var offsets: [Int: Int] = [:]
@@ -52,9 +52,9 @@ enum Derivatives {
             }
         }
         var hiInputs = try ids { Float($0 >> 12) }, loInputs = try ids { Float($0 & 4095) }
-        if kernel is PadKernel {          // padding gets the value −1: no source
-            while hiInputs.count < 3 { hiInputs.append(nil); loInputs.append(nil) }
-            hiInputs[2] = .scalar(-1); loInputs[2] = .scalar(-1)
+        if let fill = fillInput {          // what the op adds gets the value −1: no source
+            while hiInputs.count <= fill { hiInputs.append(nil); loInputs.append(nil) }
+            hiInputs[fill] = .scalar(-1); loInputs[fill] = .scalar(-1)
         }
         let hi = try kernel.run(hiInputs, ctx)[0], lo = try kernel.run(loInputs, ctx)[0]
         var grads: [Int: Tensor] = [:]

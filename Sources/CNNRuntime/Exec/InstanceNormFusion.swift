@@ -23,7 +23,8 @@ extension Session {
             return t.floats[0]
         }
         func spatialMean(_ i: Int) -> Bool {
-            guard (steps[i]!.kernel as? ReduceKernel)?.mean == true, steps[i]!.node.attributes["keepdims"].map({ if case .int(1) = $0 { return true }; return false }) ?? true,
+            guard (steps[i]!.kernel as? ReduceKernel)?.mean == true,
+                  steps[i]!.node.attributes["keepdims"].map({ if case .int(1) = $0 { return true }; return false }) ?? true,
                   case .ints(let axes)? = steps[i]!.node.attributes["axes"] else { return false }
             return axes == [2, 3] || axes == [-2, -1]
         }

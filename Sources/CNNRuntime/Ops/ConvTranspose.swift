@@ -4,6 +4,7 @@
 struct ConvTransposeKernel: RegisteredKernel {
     static let opTypes = ["ConvTranspose"]
     static func make(_ a: AttributeReader, opset: Int) throws -> Kernel { try ConvTransposeKernel(a) }
+
     let spatial: SpatialAttributes
     let group: Int
     let outputPadding: [Int]?

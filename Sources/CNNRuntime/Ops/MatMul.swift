@@ -39,6 +39,7 @@ struct MatMulKernel: RegisteredKernel {
 struct GemmKernel: RegisteredKernel {
     static let opTypes = ["Gemm"]
     static func make(_ a: AttributeReader, opset: Int) throws -> Kernel { try GemmKernel(a) }
+
     let alpha: Float, beta: Float, transA: Bool, transB: Bool
 
     init(_ a: AttributeReader) throws {

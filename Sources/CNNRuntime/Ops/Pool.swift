@@ -3,6 +3,7 @@
 struct PoolKernel: RegisteredKernel {
     static let opTypes = ["MaxPool", "AveragePool"]
     static func make(_ a: AttributeReader, opset: Int) throws -> Kernel { try PoolKernel(a, max: a.node.opType == "MaxPool") }
+
     let isMax: Bool
     let spatial: SpatialAttributes
     let ceilMode: Bool
@@ -97,9 +98,10 @@ struct PoolWindows {
 }
 
 struct GlobalPoolKernel: RegisteredKernel {
-    let isMax: Bool
     static let opTypes = ["GlobalAveragePool", "GlobalMaxPool"]
     static func make(_ a: AttributeReader, opset: Int) throws -> Kernel { GlobalPoolKernel(isMax: a.node.opType == "GlobalMaxPool") }
+
+    let isMax: Bool
 
     func run(_ inputs: [Tensor?], _ ctx: ExecutionContext) throws -> [Tensor] {
         let name = isMax ? "GlobalMaxPool" : "GlobalAveragePool"
