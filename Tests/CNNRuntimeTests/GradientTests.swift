@@ -192,6 +192,16 @@ final class GradientTests: XCTestCase {
         try check([node("Pow", ["a", "b"])], inputs: ["a": base, "b": random([3], lo: 0.5, hi: 2)], h: 1e-3)
     }
 
+    /// Opset < 7 `broadcast`/`axis`: b [3] lines up with a's axis 1, in the gradient as in the forward pass.
+    func testBinaryOpsLegacyAxis() throws {
+        let a = random([2, 3, 4], lo: 0.5, hi: 1.5), b = random([3], lo: 0.5, hi: 1.5)
+        let positive = Tensor(shape: a.shape, floats: a.floats.map(abs))
+        for op in ["Add", "Sub", "Mul", "Div", "Pow"] {
+            try check([node(op, ["a", "b"], ["broadcast": .int(1), "axis": .int(1)])],
+                      inputs: ["a": op == "Pow" ? positive : a, "b": b], h: op == "Pow" ? 1e-3 : 1e-2, opset: 6)
+        }
+    }
+
     // MARK: pooling and normalisation
 
     func testPooling() throws {
