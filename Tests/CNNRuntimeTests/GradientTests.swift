@@ -143,6 +143,9 @@ final class GradientTests: XCTestCase {
         let x = random([2, 3, 4], lo: 0.1, hi: 2)
         for op in ["Relu", "Sigmoid", "Tanh", "Exp", "Neg", "Abs"] { try check([node(op, ["x"])], inputs: ["x": x]) }
         try check([node("LeakyRelu", ["x"], ["alpha": .float(0.2)])], inputs: ["x": x])
+        // Kinks at x = ±1: these values stay clear of them by more than h.
+        try check([node("HardSigmoid", ["x"], ["alpha": .float(0.5), "beta": .float(0.5)])],
+                  inputs: ["x": Tensor(shape: [8], floats: [-2.5, -1.5, -0.6, -0.2, 0.3, 0.8, 1.4, 3])])
         try check([node("Clip", ["x", "lo", "hi"])], inputs: ["x": x], constants: ["lo": .scalar(-0.75), "hi": .scalar(0.8)])
         let positive = Tensor(shape: [6], floats: [0.3, 0.7, 1.2, 2, 0.5, 3])
         for op in ["Sqrt", "Reciprocal"] { try check([node(op, ["x"])], inputs: ["x": positive], h: 1e-3) }
@@ -187,6 +190,16 @@ final class GradientTests: XCTestCase {
         for op in ["Add", "Sub", "Mul", "Div"] { try check([node(op, ["a", "b"])], inputs: ["a": a, "b": b]) }
         let base = Tensor(shape: [2, 3], floats: [0.5, 0.9, 1.3, 1.7, 2.1, 0.7])
         try check([node("Pow", ["a", "b"])], inputs: ["a": base, "b": random([3], lo: 0.5, hi: 2)], h: 1e-3)
+    }
+
+    /// Opset < 7 `broadcast`/`axis`: b [3] lines up with a's axis 1, in the gradient as in the forward pass.
+    func testBinaryOpsLegacyAxis() throws {
+        let a = random([2, 3, 4], lo: 0.5, hi: 1.5), b = random([3], lo: 0.5, hi: 1.5)
+        let positive = Tensor(shape: a.shape, floats: a.floats.map(abs))
+        for op in ["Add", "Sub", "Mul", "Div", "Pow"] {
+            try check([node(op, ["a", "b"], ["broadcast": .int(1), "axis": .int(1)])],
+                      inputs: ["a": op == "Pow" ? positive : a, "b": b], h: op == "Pow" ? 1e-3 : 1e-2, opset: 6)
+        }
     }
 
     // MARK: pooling and normalisation

@@ -4,8 +4,9 @@ import Foundation
 /// Convolution's gradients, the forward pass's matrix products transposed: per group and block of
 /// output rows, ∂W += ∂Y · colᵀ and ∂col = Wᵀ · ∂Y through sgemm, then col2im adds ∂col back onto
 /// ∂X. Depthwise convolutions run direct, like their forward pass. A fused Relu/Clip is undone first.
-extension ConvKernel {
-    func backward(_ x: [Tensor?], _ y: Tensor, _ gradient: Tensor, needs: [Bool], _ ctx: ExecutionContext) throws -> [Tensor?] {
+extension ConvKernel: DifferentiableKernel {
+    func backward(_ x: [Tensor?], _ outputs: [Tensor], _ gradient: Tensor, needs: [Bool], _ ctx: ExecutionContext) throws -> [Tensor?] {
+        let y = outputs[0]
         let input = try x.required(0, "Conv"), w = try x.required(1, "Conv")
         let n = input.shape[0], c = input.shape[1], m = w.shape[0], cg = w.shape[1]
         let geo = try spatial.resolve(input: Array(input.shape[2...]), kernel: Array(w.shape[2...]), op: "Conv '\(name)'")

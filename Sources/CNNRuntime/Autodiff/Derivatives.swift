@@ -1,55 +1,18 @@
 import Foundation
 
-/// Each op's derivative: the gradients of its inputs from the gradient of its output (vector–Jacobian
-/// products). `needs[i]` says which inputs want one; the others may come back nil.
+/// A kernel with a derivative: the gradients of its inputs from the gradient `g` of its first output
+/// (vector–Jacobian products). `needs[i]` says which inputs want one; the others may come back nil.
+/// Most kernels conform in this folder, next to their derivative's math.
+protocol DifferentiableKernel: Kernel {
+    func backward(_ x: [Tensor?], _ y: [Tensor], _ g: Tensor, needs: [Bool], _ ctx: ExecutionContext) throws -> [Tensor?]
+}
+
 enum Derivatives {
     static func backward(_ step: Session.Step, _ x: [Tensor?], _ y: [Tensor], _ gy: [Tensor?], needs: [Bool],
                          _ ctx: ExecutionContext) throws -> [Tensor?] {
         guard let g = gy[0] else { return x.map { _ in nil } }
-        switch step.kernel {
-        // Pure data movement (every output element is a copy of one input element, or a constant):
-        case is IdentityKernel, is ReshapeKernel, is FlattenKernel, is SqueezeKernel, is CastKernel:
-            return [g.reshaped(try x.required(0, "gradient").shape)] + x.dropFirst().map { _ in nil }
-        case is TransposeKernel, is SliceKernel, is ConcatKernel, is GatherKernel:
-            return try routeBack(step, x, g, needs: needs, ctx)
-        case is PadKernel:
-            return try routeBack(step, x, g, needs: needs, ctx)
-        case let resize as ResizeKernel:
-            return resize.mode == "nearest" ? try routeBack(step, x, g, needs: needs, ctx)
-                                            : [try resize.linearBackward(x, g, ctx)] + x.dropFirst().map { _ in nil }
-        // Quantisation: straight through (Q then DQ of an activation passes the gradient unchanged).
-        case is FakeQuantKernel:
-            return [g] + x.dropFirst().map { _ in nil }
-        case is QuantizeKernel:
-            return [try scaled(g, by: 1 / quantScale(x, "QuantizeLinear"), ctx)] + x.dropFirst().map { _ in nil }
-        case is DequantizeKernel:
-            return [try scaled(g, by: quantScale(x, "DequantizeLinear"), ctx)] + x.dropFirst().map { _ in nil }
-        case let conv as ConvKernel:
-            return try conv.backward(x, y[0], g, needs: needs, ctx)
-        case let pool as PoolKernel:
-            return [try pool.backward(try x.required(0, "pool"), y[0], g, ctx)]
-        case let pool as GlobalPoolKernel:
-            return [try pool.backward(try x.required(0, "pool"), y[0], g, ctx)]
-        case let reduce as ReduceKernel:
-            return [try reduce.backward(x, g, ctx)] + x.dropFirst().map { _ in nil }
-        case let norm as InstanceNormKernel:
-            return try instanceNormBackward(x, y[0], g, epsilon: norm.epsilon, relu: false, needs: needs, ctx)
-        case let norm as FusedInstanceNormKernel:
-            return try instanceNormBackward(x, y[0], g, epsilon: norm.epsilon, relu: norm.relu, needs: needs, ctx)
-        case let norm as BatchNormKernel:
-            return try norm.backward(x, g, needs: needs, ctx)
-        case is MatMulKernel:
-            return try matMulBackward(x, g, needs: needs, ctx)
-        case let gemm as GemmKernel:
-            return try gemm.backward(x, g, needs: needs, ctx)
-        case is ZeroPaddedAddKernel:
-            return try x.map { try $0.map { try cropped(g, to: $0.shape, ctx) } }
-        case let softmax as SoftmaxKernel:
-            return [try softmax.backward(y[0], g, ctx)]
-        default:
-            if let gradients = try elementwiseBackward(step, x, y[0], g, needs: needs, ctx) { return gradients }
-            throw ModelError("no gradient for this op")
-        }
+        guard let kernel = step.kernel as? DifferentiableKernel else { throw ModelError("no gradient for this op") }
+        return try kernel.backward(x, y, g, needs: needs, ctx)
     }
 
     /// The scalar scale of a QuantizeLinear/DequantizeLinear (per-axis scales are for weights, which
@@ -66,10 +29,10 @@ enum Derivatives {
     /// op itself runs on element ids instead of values, so the output tells where each element came
     /// from, and each output gradient is added to its source. Ids go through float in two exact
     /// halves (id = hi · 4096 + lo, each < 2^24), so any tensor of up to 2^36 elements routes exactly;
-    /// constants the op adds (Pad's value) come out as −1.
-    static func routeBack(_ step: Session.Step, _ x: [Tensor?], _ g: Tensor, needs: [Bool], _ ctx: ExecutionContext) throws -> [Tensor?] {
-        // The data inputs: all of Concat's, the first of the others (the rest are pads, scales, indices...).
-        let data = step.kernel is ConcatKernel ? Set(x.indices) : [0]
+    /// constants the op adds (Pad's value, from input `fillInput`) come out as −1. `data`: the inputs
+    /// whose elements are moved (all of Concat's; the first of the others, the rest being pads, scales, indices...).
+    static func routeBack(_ kernel: Kernel, _ x: [Tensor?], _ g: Tensor, needs: [Bool], _ ctx: ExecutionContext,
+                          data: Set<Int> = [0], fillInput: Int? = nil) throws -> [Tensor?] {
         // Integer data (quantised activations) routes too: ids are float whatever the values' type.
         let routed = x.indices.filter { needs[$0] && data.contains($0) && x[$0] != nil }
         var offsets: [Int: Int] = [:]
@@ -89,11 +52,11 @@ enum Derivatives {
             }
         }
         var hiInputs = try ids { Float($0 >> 12) }, loInputs = try ids { Float($0 & 4095) }
-        if step.kernel is PadKernel {          // padding gets the value −1: no source
-            while hiInputs.count < 3 { hiInputs.append(nil); loInputs.append(nil) }
-            hiInputs[2] = .scalar(-1); loInputs[2] = .scalar(-1)
+        if let fill = fillInput {          // what the op adds gets the value −1: no source
+            while hiInputs.count <= fill { hiInputs.append(nil); loInputs.append(nil) }
+            hiInputs[fill] = .scalar(-1); loInputs[fill] = .scalar(-1)
         }
-        let hi = try step.kernel.run(hiInputs, ctx)[0], lo = try step.kernel.run(loInputs, ctx)[0]
+        let hi = try kernel.run(hiInputs, ctx)[0], lo = try kernel.run(loInputs, ctx)[0]
         var grads: [Int: Tensor] = [:]
         for i in routed {
             let t = try ctx.tensor(x[i]!.shape)

@@ -1,15 +1,15 @@
 import Foundation
 
-extension Derivatives {
+extension MatMulKernel: DifferentiableKernel {
     /// MatMul: ∂A = G·Bᵀ, ∂B = Aᵀ·G per batch matrix, summed over broadcast batch dimensions.
-    static func matMulBackward(_ x: [Tensor?], _ g: Tensor, needs: [Bool], _ ctx: ExecutionContext) throws -> [Tensor?] {
+    func backward(_ x: [Tensor?], _ y: [Tensor], _ g: Tensor, needs: [Bool], _ ctx: ExecutionContext) throws -> [Tensor?] {
         let a = try x.required(0, "MatMul"), b = try x.required(1, "MatMul")
         var sa = a.shape, sb = b.shape
         if sa.count == 1 { sa = [1] + sa }
         if sb.count == 1 { sb = sb + [1] }
         let (m, k, n) = (sa[sa.count - 2], sa[sa.count - 1], sb[sb.count - 1])
         guard let batch = broadcastShape(Array(sa.dropLast(2)), Array(sb.dropLast(2))) else { throw ModelError("MatMul: shapes do not broadcast") }
-        let ga = needs[0] ? try zeros(sa, ctx) : nil, gb = needs[1] ? try zeros(sb, ctx) : nil
+        let ga = needs[0] ? try Derivatives.zeros(sa, ctx) : nil, gb = needs[1] ? try Derivatives.zeros(sb, ctx) : nil
         let ap = try a.floatData(), bp = try b.floatData(), gp = try g.floatData()
         let strideA = broadcastStrides(Array(sa.dropLast(2)), to: batch), strideB = broadcastStrides(Array(sb.dropLast(2)), to: batch)
         BLAS.setThreads(ctx.threads)
@@ -26,9 +26,9 @@ extension Derivatives {
     }
 }
 
-extension GemmKernel {
+extension GemmKernel: DifferentiableKernel {
     /// Y = α·op(A)·op(B) + β·C: ∂op(A) = α·G·op(B)ᵀ, ∂op(B) = α·op(A)ᵀ·G, ∂C = β·G summed to C's shape.
-    func backward(_ x: [Tensor?], _ g: Tensor, needs: [Bool], _ ctx: ExecutionContext) throws -> [Tensor?] {
+    func backward(_ x: [Tensor?], _ y: [Tensor], _ g: Tensor, needs: [Bool], _ ctx: ExecutionContext) throws -> [Tensor?] {
         let a = try x.required(0, "Gemm"), b = try x.required(1, "Gemm")
         let m = transA ? a.shape[1] : a.shape[0], k = transA ? a.shape[0] : a.shape[1], n = g.shape[1]
         let ap = try a.floatData(), bp = try b.floatData(), gp = try g.floatData()

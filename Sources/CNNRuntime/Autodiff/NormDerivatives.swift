@@ -47,9 +47,21 @@ extension Derivatives {
     }
 }
 
-extension BatchNormKernel {
+extension InstanceNormKernel: DifferentiableKernel {
+    func backward(_ x: [Tensor?], _ y: [Tensor], _ g: Tensor, needs: [Bool], _ ctx: ExecutionContext) throws -> [Tensor?] {
+        try Derivatives.instanceNormBackward(x, y[0], g, epsilon: epsilon, relu: false, needs: needs, ctx)
+    }
+}
+
+extension FusedInstanceNormKernel: DifferentiableKernel {
+    func backward(_ x: [Tensor?], _ y: [Tensor], _ g: Tensor, needs: [Bool], _ ctx: ExecutionContext) throws -> [Tensor?] {
+        try Derivatives.instanceNormBackward(x, y[0], g, epsilon: epsilon, relu: relu, needs: needs, ctx)
+    }
+}
+
+extension BatchNormKernel: DifferentiableKernel {
     /// Inference-mode batch norm is per-channel affine: ∂x = g·k, ∂scale = Σ g·(x − mean)/σ, ∂bias = Σ g.
-    func backward(_ x: [Tensor?], _ g: Tensor, needs: [Bool], _ ctx: ExecutionContext) throws -> [Tensor?] {
+    func backward(_ x: [Tensor?], _ y: [Tensor], _ g: Tensor, needs: [Bool], _ ctx: ExecutionContext) throws -> [Tensor?] {
         let input = try x.required(0, "BatchNormalization")
         let scale = try x.required(1, "BatchNormalization").floats, mean = try x.required(3, "BatchNormalization").floats
         let variance = try x.required(4, "BatchNormalization").floats
@@ -69,9 +81,13 @@ extension BatchNormKernel {
     }
 }
 
-extension ReduceKernel {
+extension ReduceKernel: DifferentiableKernel {
+    func backward(_ x: [Tensor?], _ y: [Tensor], _ g: Tensor, needs: [Bool], _ ctx: ExecutionContext) throws -> [Tensor?] {
+        [try inputGradient(x, g, ctx)] + x.dropFirst().map { _ in nil }
+    }
+
     /// The output gradient spread back over the reduced axes (÷ their size for the mean).
-    func backward(_ x: [Tensor?], _ g: Tensor, _ ctx: ExecutionContext) throws -> Tensor {
+    func inputGradient(_ x: [Tensor?], _ g: Tensor, _ ctx: ExecutionContext) throws -> Tensor {
         let input = try x.required(0, "Reduce"), r = input.shape.count
         let given = attrAxes ?? (x.count > 1 ? x[1]?.ints : nil) ?? []
         if given.isEmpty && noopWithEmptyAxes { return g }

@@ -1,9 +1,13 @@
 import Foundation
 
-extension PoolKernel {
+extension PoolKernel: DifferentiableKernel {
+    func backward(_ x: [Tensor?], _ y: [Tensor], _ g: Tensor, needs: [Bool], _ ctx: ExecutionContext) throws -> [Tensor?] {
+        [try inputGradient(try x.required(0, "pool"), y[0], g, ctx)]
+    }
+
     /// Max pooling sends each output gradient to the (first) largest input of its window; average
     /// pooling spreads it evenly over the window's counted positions. Planes in parallel.
-    func backward(_ x: Tensor, _ y: Tensor, _ g: Tensor, _ ctx: ExecutionContext) throws -> Tensor {
+    func inputGradient(_ x: Tensor, _ y: Tensor, _ g: Tensor, _ ctx: ExecutionContext) throws -> Tensor {
         let geo = try spatial.resolve(input: Array(x.shape[2...]), kernel: spatial.kernel!, ceilMode: ceilMode, op: "pool")
         let planes = x.shape[0] * x.shape[1], ks = geo.kernelSize
         let pin = geo.inputSize, pout = geo.outputSize
@@ -31,8 +35,12 @@ extension PoolKernel {
     }
 }
 
-extension GlobalPoolKernel {
-    func backward(_ x: Tensor, _ y: Tensor, _ g: Tensor, _ ctx: ExecutionContext) throws -> Tensor {
+extension GlobalPoolKernel: DifferentiableKernel {
+    func backward(_ x: [Tensor?], _ y: [Tensor], _ g: Tensor, needs: [Bool], _ ctx: ExecutionContext) throws -> [Tensor?] {
+        [try inputGradient(try x.required(0, "pool"), y[0], g, ctx)]
+    }
+
+    func inputGradient(_ x: Tensor, _ y: Tensor, _ g: Tensor, _ ctx: ExecutionContext) throws -> Tensor {
         let planes = x.shape[0] * x.shape[1], size = x.shape[2...].reduce(1, *)
         let gx = try ctx.tensor(x.shape), xp = try x.floatData(), yp = try y.floatData(), gp = try g.floatData()
         let o = gx.buffer.pointer, maxPool = isMax

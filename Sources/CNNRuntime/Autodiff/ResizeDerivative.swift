@@ -1,6 +1,12 @@
 import Foundation
 
-extension ResizeKernel {
+extension ResizeKernel: DifferentiableKernel {
+    /// Nearest resize moves data (routed back); linear resize blends it.
+    func backward(_ x: [Tensor?], _ y: [Tensor], _ g: Tensor, needs: [Bool], _ ctx: ExecutionContext) throws -> [Tensor?] {
+        mode == "nearest" ? try Derivatives.routeBack(self, x, g, needs: needs, ctx)
+                          : [try linearBackward(x, g, ctx)] + x.dropFirst().map { _ in nil }
+    }
+
     /// Linear resize is separable: per axis a matrix R (output × input) of interpolation weights. Its
     /// gradient applies Rᵀ axis by axis, each a batch of small sgemm calls.
     func linearBackward(_ x: [Tensor?], _ g: Tensor, _ ctx: ExecutionContext) throws -> Tensor {

@@ -17,13 +17,14 @@ extension Session {
             guard !keep.contains(value), c.count == 1 else { return nil }
             return c[0]
         }
-        func op(_ i: Int) -> String { steps[i]!.node.opType }
+        func runs<K: Kernel>(_ i: Int, _ kernel: K.Type) -> Bool { steps[i]!.kernel is K }
         func const(_ v: Int?) -> Float? {
             guard let v, let t = constants[v], t.count == 1, t.elementType == .float else { return nil }
             return t.floats[0]
         }
         func spatialMean(_ i: Int) -> Bool {
-            guard op(i) == "ReduceMean", steps[i]!.node.attributes["keepdims"].map({ if case .int(1) = $0 { return true }; return false }) ?? true,
+            guard (steps[i]!.kernel as? ReduceKernel)?.mean == true,
+                  steps[i]!.node.attributes["keepdims"].map({ if case .int(1) = $0 { return true }; return false }) ?? true,
                   case .ints(let axes)? = steps[i]!.node.attributes["axes"] else { return false }
             return axes == [2, 3] || axes == [-2, -1]
         }
@@ -37,29 +38,30 @@ extension Session {
             guard spatialMean(i), let x = steps[i]!.inputs.first ?? nil else { continue }
             let mu = steps[i]!.outputs[0]
             // d = x − μ, used by the square and by the final product.
-            guard let sub = only(mu), op(sub) == "Sub", steps[sub]!.inputs == [x, mu] else { continue }
+            guard let sub = only(mu), runs(sub, BinaryKernel<SubOp>.self), steps[sub]!.inputs == [x, mu] else { continue }
             let d = steps[sub]!.outputs[0]
             let users = users(d)
             guard users.count == 2, !keep.contains(d) else { continue }
-            guard let pow = users.first(where: { op($0) == "Pow" }), let mul = users.first(where: { op($0) == "Mul" }),
+            guard let pow = users.first(where: { runs($0, BinaryKernel<PowOp>.self) }),
+                  let mul = users.first(where: { runs($0, BinaryKernel<MulOp>.self) }),
                   steps[pow]!.inputs.first == d, const(steps[pow]!.inputs[1]) == 2 else { continue }
             guard let mean2 = only(steps[pow]!.outputs[0]), spatialMean(mean2),
-                  let add = only(steps[mean2]!.outputs[0]), op(add) == "Add",
+                  let add = only(steps[mean2]!.outputs[0]), runs(add, BinaryKernel<AddOp>.self),
                   let eps = const(other(add, than: steps[mean2]!.outputs[0])),
-                  let sqrt = only(steps[add]!.outputs[0]), op(sqrt) == "Sqrt",
-                  let div = only(steps[sqrt]!.outputs[0]), op(div) == "Div", steps[div]!.inputs.last == steps[sqrt]!.outputs[0],
+                  let sqrt = only(steps[add]!.outputs[0]), runs(sqrt, UnaryKernel<SqrtOp>.self),
+                  let div = only(steps[sqrt]!.outputs[0]), runs(div, BinaryKernel<DivOp>.self), steps[div]!.inputs.last == steps[sqrt]!.outputs[0],
                   const(steps[div]!.inputs.first ?? nil) == 1,
                   other(mul, than: d) == steps[div]!.outputs[0] else { continue }
             var chain = [i, sub, pow, mean2, add, sqrt, div, mul]
             var last = mul
             var gamma: Int?, beta: Int?, relu = false
-            if let m = only(steps[last]!.outputs[0]), op(m) == "Mul", let g = other(m, than: steps[last]!.outputs[0]) {
+            if let m = only(steps[last]!.outputs[0]), runs(m, BinaryKernel<MulOp>.self), let g = other(m, than: steps[last]!.outputs[0]) {
                 gamma = g; chain.append(m); last = m
-                if let a = only(steps[last]!.outputs[0]), op(a) == "Add", let b = other(a, than: steps[last]!.outputs[0]) {
+                if let a = only(steps[last]!.outputs[0]), runs(a, BinaryKernel<AddOp>.self), let b = other(a, than: steps[last]!.outputs[0]) {
                     beta = b; chain.append(a); last = a
                 }
             }
-            if let r = only(steps[last]!.outputs[0]), op(r) == "Relu" { relu = true; chain.append(r); last = r }
+            if let r = only(steps[last]!.outputs[0]), runs(r, UnaryKernel<ReluOp>.self) { relu = true; chain.append(r); last = r }
             let fused = Step(node: Node(name: steps[i]!.node.name + "+instance-norm", opType: "InstanceNorm (fused)",
                                         inputs: [], outputs: steps[last]!.node.outputs),
                              kernel: FusedInstanceNormKernel(epsilon: eps, hasGamma: gamma != nil, hasBeta: beta != nil, relu: relu),

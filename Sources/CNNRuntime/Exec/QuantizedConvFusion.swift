@@ -47,11 +47,11 @@ extension Session {
         }
 
         for i in steps.indices {
-            guard let step = steps[i], step.node.opType == "Conv", let conv = step.kernel as? ConvKernel,
+            guard let step = steps[i], let conv = step.kernel as? ConvKernel,
                   case .none = conv.activation, step.inputs.count >= 2, let xf = step.inputs[0], let wf = step.inputs[1],
                   let floatWeights = constants[wf], !keep.contains(step.outputs[0]) else { continue }
             // Input: a DequantizeLinear step with one scale and zero point.
-            guard let d = producer[xf], let dq = steps[d], dq.node.opType == "DequantizeLinear", let xq = dq.inputs[0],
+            guard let d = producer[xf], let dq = steps[d], dq.kernel is DequantizeKernel, let xq = dq.inputs[0],
                   let (sx, zx) = quantization(dq.node), sx.count == 1, (zx?.count ?? 1) == 1 else { continue }
             let inputSigned = zx?.elementType == .int8
             // Weights: int8, symmetric, one scale per output channel (or one for all).
@@ -81,22 +81,23 @@ extension Session {
             guard var next = only(step.outputs[0]) else { continue }
             var activation = Activation.none
             var fusedAway = [i]
-            if steps[next]!.node.opType == "Relu" || steps[next]!.node.opType == "Clip" {
-                let a = steps[next]!
-                if a.node.opType == "Relu" { activation = .relu } else {
-                    guard let k = a.kernel as? ClipKernel else { continue }
+            let a = steps[next]!
+            if a.kernel is UnaryKernel<ReluOp> || a.kernel is ClipKernel {
+                if let k = a.kernel as? ClipKernel {
                     let bound: (Int) -> Float?? = { j in
                         guard a.inputs.count > j, let s = a.inputs[j] else { return .some(nil) }
                         return constants[s].map { $0.floats.first }
                     }
                     guard case .some(let lo) = bound(1), case .some(let hi) = bound(2) else { continue }
                     activation = .clip(lo ?? k.attributeMin, hi ?? k.attributeMax)
+                } else {
+                    activation = .relu
                 }
                 fusedAway.append(next)
                 guard let after = only(a.outputs[0]) else { continue }
                 next = after
             }
-            guard let q = steps[next], q.node.opType == "QuantizeLinear", q.inputs.first == steps[fusedAway.last!]!.outputs[0],
+            guard let q = steps[next], q.kernel is QuantizeKernel, q.inputs.first == steps[fusedAway.last!]!.outputs[0],
                   let (sy, zy) = quantization(q.node), sy.count == 1, (zy?.count ?? 1) == 1 else { continue }
             let outputScale = sy.floats[0]
             let clamp: (low: Float, high: Float)?

@@ -125,8 +125,8 @@ public final class Session: @unchecked Sendable {
             guard let step = steps[i], step.outputs.count == 1, !outputs.contains(step.outputs[0]) else { i += 1; continue }
             let users = users(step.outputs[0])
             // Q followed only by DQs with the same parameters: one rounding op; the other DQs alias its result.
-            if step.node.opType == "QuantizeLinear", !users.isEmpty,
-               users.allSatisfy({ steps[$0]!.node.opType == "DequantizeLinear" && steps[$0]!.inputs.first == step.outputs[0] }),
+            if step.kernel is QuantizeKernel, !users.isEmpty,
+               users.allSatisfy({ steps[$0]!.kernel is DequantizeKernel && steps[$0]!.inputs.first == step.outputs[0] }),
                let fq = fakeQuant(step, steps[users[0]]!),
                users.allSatisfy({ fakeQuant(step, steps[$0]!) != nil }) {
                 let first = steps[users[0]]!
@@ -142,11 +142,11 @@ public final class Session: @unchecked Sendable {
                 continue
             }
             guard users.count == 1, let j = users.first, let next = steps[j] else { i += 1; continue }
-            if step.node.opType == "Conv", var conv = step.kernel as? ConvKernel, case .none = conv.activation,
+            if var conv = step.kernel as? ConvKernel, case .none = conv.activation,
                next.inputs.first == step.outputs[0] {
                 var act: Activation?
-                if next.node.opType == "Relu" { act = .relu }
-                if next.node.opType == "Clip", let k = next.kernel as? ClipKernel {
+                if next.kernel is UnaryKernel<ReluOp> { act = .relu }
+                if let k = next.kernel as? ClipKernel {
                     let lo = next.inputs.count > 1 ? next.inputs[1].flatMap { constants[$0]?.floats.first } : k.attributeMin
                     let hi = next.inputs.count > 2 ? next.inputs[2].flatMap { constants[$0]?.floats.first } : k.attributeMax
                     let loKnown = next.inputs.count < 2 || next.inputs[1] == nil || lo != nil

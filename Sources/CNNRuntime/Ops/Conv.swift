@@ -20,7 +20,10 @@ enum Activation: Sendable, Hashable {
 /// through OpenBLAS sgemm; the columns come from im2col (or are the input itself for 1×1 convs).
 /// Depthwise convolutions run direct, vectorised along output rows.
 /// 1D and 2D float convolutions go to oneDNN instead with CNNPIPE_DNNL=1, and bf16 ones always (see DNNL).
-struct ConvKernel: Kernel {
+struct ConvKernel: RegisteredKernel {
+    static let opTypes = ["Conv"]
+    static func make(_ a: AttributeReader, opset: Int) throws -> Kernel { try ConvKernel(a) }
+
     let spatial: SpatialAttributes
     let group: Int
     var activation: Activation = .none

@@ -1,7 +1,10 @@
 
 /// Transposed convolution (1D, 2D, 3D, groups): columns = Wᵀ · X through sgemm, then col2im adds
 /// each column back into the output positions it came from.
-struct ConvTransposeKernel: Kernel {
+struct ConvTransposeKernel: RegisteredKernel {
+    static let opTypes = ["ConvTranspose"]
+    static func make(_ a: AttributeReader, opset: Int) throws -> Kernel { try ConvTransposeKernel(a) }
+
     let spatial: SpatialAttributes
     let group: Int
     let outputPadding: [Int]?

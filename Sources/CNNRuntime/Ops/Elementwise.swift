@@ -3,14 +3,43 @@ import Foundation
 // MARK: binary ops with numpy broadcasting
 
 protocol BinaryFloatOp { static func apply(_ a: Float, _ b: Float) -> Float }
-enum AddOp: BinaryFloatOp { @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a + b } }
-enum SubOp: BinaryFloatOp { @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a - b } }
-enum MulOp: BinaryFloatOp { @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a * b } }
-enum DivOp: BinaryFloatOp { @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a / b } }
-enum PowOp: BinaryFloatOp {
+
+/// A binary op that is an ONNX op of its own (BinaryKernel<Op> registers itself under this name).
+protocol NamedBinaryOp: BinaryFloatOp {
+    static var opType: String { get }
+    /// Whether nodes may carry the opset < 7 `broadcast` and `axis` attributes.
+    static var hasLegacyBroadcast: Bool { get }
+}
+
+extension NamedBinaryOp {
+    static var hasLegacyBroadcast: Bool { true }
+}
+
+enum AddOp: NamedBinaryOp {
+    static let opType = "Add"
+    @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a + b }
+}
+enum SubOp: NamedBinaryOp {
+    static let opType = "Sub"
+    @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a - b }
+}
+enum MulOp: NamedBinaryOp {
+    static let opType = "Mul"
+    @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a * b }
+}
+enum DivOp: NamedBinaryOp {
+    static let opType = "Div"
+    @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a / b }
+}
+enum PowOp: NamedBinaryOp {
+    static let opType = "Pow"
     @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { b == 2 ? a * a : (b == 0.5 ? a.squareRoot() : powf(a, b)) }
 }
-enum PReluOp: BinaryFloatOp { @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a < 0 ? a * b : a } }
+enum PReluOp: NamedBinaryOp {
+    static let opType = "PRelu"
+    static let hasLegacyBroadcast = false
+    @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a < 0 ? a * b : a }
+}
 
 /// The broadcast shape of two shapes (numpy rules), or nil when incompatible.
 func broadcastShape(_ a: [Int], _ b: [Int]) -> [Int]? {
@@ -186,19 +215,57 @@ struct BinaryKernel<Op: BinaryFloatOp>: Kernel {
     }
 }
 
+extension BinaryKernel: RegisteredKernel where Op: NamedBinaryOp {
+    static var opTypes: [String] { [Op.opType] }
+    static func make(_ a: AttributeReader, opset: Int) throws -> Kernel {
+        Op.hasLegacyBroadcast ? try BinaryKernel(name: Op.opType, a) : BinaryKernel(name: Op.opType)
+    }
+}
+
 // MARK: unary ops
 
-protocol UnaryFloatOp { static func apply(_ x: Float) -> Float }
-enum ReluOp: UnaryFloatOp { @inline(__always) static func apply(_ x: Float) -> Float { max(x, 0) } }
-enum SigmoidOp: UnaryFloatOp { @inline(__always) static func apply(_ x: Float) -> Float { 1 / (1 + expf(-x)) } }
-enum TanhOp: UnaryFloatOp { @inline(__always) static func apply(_ x: Float) -> Float { tanhf(x) } }
-enum SqrtOp: UnaryFloatOp { @inline(__always) static func apply(_ x: Float) -> Float { x.squareRoot() } }
-enum ReciprocalOp: UnaryFloatOp { @inline(__always) static func apply(_ x: Float) -> Float { 1 / x } }
-enum NegOp: UnaryFloatOp { @inline(__always) static func apply(_ x: Float) -> Float { -x } }
-enum ExpOp: UnaryFloatOp { @inline(__always) static func apply(_ x: Float) -> Float { expf(x) } }
-enum AbsOp: UnaryFloatOp { @inline(__always) static func apply(_ x: Float) -> Float { abs(x) } }
+/// An attribute-free ONNX op applied to every element; UnaryKernel<Op> registers itself under `opType`.
+protocol UnaryFloatOp {
+    static var opType: String { get }
+    static func apply(_ x: Float) -> Float
+}
+enum ReluOp: UnaryFloatOp {
+    static let opType = "Relu"
+    @inline(__always) static func apply(_ x: Float) -> Float { max(x, 0) }
+}
+enum SigmoidOp: UnaryFloatOp {
+    static let opType = "Sigmoid"
+    @inline(__always) static func apply(_ x: Float) -> Float { 1 / (1 + expf(-x)) }
+}
+enum TanhOp: UnaryFloatOp {
+    static let opType = "Tanh"
+    @inline(__always) static func apply(_ x: Float) -> Float { tanhf(x) }
+}
+enum SqrtOp: UnaryFloatOp {
+    static let opType = "Sqrt"
+    @inline(__always) static func apply(_ x: Float) -> Float { x.squareRoot() }
+}
+enum ReciprocalOp: UnaryFloatOp {
+    static let opType = "Reciprocal"
+    @inline(__always) static func apply(_ x: Float) -> Float { 1 / x }
+}
+enum NegOp: UnaryFloatOp {
+    static let opType = "Neg"
+    @inline(__always) static func apply(_ x: Float) -> Float { -x }
+}
+enum ExpOp: UnaryFloatOp {
+    static let opType = "Exp"
+    @inline(__always) static func apply(_ x: Float) -> Float { expf(x) }
+}
+enum AbsOp: UnaryFloatOp {
+    static let opType = "Abs"
+    @inline(__always) static func apply(_ x: Float) -> Float { abs(x) }
+}
 
-struct UnaryKernel<Op: UnaryFloatOp>: Kernel {
+struct UnaryKernel<Op: UnaryFloatOp>: RegisteredKernel {
+    static var opTypes: [String] { [Op.opType] }
+    static func make(_ a: AttributeReader, opset: Int) throws -> Kernel { UnaryKernel(name: Op.opType) }
+
     let name: String
 
     func run(_ inputs: [Tensor?], _ ctx: ExecutionContext) throws -> [Tensor] {
@@ -214,7 +281,10 @@ struct UnaryKernel<Op: UnaryFloatOp>: Kernel {
 }
 
 /// Clip(min, max) — ReLU6 in MobileNets. Bounds from inputs (opset ≥ 11) or attributes (older).
-struct ClipKernel: Kernel {
+struct ClipKernel: RegisteredKernel {
+    static let opTypes = ["Clip"]
+    static func make(_ a: AttributeReader, opset: Int) throws -> Kernel { try ClipKernel(a) }
+
     let attributeMin: Float, attributeMax: Float
 
     init(_ a: AttributeReader) throws {
@@ -238,7 +308,10 @@ struct ClipKernel: Kernel {
     }
 }
 
-struct LeakyReluKernel: Kernel {
+struct LeakyReluKernel: RegisteredKernel {
+    static let opTypes = ["LeakyRelu"]
+    static func make(_ a: AttributeReader, opset: Int) throws -> Kernel { try LeakyReluKernel(a) }
+
     let alpha: Float
     init(_ a: AttributeReader) throws { alpha = try a.float("alpha", 0.01) }
 
@@ -252,7 +325,10 @@ struct LeakyReluKernel: Kernel {
 }
 
 /// Softmax over one axis (opset ≥ 13 semantics; older opsets flatten from the axis, handled by the caller).
-struct SoftmaxKernel: Kernel {
+struct SoftmaxKernel: RegisteredKernel {
+    static let opTypes = ["Softmax"]
+    static func make(_ a: AttributeReader, opset: Int) throws -> Kernel { try SoftmaxKernel(a, opset: opset) }
+
     let axis: Int
     let flattenFromAxis: Bool     // opset < 13: the input is treated as 2D [outer, inner] from `axis`
 

@@ -1,6 +1,9 @@
 
 /// MatMul with numpy semantics: 1-D operands are promoted, leading (batch) dimensions broadcast.
-struct MatMulKernel: Kernel {
+struct MatMulKernel: RegisteredKernel {
+    static let opTypes = ["MatMul"]
+    static func make(_ a: AttributeReader, opset: Int) throws -> Kernel { MatMulKernel() }
+
     func run(_ inputs: [Tensor?], _ ctx: ExecutionContext) throws -> [Tensor] {
         let a = try inputs.required(0, "MatMul"), b = try inputs.required(1, "MatMul")
         guard a.elementType == .float, b.elementType == .float else { throw ModelError("MatMul: only float32 is supported") }
@@ -33,7 +36,10 @@ struct MatMulKernel: Kernel {
 }
 
 /// Gemm: alpha·op(A)·op(B) + beta·C, C broadcast to [M, N].
-struct GemmKernel: Kernel {
+struct GemmKernel: RegisteredKernel {
+    static let opTypes = ["Gemm"]
+    static func make(_ a: AttributeReader, opset: Int) throws -> Kernel { try GemmKernel(a) }
+
     let alpha: Float, beta: Float, transA: Bool, transB: Bool
 
     init(_ a: AttributeReader) throws {

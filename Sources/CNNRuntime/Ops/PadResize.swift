@@ -1,7 +1,10 @@
 import Foundation
 
 /// Pad: constant, reflect or edge, any rank (pads from the input in opset ≥ 11, else the attribute).
-struct PadKernel: Kernel {
+struct PadKernel: RegisteredKernel {
+    static let opTypes = ["Pad"]
+    static func make(_ a: AttributeReader, opset: Int) throws -> Kernel { try PadKernel(a) }
+
     let mode: String
     let attrPads: [Int]?
     let attrValue: Float
@@ -106,7 +109,11 @@ struct PadKernel: Kernel {
 
 /// Resize (opset 11+; opset 10 Upsample-style scales also work): nearest and linear, N-D,
 /// coordinate modes half_pixel, pytorch_half_pixel, align_corners, asymmetric, tf_half_pixel_for_nearest.
-struct ResizeKernel: Kernel {
+struct ResizeKernel: RegisteredKernel {
+    /// Upsample is Resize with the opset 10 defaults.
+    static let opTypes = ["Resize", "Upsample"]
+    static func make(_ a: AttributeReader, opset: Int) throws -> Kernel { try ResizeKernel(a, opset: a.node.opType == "Upsample" ? 9 : opset) }
+
     let mode: String
     let coordinateMode: String
     let nearestMode: String

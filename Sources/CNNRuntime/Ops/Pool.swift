@@ -1,6 +1,9 @@
 /// MaxPool and AveragePool in 1D, 2D and 3D (pads, strides, dilations for max, ceil_mode,
 /// count_include_pad, auto_pad), and GlobalAveragePool / GlobalMaxPool.
-struct PoolKernel: Kernel {
+struct PoolKernel: RegisteredKernel {
+    static let opTypes = ["MaxPool", "AveragePool"]
+    static func make(_ a: AttributeReader, opset: Int) throws -> Kernel { try PoolKernel(a, max: a.node.opType == "MaxPool") }
+
     let isMax: Bool
     let spatial: SpatialAttributes
     let ceilMode: Bool
@@ -94,7 +97,10 @@ struct PoolWindows {
     }
 }
 
-struct GlobalPoolKernel: Kernel {
+struct GlobalPoolKernel: RegisteredKernel {
+    static let opTypes = ["GlobalAveragePool", "GlobalMaxPool"]
+    static func make(_ a: AttributeReader, opset: Int) throws -> Kernel { GlobalPoolKernel(isMax: a.node.opType == "GlobalMaxPool") }
+
     let isMax: Bool
 
     func run(_ inputs: [Tensor?], _ ctx: ExecutionContext) throws -> [Tensor] {

@@ -23,7 +23,10 @@ struct QuantParams {
 }
 
 /// QuantizeLinear: saturate(round_half_to_even(x / scale) + zero_point) to uint8 or int8.
-struct QuantizeKernel: Kernel {
+struct QuantizeKernel: RegisteredKernel {
+    static let opTypes = ["QuantizeLinear"]
+    static func make(_ a: AttributeReader, opset: Int) throws -> Kernel { try QuantizeKernel(a) }
+
     let axis: Int
     init(_ a: AttributeReader) throws {
         axis = try a.int("axis", 1)
@@ -52,7 +55,10 @@ struct QuantizeKernel: Kernel {
 }
 
 /// DequantizeLinear: (q − zero_point) · scale.
-struct DequantizeKernel: Kernel {
+struct DequantizeKernel: RegisteredKernel {
+    static let opTypes = ["DequantizeLinear"]
+    static func make(_ a: AttributeReader, opset: Int) throws -> Kernel { try DequantizeKernel(a) }
+
     let axis: Int
     init(_ a: AttributeReader) throws { axis = try a.int("axis", 1) }
 

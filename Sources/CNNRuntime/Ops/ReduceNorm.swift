@@ -1,7 +1,10 @@
 import Foundation
 
 /// ReduceMean / ReduceSum over any axes (attribute before opset 18 for Mean, input from 13 for Sum).
-struct ReduceKernel: Kernel {
+struct ReduceKernel: RegisteredKernel {
+    static let opTypes = ["ReduceMean", "ReduceSum"]
+    static func make(_ a: AttributeReader, opset: Int) throws -> Kernel { try ReduceKernel(a, mean: a.node.opType == "ReduceMean") }
+
     let mean: Bool
     let attrAxes: [Int]?
     let keepDims: Bool
@@ -79,7 +82,10 @@ struct ReduceKernel: Kernel {
 }
 
 /// InstanceNormalization: per (n, c) plane, (x − mean) / sqrt(var + eps) · scale + bias.
-struct InstanceNormKernel: Kernel {
+struct InstanceNormKernel: RegisteredKernel {
+    static let opTypes = ["InstanceNormalization"]
+    static func make(_ a: AttributeReader, opset: Int) throws -> Kernel { try InstanceNormKernel(a) }
+
     let epsilon: Float
     init(_ a: AttributeReader) throws { epsilon = try a.float("epsilon", 1e-5) }
 
@@ -107,7 +113,10 @@ struct InstanceNormKernel: Kernel {
 }
 
 /// BatchNormalization (inference): per channel (x − mean) / sqrt(var + eps) · scale + bias.
-struct BatchNormKernel: Kernel {
+struct BatchNormKernel: RegisteredKernel {
+    static let opTypes = ["BatchNormalization"]
+    static func make(_ a: AttributeReader, opset: Int) throws -> Kernel { try BatchNormKernel(a) }
+
     let epsilon: Float
     init(_ a: AttributeReader) throws {
         epsilon = try a.float("epsilon", 1e-5)

@@ -19,11 +19,17 @@ extension Tensor {
     }
 }
 
-struct IdentityKernel: Kernel {
+struct IdentityKernel: RegisteredKernel {
+    static let opTypes = ["Identity"]
+    static func make(_ a: AttributeReader, opset: Int) throws -> Kernel { IdentityKernel() }
+
     func run(_ inputs: [Tensor?], _ ctx: ExecutionContext) throws -> [Tensor] { [try inputs.required(0, "Identity")] }
 }
 
-struct ReshapeKernel: Kernel {
+struct ReshapeKernel: RegisteredKernel {
+    static let opTypes = ["Reshape"]
+    static func make(_ a: AttributeReader, opset: Int) throws -> Kernel { try ReshapeKernel(a) }
+
     let allowZero: Bool
     init(_ a: AttributeReader) throws { allowZero = try a.int("allowzero", 0) != 0 }
 
@@ -55,7 +61,10 @@ func resolveShape(_ shape: [Int], count: Int, _ op: String, from: [Int]) throws 
     return s
 }
 
-struct FlattenKernel: Kernel {
+struct FlattenKernel: RegisteredKernel {
+    static let opTypes = ["Flatten"]
+    static func make(_ a: AttributeReader, opset: Int) throws -> Kernel { try FlattenKernel(a) }
+
     let axis: Int
     init(_ a: AttributeReader) throws { axis = try a.int("axis", 1) }
 
@@ -68,7 +77,10 @@ struct FlattenKernel: Kernel {
 }
 
 /// Squeeze and Unsqueeze: axes from an attribute (opset < 13) or the second input.
-struct SqueezeKernel: Kernel {
+struct SqueezeKernel: RegisteredKernel {
+    static let opTypes = ["Squeeze", "Unsqueeze"]
+    static func make(_ a: AttributeReader, opset: Int) throws -> Kernel { try SqueezeKernel(a, unsqueeze: a.node.opType == "Unsqueeze") }
+
     let unsqueeze: Bool
     let attributeAxes: [Int]?
 
@@ -97,7 +109,10 @@ struct SqueezeKernel: Kernel {
     }
 }
 
-struct TransposeKernel: Kernel {
+struct TransposeKernel: RegisteredKernel {
+    static let opTypes = ["Transpose"]
+    static func make(_ a: AttributeReader, opset: Int) throws -> Kernel { try TransposeKernel(a) }
+
     let perm: [Int]?
     init(_ a: AttributeReader) throws { perm = try a.ints("perm") }
 
@@ -128,7 +143,10 @@ struct TransposeKernel: Kernel {
     }
 }
 
-struct ConcatKernel: Kernel {
+struct ConcatKernel: RegisteredKernel {
+    static let opTypes = ["Concat"]
+    static func make(_ a: AttributeReader, opset: Int) throws -> Kernel { try ConcatKernel(a) }
+
     let axis: Int
     init(_ a: AttributeReader) throws { axis = try a.int("axis", 0) }
 
@@ -174,7 +192,10 @@ struct ConcatKernel: Kernel {
 }
 
 /// Slice (opset ≥ 10: starts/ends/axes/steps as inputs; older: attributes).
-struct SliceKernel: Kernel {
+struct SliceKernel: RegisteredKernel {
+    static let opTypes = ["Slice"]
+    static func make(_ a: AttributeReader, opset: Int) throws -> Kernel { try SliceKernel(a) }
+
     let attrStarts: [Int]?, attrEnds: [Int]?, attrAxes: [Int]?
 
     init(_ a: AttributeReader) throws {
@@ -224,7 +245,10 @@ struct SliceKernel: Kernel {
     }
 }
 
-struct GatherKernel: Kernel {
+struct GatherKernel: RegisteredKernel {
+    static let opTypes = ["Gather"]
+    static func make(_ a: AttributeReader, opset: Int) throws -> Kernel { try GatherKernel(a) }
+
     let axis: Int
     init(_ a: AttributeReader) throws { axis = try a.int("axis", 0) }
 
@@ -248,7 +272,10 @@ struct GatherKernel: Kernel {
     }
 }
 
-struct ShapeKernel: Kernel {
+struct ShapeKernel: RegisteredKernel {
+    static let opTypes = ["Shape"]
+    static func make(_ a: AttributeReader, opset: Int) throws -> Kernel { try ShapeKernel(a) }
+
     let start: Int, end: Int?
     init(_ a: AttributeReader) throws {
         start = try a.int("start", 0)
@@ -265,7 +292,10 @@ struct ShapeKernel: Kernel {
     }
 }
 
-struct ConstantKernel: Kernel {
+struct ConstantKernel: RegisteredKernel {
+    static let opTypes = ["Constant"]
+    static func make(_ a: AttributeReader, opset: Int) throws -> Kernel { try ConstantKernel(a) }
+
     let value: Tensor
 
     init(_ a: AttributeReader) throws {
@@ -280,7 +310,10 @@ struct ConstantKernel: Kernel {
     func run(_ inputs: [Tensor?], _ ctx: ExecutionContext) throws -> [Tensor] { [value] }
 }
 
-struct ConstantOfShapeKernel: Kernel {
+struct ConstantOfShapeKernel: RegisteredKernel {
+    static let opTypes = ["ConstantOfShape"]
+    static func make(_ a: AttributeReader, opset: Int) throws -> Kernel { try ConstantOfShapeKernel(a) }
+
     let value: Tensor
     init(_ a: AttributeReader) throws { value = try a.tensor("value") ?? .scalar(0) }
 
@@ -301,7 +334,10 @@ struct ConstantOfShapeKernel: Kernel {
     }
 }
 
-struct CastKernel: Kernel {
+struct CastKernel: RegisteredKernel {
+    static let opTypes = ["Cast"]
+    static func make(_ a: AttributeReader, opset: Int) throws -> Kernel { try CastKernel(a) }
+
     let to: ElementType
 
     init(_ a: AttributeReader) throws {

@@ -2,7 +2,11 @@
 /// shapes may differ: the result is as large as the larger operand in every dimension, and each
 /// operand counts as zero outside its own extent (anchored at index 0). The face ResNet adds a
 /// 32-channel shortcut to a 64-channel branch this way, and a 3×3 branch to a 4×4 pooled shortcut.
-struct ZeroPaddedAddKernel: Kernel {
+struct ZeroPaddedAddKernel: RegisteredKernel {
+    static let domain = OpRegistry.customDomain
+    static let opTypes = ["ZeroPaddedAdd"]
+    static func make(_ a: AttributeReader, opset: Int) throws -> Kernel { ZeroPaddedAddKernel() }
+
     func run(_ inputs: [Tensor?], _ ctx: ExecutionContext) throws -> [Tensor] {
         let a = try inputs.required(0, "ZeroPaddedAdd"), b = try inputs.required(1, "ZeroPaddedAdd")
         guard a.shape.count == b.shape.count, !a.shape.isEmpty else {
