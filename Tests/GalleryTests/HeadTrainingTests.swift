@@ -1,5 +1,6 @@
 import CNNRuntime
 @testable import Gallery
+@testable import MetricLearning
 import GRDB
 import XCTest
 
