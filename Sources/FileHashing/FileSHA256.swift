@@ -23,7 +23,7 @@ public enum FileSHA256 {
     }
 
     /// Lowercase hex of a digest (two digits per byte).
-    public static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
+    static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
         let digits = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []
         for byte in digest { out += [digits[Int(byte >> 4)], digits[Int(byte & 15)]] }

@@ -1,4 +1,4 @@
-import FileHashing
+@testable import FileHashing
 import Foundation
 import XCTest
 
