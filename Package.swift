@@ -17,6 +17,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "cnnpipe", targets: ["cnnpipe"]),
+        // Benchmarks of the libraries (benchmarks/*.sh), kept out of the user-facing command.
+        .executable(name: "cnnpipe-bench", targets: ["cnnpipe-bench"]),
         // Plugins are real shared objects loaded with dlopen; the host never links them.
         .library(name: "Basics", type: .dynamic, targets: ["Basics"]),
         .library(name: "Stylize", type: .dynamic, targets: ["Stylize"]),
@@ -31,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
         .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
     ],
     targets: [
         // C plugin ABI: the only thing host and plugins share.
@@ -69,13 +72,23 @@ let package = Package(
                 path: "Sources/CNNRuntime", swiftSettings: numeric),
         // Faces on CNNRuntime: dlib's MMOD detector (tiled pyramid, NMS), landmarks, alignment.
         .target(name: "FaceKit", dependencies: ["CNNRuntime", "FrameModel"], path: "Sources/FaceKit", swiftSettings: numeric),
-        // Face galleries: people and their embeddings in SQLite (GRDB), nearest-person search via BLAS.
-        .target(name: "Gallery", dependencies: ["FaceKit", .product(name: "GRDB", package: "GRDB.swift")],
+        // Metric learning on face embeddings: the learned head (a map and/or a verifier) and its training
+        // (triplet loss, logistic verifier, early stopping) on CNNRuntime's gradients. Knows nothing of storage.
+        .target(name: "MetricLearning", dependencies: ["CNNRuntime"], path: "Sources/MetricLearning", swiftSettings: fast),
+        // Face galleries: people, their embeddings and the learned head in SQLite (GRDB), nearest-person search via BLAS.
+        .target(name: "Gallery", dependencies: ["FaceKit", "MetricLearning", .product(name: "GRDB", package: "GRDB.swift")],
                 path: "Sources/Gallery", swiftSettings: fast),
+        // SHA-256 of model files (a gallery's model identity), through swift-crypto.
+        .target(name: "FileHashing", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+                path: "Sources/FileHashing"),
         .executableTarget(name: "cnnpipe",
-                          dependencies: ["FilterKit", "ImageIO", "CNNRuntime", "FaceKit", "Gallery", "Drawing",
+                          dependencies: ["FilterKit", "ImageIO", "CNNRuntime", "FaceKit", "Gallery", "MetricLearning",
+                                         "FileHashing", "Drawing",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/cnnpipe", linkerSettings: binaryRuntime),
+        .executableTarget(name: "cnnpipe-bench",
+                          dependencies: ["CNNRuntime", "Gallery", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          path: "Sources/cnnpipe-bench"),
 
         // Boxes, text (FreeType) and face overlays on FloatImage, for the plugins that draw.
         .target(name: "Drawing", dependencies: ["FrameModel", "CFreeType"], path: "Sources/Drawing", swiftSettings: fast),
@@ -92,7 +105,7 @@ let package = Package(
         .target(name: "FaceDetect", dependencies: ["PluginKit", "FaceKit", "Drawing"], path: "Plugins/FaceDetect",
                 swiftSettings: fast, linkerSettings: pluginRuntime),
 
-        .target(name: "Identify", dependencies: ["PluginKit", "FaceKit", "Gallery"], path: "Plugins/Identify",
+        .target(name: "Identify", dependencies: ["PluginKit", "FaceKit", "Gallery", "FileHashing"], path: "Plugins/Identify",
                 swiftSettings: fast, linkerSettings: pluginRuntime),
 
         // Activations of any layer: feature-map grids, heat maps, top patches per unit (receptive fields).
@@ -107,7 +120,8 @@ let package = Package(
         .testTarget(name: "CNNRuntimeTests", dependencies: ["CNNRuntime"], path: "Tests/CNNRuntimeTests"),
         .testTarget(name: "FaceKitTests", dependencies: ["FaceKit", "ImageIO"], path: "Tests/FaceKitTests",
                     exclude: ["Reference"]),
-        .testTarget(name: "GalleryTests", dependencies: ["Gallery"], path: "Tests/GalleryTests"),
+        .testTarget(name: "GalleryTests", dependencies: ["Gallery", "MetricLearning"], path: "Tests/GalleryTests"),
+        .testTarget(name: "FileHashingTests", dependencies: ["FileHashing"], path: "Tests/FileHashingTests"),
         .testTarget(name: "StyleTransferTests", dependencies: ["StyleTransfer", "ImageIO"], path: "Tests/StyleTransferTests"),
         .testTarget(name: "ActivationKitTests", dependencies: ["ActivationKit"], path: "Tests/ActivationKitTests"),
     ],

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Face gallery: nearest-person search over 1,000,000 enrolled embeddings, and enrolment rates.
 #
-# Search: `cnnpipe gallery bench-search` fills an index with EMBEDDINGS (default 1,000,000) synthetic
+# Search: `cnnpipe-bench gallery-search` fills an index with EMBEDDINGS (default 1,000,000) synthetic
 # 128-number embeddings (random directions, unit length; one person each, the most work per query),
 # then times QUERIES (default 101) single queries, each a new random vector, k=5: the median is
 # the number. Also: a batch of 8 queries through one sgemm pass, the same search on 1 thread, and
@@ -12,6 +12,7 @@
 # 200,000) embeddings and the time to load them back as an index; and, with the models, `cnnpipe
 # gallery enroll-dir` over the corpus's faces/train photos (detection, landmarks, embedding, store).
 source "$(dirname "$0")/lib/common.sh"
+need_bench
 
 EMBEDDINGS=${EMBEDDINGS:-1000000}
 QUERIES=${QUERIES:-101}
@@ -23,13 +24,13 @@ echo "== gallery search: $EMBEDDINGS embeddings, $QUERIES queries, $THREADS thre
 # busy: CPU seconds the whole machine has used (all of /proc/stat's first line but idle and iowait).
 busy() { awk -v t="$(getconf CLK_TCK)" '/^cpu / { print ($2 + $3 + $4 + $7 + $8 + $9) / t }' /proc/stat; }
 before=$(busy); start=$(date +%s.%N)
-/usr/bin/time -f '%U %S' -o "$TMP/cpu" "$CNNPIPE" gallery bench-search --embeddings "$EMBEDDINGS" --queries "$QUERIES" \
+/usr/bin/time -f '%U %S' -o "$TMP/cpu" "$CNNPIPE_BENCH" gallery-search --embeddings "$EMBEDDINGS" --queries "$QUERIES" \
     --threads "$THREADS" --enrolments "$ENROLMENTS" --load-test "$LOAD" --dir "$TMP" --json > "$TMP/main.json"
 # Other processes' CPU use during the run, as a fraction of one core: the search is memory-bound and
 # shares memory bandwidth and both cores with them.
 other=$(awk -v b="$before" -v a="$(busy)" -v s="$start" -v e="$(date +%s.%N)" '{ printf "%.2f", (a - b - $1 - $2) / (e - s) }' "$TMP/cpu")
-"$CNNPIPE" gallery bench-search --embeddings "$EMBEDDINGS" --queries 31 --threads 1 --batch 0 --json > "$TMP/one.json"
-"$CNNPIPE" gallery bench-search --embeddings "$EMBEDDINGS" --people $((EMBEDDINGS / 10)) --queries 31 --threads "$THREADS" \
+"$CNNPIPE_BENCH" gallery-search --embeddings "$EMBEDDINGS" --queries 31 --threads 1 --batch 0 --json > "$TMP/one.json"
+"$CNNPIPE_BENCH" gallery-search --embeddings "$EMBEDDINGS" --people $((EMBEDDINGS / 10)) --queries 31 --threads "$THREADS" \
     --batch 0 --json > "$TMP/people.json"
 
 python3 - "$TMP/main.json" "$TMP/one.json" "$TMP/people.json" > "$TMP/summary" <<'PY'
@@ -47,7 +48,7 @@ print(f"  bulk import: {m['bulk_insert_per_s']:.0f} embeddings/s; {m['load_embed
 print(f"MEDIAN {m['query_ms_median']:.2f}")
 PY
 grep -v '^MEDIAN' "$TMP/summary"
-warn_load "gallery bench-search" "$other"
+warn_load "cnnpipe-bench gallery-search" "$other"
 
 if [[ -f $REPO/models/dlib_face_recognition_resnet_model_v1.dat && -d $CORPUS/faces/train ]]; then
     photos=$(find "$CORPUS/faces/train" -type f | wc -l)

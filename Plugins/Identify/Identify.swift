@@ -1,5 +1,6 @@
 import CNNRuntime
 import FaceKit
+import FileHashing
 import Foundation
 import FrameModel
 import Gallery
@@ -34,7 +35,7 @@ final class Identify: Stage {
         }
         let modelPath = try host.modelPath(FaceEmbedder.modelFile)
         do {
-            let gallery = try Gallery(path: path, modelIdentity: try SHA256.hexOfFile(atPath: modelPath), create: false, readOnly: true)
+            let gallery = try Gallery(path: path, modelIdentity: try FileSHA256.hex(ofFileAt: modelPath), create: false, readOnly: true)
             let useHead = try p[Self.head], headTolerance = try p[Self.headTolerance]
             let hasHead = useHead ? try gallery.currentHead() != nil : false
             matcher = try FaceMatcher(gallery: gallery, useHead: useHead,

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import MetricLearning
 
 /// The JSON form of a gallery (export / import):
 ///

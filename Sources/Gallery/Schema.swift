@@ -1,4 +1,5 @@
 import GRDB
+import MetricLearning
 
 /// The gallery's tables, built by GRDB migrations (each one transaction, recorded in grdb_migrations).
 ///

@@ -1,11 +1,13 @@
 import ArgumentParser
 import CNNRuntime
 import FaceKit
+import FileHashing
 import FilterKit
 import Foundation
 import FrameModel
 import Gallery
 import ImageIO
+import MetricLearning
 
 struct FacesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -124,7 +126,7 @@ struct FacesVerify: ParsableCommand {
                 let g = try Gallery(path: path, create: false)
                 guard let h = try g.currentHead() else { return nil }
                 // A head is only meaningful for embeddings of the model its gallery holds.
-                _ = try Gallery(path: path, modelIdentity: try SHA256.hexOfFile(atPath: try ModelLocator.find(FaceEmbedder.modelFile)), create: false)
+                _ = try Gallery(path: path, modelIdentity: try FileSHA256.hex(ofFileAt: try ModelLocator.find(FaceEmbedder.modelFile)), create: false)
                 return noHead ? nil : h
             }
         }
@@ -186,7 +188,7 @@ struct FacesIdentify: ParsableCommand {
     func run() throws {
         let (recognizer, matcher) = try orFail { () -> (FaceRecognizer, FaceMatcher) in
             let modelPath = try ModelLocator.find(FaceEmbedder.modelFile)
-            let g = try Gallery(path: gallery, modelIdentity: try SHA256.hexOfFile(atPath: modelPath), create: false, readOnly: true)
+            let g = try Gallery(path: gallery, modelIdentity: try FileSHA256.hex(ofFileAt: modelPath), create: false, readOnly: true)
             return (try FaceRecognizer(embedderPath: modelPath, threads: threads),
                     try FaceMatcher(gallery: g, useHead: !noHead, tolerance: tolerance, threads: threads))
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CNNRuntime
 import FaceKit
+import FileHashing
 import Foundation
 import FrameModel
 import Gallery
@@ -27,7 +28,7 @@ struct GalleryCommand: ParsableCommand {
         """,
         subcommands: [GalleryEnroll.self, GalleryEnrollDir.self, GalleryList.self, GalleryInfo.self, GalleryRename.self,
                       GalleryRemove.self, GalleryNotes.self, GalleryExport.self, GalleryImport.self, GalleryTrain.self, GalleryHead.self,
-                      GalleryEvaluate.self, GalleryBenchSearch.self])
+                      GalleryEvaluate.self])
 }
 
 struct GalleryOption: ParsableArguments {
@@ -52,7 +53,7 @@ struct Enroller {
     /// so a gallery of another model is refused at once.
     static func model() throws -> (path: String, identity: String) {
         let path = try ModelLocator.find(FaceEmbedder.modelFile)
-        return (path, try SHA256.hexOfFile(atPath: path))
+        return (path, try FileSHA256.hex(ofFileAt: path))
     }
 
     init(model: (path: String, identity: String), threads: Int, largest: Bool, upsample: Int, detectSize: Int) throws {
@@ -299,7 +300,7 @@ struct GalleryInfo: ParsableCommand {
         print("model: \(gallery.modelIdentity.map { "sha256:\($0)" } ?? "(none yet)")")
         if let id = gallery.modelIdentity, let path = try? ModelLocator.find(FaceEmbedder.modelFile) {
             // Hashing the installed model says whether this gallery can be used with it.
-            let installed = (try? SHA256.hexOfFile(atPath: path)) == id
+            let installed = (try? FileSHA256.hex(ofFileAt: path)) == id
             print("installed \(FaceEmbedder.modelFile): \(installed ? "the same model" : "a DIFFERENT model (enrol and identify will refuse)")")
         }
         print("schema version: \(try orFail { try gallery.schemaVersion() })")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Gallery
+import MetricLearning
 
 extension MetricHead.Method: ExpressibleByArgument {}
 extension TripletSelection: ExpressibleByArgument {}

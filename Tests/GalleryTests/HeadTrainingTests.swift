@@ -1,5 +1,6 @@
 import CNNRuntime
 @testable import Gallery
+@testable import MetricLearning
 import GRDB
 import XCTest
 
@@ -23,6 +24,11 @@ final class HeadTrainingTests: XCTestCase {
             }
         }
         return try TrainingSet(people: (0..<people).map { "person \($0)" }, labels: labels, vectors: vectors)
+    }
+
+    /// MetricLearning knows nothing of the gallery; the head's size must still be the stored embeddings'.
+    func testHeadDimensionIsTheGalleryEmbeddingDimension() {
+        XCTAssertEqual(MetricHead.dimension, Embedding.dimension)
     }
 
     func testSyntheticSeparableSetReaches99PercentValidationAccuracy() throws {

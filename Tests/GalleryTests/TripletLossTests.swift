@@ -1,5 +1,5 @@
 import CNNRuntime
-@testable import Gallery
+@testable import MetricLearning
 import XCTest
 
 /// The triplet loss, its gradient and the triplet selection on hand-made embeddings; the head's
@@ -73,7 +73,7 @@ final class TripletLossTests: XCTestCase {
     /// ∂J/∂W through the head's graph (GradientSession, seeded with ∂J/∂F) against finite differences of J(W).
     func testHeadGraphGradientMatchesFiniteDifferences() throws {
         var rng = SplitMix(11)
-        let d = Embedding.dimension, rows = 6
+        let d = MetricHead.dimension, rows = 6
         let x = (0..<rows * d).map { _ in Float.random(in: -0.2...0.2, using: &rng) }
         var w = [Float](repeating: 0, count: d * d)
         for i in 0..<d { w[i * d + i] = 1 }

@@ -1,6 +1,8 @@
 # Shared set-up for the benchmark scripts; source it, don't run it.
 #   CNNPIPE        the binary: default .build/release/cnnpipe, built here with `swift build -c release`
 #                  (skipped with CNNPIPE_NO_BUILD=1, or when CNNPIPE is given to time another build)
+#   CNNPIPE_BENCH  the benchmark executable (cnnpipe-bench), default beside CNNPIPE; checked by the
+#                  scripts that use it (need_bench)
 #   CORPUS         the photo corpus (read in place, never copied into the repo)
 #   BENCH          the timing helper (see lib/bench.py)
 #   TMP            a scratch directory, removed on exit
@@ -17,6 +19,8 @@ if [[ -z ${CNNPIPE:-} && ${CNNPIPE_NO_BUILD:-0} != 1 ]]; then
 fi
 CNNPIPE=${CNNPIPE:-$REPO/.build/release/cnnpipe}
 [[ -x $CNNPIPE ]] || { echo "no $CNNPIPE; build with swift build -c release" >&2; exit 1; }
+CNNPIPE_BENCH=${CNNPIPE_BENCH:-$(dirname "$CNNPIPE")/cnnpipe-bench}
+need_bench() { [[ -x $CNNPIPE_BENCH ]] || { echo "no $CNNPIPE_BENCH; build with swift build -c release" >&2; exit 1; }; }
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/cnnpipe-bench.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT

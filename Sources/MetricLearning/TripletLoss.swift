@@ -20,7 +20,7 @@ public struct Triplet: Sendable, Equatable, CustomStringConvertible {
 /// The triplet loss J = Σ max(‖f(A) − f(P)‖² − ‖f(A) − f(N)‖² + α, 0) over rows of a batch F (N × 128).
 public enum TripletLoss {
     /// Squared Euclidean distances between all rows of `f` (rows × d): ‖a‖² + ‖b‖² − 2 a·b with one sgemm.
-    public static func squaredDistances(_ f: [Float], rows: Int, dimension d: Int = Embedding.dimension) -> [Float] {
+    public static func squaredDistances(_ f: [Float], rows: Int, dimension d: Int = MetricHead.dimension) -> [Float] {
         var gram = [Float](repeating: 0, count: rows * rows)
         f.withUnsafeBufferPointer { p in
             gram.withUnsafeMutableBufferPointer { g in
@@ -38,7 +38,7 @@ public enum TripletLoss {
 
     /// Squared distances between the rows of `a` (m × d) and of `b` (n × d): an m × n matrix, one sgemm.
     public static func crossSquaredDistances(_ a: [Float], rows m: Int, _ b: [Float], rows n: Int,
-                                             dimension d: Int = Embedding.dimension) -> [Float] {
+                                             dimension d: Int = MetricHead.dimension) -> [Float] {
         guard m > 0, n > 0 else { return [] }
         var out = [Float](repeating: 0, count: m * n)
         a.withUnsafeBufferPointer { ap in
@@ -86,7 +86,7 @@ public enum TripletLoss {
 
     /// J and ∂J/∂F (rows × d) for the given triplets: for an active triplet (loss > 0),
     /// ∂/∂f(A) = 2(f(N) − f(P)), ∂/∂f(P) = 2(f(P) − f(A)), ∂/∂f(N) = 2(f(A) − f(N)).
-    public static func lossAndGradient(_ f: [Float], rows: Int, dimension d: Int = Embedding.dimension,
+    public static func lossAndGradient(_ f: [Float], rows: Int, dimension d: Int = MetricHead.dimension,
                                        triplets: [Triplet], margin: Float) -> (loss: Double, active: Int, gradient: [Float]) {
         var gradient = [Float](repeating: 0, count: rows * d)
         var loss: Double = 0, active = 0

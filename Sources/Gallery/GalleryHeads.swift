@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import MetricLearning
 
 extension Gallery {
     /// The head in use: the newest one `gallery train` stored (nil when none).
@@ -12,7 +13,7 @@ extension Gallery {
 
     /// Stores `head` as the one in use (earlier heads stay in the table, unused, until `removeHeads`).
     public func saveHead(_ head: MetricHead) throws {
-        try head.validate()
+        do { try head.validate() } catch { throw GalleryError("\(error)") }   // the same one-line error type as the rest
         try write { db in try Self.insert(db, head) }
     }
 

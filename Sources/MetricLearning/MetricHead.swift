@@ -19,7 +19,8 @@ public struct MetricHead: Sendable, Equatable {
         public init(weights: [Float], bias: Float) { self.weights = weights; self.bias = bias }
     }
 
-    public static let dimension = Embedding.dimension
+    /// The face descriptor's length (dlib's face ResNet: 128 numbers, as the gallery stores them).
+    public static let dimension = 128
     /// Probability at or above which the verifier says "same person".
     public static let probabilityThreshold: Float = 0.5
 
@@ -43,18 +44,18 @@ public struct MetricHead: Sendable, Equatable {
     public func validate() throws {
         let d = Self.dimension
         if let w = transform {
-            guard w.count == d * d else { throw GalleryError("head: transform has \(w.count) numbers, expected \(d * d)") }
-            guard w.allSatisfy(\.isFinite) else { throw GalleryError("head: transform has a NaN or infinite number") }
+            guard w.count == d * d else { throw MetricLearningError("head: transform has \(w.count) numbers, expected \(d * d)") }
+            guard w.allSatisfy(\.isFinite) else { throw MetricLearningError("head: transform has a NaN or infinite number") }
         }
         if let v = verifier {
-            guard v.weights.count == d else { throw GalleryError("head: verifier has \(v.weights.count) weights, expected \(d)") }
-            guard v.weights.allSatisfy(\.isFinite), v.bias.isFinite else { throw GalleryError("head: verifier has a NaN or infinite number") }
+            guard v.weights.count == d else { throw MetricLearningError("head: verifier has \(v.weights.count) weights, expected \(d)") }
+            guard v.weights.allSatisfy(\.isFinite), v.bias.isFinite else { throw MetricLearningError("head: verifier has a NaN or infinite number") }
         }
-        guard threshold.isFinite, threshold > 0 else { throw GalleryError("head: threshold \(threshold) is not a positive number") }
+        guard threshold.isFinite, threshold > 0 else { throw MetricLearningError("head: threshold \(threshold) is not a positive number") }
         switch method {
-        case .triplet: guard transform != nil, verifier == nil else { throw GalleryError("head: a triplet head has a transform and no verifier") }
-        case .binary: guard transform == nil, verifier != nil else { throw GalleryError("head: a binary head has a verifier and no transform") }
-        case .both: guard transform != nil, verifier != nil else { throw GalleryError("head: a 'both' head has a transform and a verifier") }
+        case .triplet: guard transform != nil, verifier == nil else { throw MetricLearningError("head: a triplet head has a transform and no verifier") }
+        case .binary: guard transform == nil, verifier != nil else { throw MetricLearningError("head: a binary head has a verifier and no transform") }
+        case .both: guard transform != nil, verifier != nil else { throw MetricLearningError("head: a 'both' head has a transform and a verifier") }
         }
     }
 

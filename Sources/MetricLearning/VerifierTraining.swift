@@ -8,7 +8,7 @@ extension HeadTrainer {
     static func trainVerifier(_ f: [Float], _ set: TrainingSet, _ split: TrainingSet.Split,
                               _ pairs: (same: [(Int, Int)], different: [(Int, Int)]), _ options: HeadTrainingOptions,
                               _ progress: (String) -> Void) throws -> (MetricHead.Verifier, HeadReport.Phase) {
-        let d = Embedding.dimension
+        let d = MetricHead.dimension
         let session = try GradientSession(HeadGraphs.verifier(nil), outputs: [HeadGraphs.logit],
                                           parameters: [HeadGraphs.weightsName, HeadGraphs.biasName], threads: options.threads)
         var weights = session.parameters[HeadGraphs.weightsName]!.floats, bias = session.parameters[HeadGraphs.biasName]!.floats
@@ -68,7 +68,7 @@ extension HeadTrainer {
 
     /// ½ mean CE over same pairs + ½ over different pairs (rows of f in the head's space).
     static func balancedCrossEntropy(_ v: MetricHead.Verifier, _ f: [Float], _ pairs: (same: [(Int, Int)], different: [(Int, Int)])) -> Double {
-        let d = Embedding.dimension
+        let d = MetricHead.dimension
         func mean(_ list: [(Int, Int)], same: Bool) -> Double {
             guard !list.isEmpty else { return 0 }
             var total = 0.0

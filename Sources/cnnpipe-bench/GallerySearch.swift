@@ -3,12 +3,11 @@ import CNNRuntime
 import Foundation
 import Gallery
 
-/// `cnnpipe gallery bench-search` (hidden, for benchmarks/gallery-search.sh): nearest-person search
-/// over synthetic embeddings, and the gallery's write and load rates.
-struct GalleryBenchSearch: ParsableCommand {
+/// `cnnpipe-bench gallery-search` (for benchmarks/gallery-search.sh): nearest-person search over
+/// synthetic embeddings, and the gallery's write and load rates.
+struct GallerySearch: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench-search", abstract: "Time nearest-person search over synthetic embeddings (development).",
-        shouldDisplay: false)
+        commandName: "gallery-search", abstract: "Time nearest-person search over synthetic embeddings, and gallery writes and loads.")
 
     @Option(help: "Synthetic embeddings in the index (random directions, unit length).") var embeddings = 1_000_000
     @Option(help: "People they belong to (default: one person per embedding, the most work per query).") var people: Int?
@@ -43,7 +42,7 @@ struct GalleryBenchSearch: ParsableCommand {
         let names = (0..<peopleCount).map { "person \($0)" }
         let generated = now() - t0
         t0 = now()
-        let index = try orFail { try GalleryIndex(names: names, rowPerson: rowPerson, matrix: matrix, threads: threads) }
+        let index = try GalleryIndex(names: names, rowPerson: rowPerson, matrix: matrix, threads: threads)
         let built = now() - t0
         matrix = []      // the index holds the only copy now
         results["generate_s"] = generated
@@ -54,10 +53,10 @@ struct GalleryBenchSearch: ParsableCommand {
         let probeRow = embeddings / 3
         var probe = index.row(probeRow)
         for j in 0..<d { probe[j] += Float(rng.uniform() * 0.002 - 0.001) }
-        let found = try orFail { try index.nearest(probe, k: 1) }
+        let found = try index.nearest(probe, k: 1)
         let probePerson = names[probeRow * peopleCount / embeddings]
         guard found.first?.name == probePerson else {
-            fail("sanity check failed: a stored embedding's nearest person is \(found.first?.name ?? "nobody"), not \(probePerson)")
+            throw BenchFailure("sanity check failed: a stored embedding's nearest person is \(found.first?.name ?? "nobody"), not \(probePerson)")
         }
 
         // Single queries: a new random query each time; warm-up first.
@@ -65,7 +64,7 @@ struct GalleryBenchSearch: ParsableCommand {
         var times: [Double] = []
         for (i, q) in queryVectors.enumerated() {
             let t = now()
-            _ = try orFail { try index.nearest(q, k: k) }
+            _ = try index.nearest(q, k: k)
             if i >= 3 { times.append((now() - t) * 1000) }
         }
         times.sort()
@@ -81,7 +80,7 @@ struct GalleryBenchSearch: ParsableCommand {
             for i in 0..<(max(5, queries / batch) + 1) {
                 let qs = (0..<batch).map { _ in rng.unitVector(d) }
                 let t = now()
-                _ = try orFail { try index.nearestMany(qs, k: k) }
+                _ = try index.nearestMany(qs, k: k)
                 if i > 0 { batchTimes.append((now() - t) * 1000) }
             }
             batchTimes.sort()
@@ -99,10 +98,10 @@ struct GalleryBenchSearch: ParsableCommand {
                 // What `enroll` does per person: one transaction with one embedding.
                 let path = folder + "/enrol.db"
                 try? FileManager.default.removeItem(atPath: path)
-                let g = try orFail { try Gallery(path: path, modelIdentity: identity) }
+                let g = try Gallery(path: path, modelIdentity: identity)
                 let t = now()
                 for i in 0..<enrolments {
-                    _ = try orFail { try g.enroll(name: "person \(i)", embeddings: [rng.unitVector(d)], sources: ["photo-\(i).jpg"]) }
+                    _ = try g.enroll(name: "person \(i)", embeddings: [rng.unitVector(d)], sources: ["photo-\(i).jpg"])
                 }
                 let s = now() - t
                 results["enrolments"] = enrolments
@@ -112,7 +111,7 @@ struct GalleryBenchSearch: ParsableCommand {
                 // Bulk import (10,000 people per transaction), then the index loaded from the file.
                 let path = folder + "/load.db"
                 try? FileManager.default.removeItem(atPath: path)
-                let g = try orFail { try Gallery(path: path, modelIdentity: identity) }
+                let g = try Gallery(path: path, modelIdentity: identity)
                 let date = Date()
                 var t = now()
                 var start = 0
@@ -122,12 +121,12 @@ struct GalleryBenchSearch: ParsableCommand {
                         GalleryDocument.PersonRecord(name: "person \($0)", notes: nil, createdAt: date, updatedAt: date,
                               embeddings: [GalleryDocument.EmbeddingRecord(source: nil, createdAt: date, vector: rng.unitVector(d))])
                     })
-                    _ = try orFail { try g.importDocument(doc) }
+                    _ = try g.importDocument(doc)
                     start += n
                 }
                 results["bulk_insert_per_s"] = Double(loadTest) / (now() - t)
                 t = now()
-                let loaded = try orFail { try GalleryIndex(gallery: g) }
+                let loaded = try GalleryIndex(gallery: g)
                 results["load_embeddings"] = loaded.count
                 results["load_s"] = now() - t
                 results["gallery_file_mib"] = Double((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0) / 1_048_576
@@ -154,37 +153,4 @@ struct GalleryBenchSearch: ParsableCommand {
     }
 
     private func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
-}
-
-/// xorshift64*: fast, reproducible synthetic data.
-struct BenchRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed | 1 }
-
-    mutating func next() -> UInt64 {
-        state ^= state >> 12; state ^= state << 25; state ^= state >> 27
-        return state &* 2_685_821_657_736_338_717
-    }
-
-    /// Uniform in [0, 1).
-    mutating func uniform() -> Double { Double(next() >> 11) * 0x1p-53 }
-
-    /// A random direction (roughly Gaussian components: a sum of uniforms), scaled to unit length.
-    mutating func unitVector(_ out: UnsafeMutablePointer<Float>, _ n: Int) {
-        var sum: Float = 0
-        for j in 0..<n {
-            let r = next()
-            // Sum of four 16-bit uniforms, centred: close enough to a normal for directions.
-            let s = Float(r & 0xFFFF) + Float((r >> 16) & 0xFFFF) + Float((r >> 32) & 0xFFFF) + Float(r >> 48)
-            let v = s - 2 * 65535
-            out[j] = v
-            sum += v * v
-        }
-        let scale = 1 / max(sum, .leastNormalMagnitude).squareRoot()
-        for j in 0..<n { out[j] *= scale }
-    }
-
-    mutating func unitVector(_ n: Int) -> [Float] {
-        [Float](unsafeUninitializedCapacity: n) { b, count in unitVector(b.baseAddress!, n); count = n }
-    }
 }

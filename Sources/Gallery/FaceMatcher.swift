@@ -1,4 +1,5 @@
 import Foundation
+import MetricLearning
 
 /// Matching faces against a gallery with its learned head (when it has one and `useHead`), else with
 /// the plain distance: what `faces identify`, `faces verify` and the identify stage share.

@@ -9,18 +9,18 @@ public struct TrainingSet: Sendable {
     public var count: Int { labels.count }
 
     public init(people: [String], labels: [Int], vectors: [Float]) throws {
-        guard vectors.count == labels.count * Embedding.dimension else {
-            throw GalleryError("training set: \(vectors.count) numbers for \(labels.count) embeddings")
+        guard vectors.count == labels.count * MetricHead.dimension else {
+            throw MetricLearningError("training set: \(vectors.count) numbers for \(labels.count) embeddings")
         }
         self.people = people; self.labels = labels; self.vectors = vectors
     }
 
-    public func row(_ i: Int) -> ArraySlice<Float> { vectors[i * Embedding.dimension ..< (i + 1) * Embedding.dimension] }
+    public func row(_ i: Int) -> ArraySlice<Float> { vectors[i * MetricHead.dimension ..< (i + 1) * MetricHead.dimension] }
 
     /// The rows `indices` as a matrix.
     public func rows(_ indices: [Int]) -> [Float] {
         var out: [Float] = []
-        out.reserveCapacity(indices.count * Embedding.dimension)
+        out.reserveCapacity(indices.count * MetricHead.dimension)
         for i in indices { out += row(i) }
         return out
     }

@@ -31,7 +31,7 @@ public enum HeadTrainer {
         let trainingPeople = Set(split.training.map { set.labels[$0] })
         let heldPeople = Set(split.validation.map { set.labels[$0] })
         guard trainingPeople.count >= 2, heldPeople.count >= 2 else {
-            throw GalleryError("gallery train needs at least 2 people with 3 or more photos each (this gallery has \(heldPeople.count)); "
+            throw MetricLearningError("gallery train needs at least 2 people with 3 or more photos each (this gallery has \(heldPeople.count)); "
                 + "enrol more photos per person")
         }
         let pairs = set.validationPairs(split, seed: options.seed)
@@ -70,7 +70,7 @@ public enum HeadTrainer {
 
     /// Euclidean distances of the pairs' rows of `matrix`.
     static func distances(_ matrix: [Float], _ pairs: (same: [(Int, Int)], different: [(Int, Int)])) -> (same: [Float], different: [Float]) {
-        let d = Embedding.dimension
+        let d = MetricHead.dimension
         return matrix.withUnsafeBufferPointer { m in
             func distance(_ p: (Int, Int)) -> Float {
                 let a = m.baseAddress! + p.0 * d, b = m.baseAddress! + p.1 * d
@@ -86,7 +86,7 @@ public enum HeadTrainer {
 
     static func trainTriplet(_ set: TrainingSet, _ split: TrainingSet.Split, _ options: HeadTrainingOptions,
                              _ progress: (String) -> Void) throws -> ([Float], HeadReport.Phase) {
-        let d = Embedding.dimension
+        let d = MetricHead.dimension
         let session = try GradientSession(HeadGraphs.triplet(transform: nil), outputs: [HeadGraphs.normalised],
                                           parameters: [HeadGraphs.transformName], threads: options.threads)
         var w = session.parameters[HeadGraphs.transformName]!.floats

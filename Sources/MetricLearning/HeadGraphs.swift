@@ -12,7 +12,7 @@ enum HeadGraphs {
     /// F = normalise(X · Wᵀ) for X [N, 128]: MatMul, then Mul, ReduceSum, Add ε, Sqrt, Div per row.
     /// The parameter W starts as `transform` (identity when nil).
     static func triplet(transform: [Float]?) -> ModelGraph {
-        let d = Embedding.dimension
+        let d = MetricHead.dimension
         var w = transform ?? [Float](repeating: 0, count: d * d)
         if transform == nil { for i in 0..<d { w[i * d + i] = 1 } }
         // MatMul takes Wᵀ (X · Wᵀ), so the initializer holds W and a Transpose feeds the product.
@@ -36,7 +36,7 @@ enum HeadGraphs {
 
     /// logit = |A − B| · w + bias for pairs (A, B) [N, 128] each, and p = σ(logit): Sub, Abs, Gemm, Sigmoid.
     static func verifier(_ start: MetricHead.Verifier?) -> ModelGraph {
-        let d = Embedding.dimension
+        let d = MetricHead.dimension
         let weights = start?.weights ?? [Float](repeating: 0, count: d)
         let nodes = [
             Node(name: "difference", opType: "Sub", inputs: [left, right], outputs: ["diff"]),
