@@ -28,7 +28,7 @@ for t in "${targets[@]}"; do
     execs=$(sed -n 's/^stat::number_of_executed_units: //p' "$out" | tail -1 | tr -d " ")
     rate=$(sed -n 's/^stat::average_exec_per_sec: //p' "$out" | tail -1 | tr -d " ")
     rss=$(sed -n 's/^stat::peak_rss_mb: //p' "$out" | tail -1 | tr -d " ")
-    read -r cov ft < <(grep -Eo 'cov: [0-9]+ ft: [0-9]+' "$out" | tail -1 | awk '{ print $2, $4 }' || true) || true
+    read -r cov ft < <(grep -aEo 'cov: [0-9]+ ft: [0-9]+' "$out" | tail -1 | awk '{ print $2, $4 }' || true) || true
     found=$(( $(artifacts "$t") - before ))
     [ "$status" = 0 ] || found="$found (exit $status)"
     row "$t" "${execs:-?}" "${rate:-?}" "${cov:-?}" "${ft:-?}" "${rss:-?}" "$found" "$(date -u +%FT%TZ)"
