@@ -10,13 +10,7 @@ cd "$(dirname "$0")/.."
 threads=${THREADS:-2}
 runs=${RUNS:-10}
 rounds=${ROUNDS:-3}
-scripts/setup-models.sh
-swift build -c release >/dev/null 2>&1 || swift build -c release
-bin=$(swift build -c release --show-bin-path)/cnnpipe
-venv=.build-venv
-[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/python" -c 'import onnxruntime, numpy' 2>/dev/null || "$venv/bin/pip" install --quiet onnxruntime numpy
-ortver=$("$venv/bin/python" -c 'import onnxruntime; print(onnxruntime.__version__)')
+source benchmarks/lib/ort.sh
 
 ours() { # model size int8(1|0)
   CNNPIPE_INT8=$3 "$bin" model bench "$1" --size "$2" --threads "$threads" --runs "$runs" --json \

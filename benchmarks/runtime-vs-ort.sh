@@ -7,13 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 threads=${THREADS:-2}
 runs=${RUNS:-10}
-scripts/setup-models.sh
-swift build -c release >/dev/null 2>&1 || swift build -c release
-bin=$(swift build -c release --show-bin-path)/cnnpipe
-venv=.build-venv
-[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/python" -c 'import onnxruntime, numpy' 2>/dev/null || "$venv/bin/pip" install --quiet onnxruntime numpy
-ortver=$("$venv/bin/python" -c 'import onnxruntime; print(onnxruntime.__version__)')
+source benchmarks/lib/ort.sh
 
 printf '%-22s %-10s %12s %12s %12s %8s %10s\n' model size cnnpipe_ms onednn_ms ort_ms ratio GFLOP/s
 met=0
