@@ -87,7 +87,7 @@ let package = Package(
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/cnnpipe", linkerSettings: binaryRuntime),
         .executableTarget(name: "cnnpipe-bench",
-                          dependencies: ["CNNRuntime", "Gallery", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          dependencies: ["CNNRuntime", "Gallery", "FaceKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/cnnpipe-bench"),
 
         // Boxes, text (FreeType) and face overlays on FloatImage, for the plugins that draw.

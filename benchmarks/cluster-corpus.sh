@@ -8,7 +8,7 @@
 #      model loading, detection, embedding, clustering and the contact sheets).
 #   2. benchmarks/cluster_dlib.py reads the embeddings cnnpipe wrote (DIR/N/faces.json, float32) and
 #      runs dlib.chinese_whispers_clustering(descriptors, 0.5) on them in cnnpipe's order, and the
-#      hidden `cnnpipe faces bench-cluster` on the same numbers; it prints clusters, the adjusted Rand
+#      `cnnpipe-bench cluster` on the same numbers; it prints clusters, the adjusted Rand
 #      index (ARI) against the identities (the photo's folder) and between cnnpipe and dlib, and
 #      whether the labels are identical; then the same on larger synthetic sets (corpus embeddings
 #      plus noise, SYNTHETIC sizes, default 1000,3000) with the clustering times of both (cnnpipe:
@@ -19,6 +19,7 @@
 # Takes about a minute (dlib at 3000 synthetic faces is most of it).
 source "$(dirname "$0")/lib/common.sh"
 need python3 python3
+need_bench
 
 ROUNDS=${ROUNDS:-3}
 SYNTHETIC=${SYNTHETIC:-1000,3000}
@@ -44,7 +45,7 @@ end=$(date +%s.%N)
 echo "   cnnpipe faces cluster (release, --threads $THREADS): $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }') s for the whole run"
 sed 's/^/   | /' "$TMP/cluster.out" | head -3
 
-"$PY" "$BENCH_DIR/cluster_dlib.py" --clusters "$TMP/clusters" --cnnpipe "$CNNPIPE" --rounds "$ROUNDS" --synthetic "$SYNTHETIC" \
+"$PY" "$BENCH_DIR/cluster_dlib.py" --clusters "$TMP/clusters" --cnnpipe-bench "$CNNPIPE_BENCH" --rounds "$ROUNDS" --synthetic "$SYNTHETIC" \
     | tee "$TMP/result"
 summary=$(tail -1 "$TMP/result")
 field() { sed -E "s/.*\\b$1=([^ ]+).*/\\1/" <<<"$summary"; }

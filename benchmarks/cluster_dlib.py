@@ -2,18 +2,18 @@
 """The dlib side of cluster-corpus.sh: dlib's chinese_whispers_clustering on the embeddings cnnpipe
 made, compared with cnnpipe's clusters and with the true identities.
 
-    cluster_dlib.py --clusters DIR --cnnpipe BIN [--threshold 0.5] [--rounds R] [--synthetic 1000,3000]
+    cluster_dlib.py --clusters DIR --cnnpipe-bench BIN [--threshold 0.5] [--rounds R] [--synthetic 1000,3000]
 
 DIR is the output of `cnnpipe faces cluster -o DIR` over the corpus: DIR/N/faces.json hold every
 face's path, its place in the order cnnpipe found the faces ("index") and its 128 numbers (float32).
 The true identity of a face is its photo's folder (faces/<split>/<person>/photo).
 
 1. Corpus: dlib.chinese_whispers_clustering on those float32 numbers (as dlib.vector, i.e. doubles)
-   in cnnpipe's order, timed around the call (best of R); `cnnpipe faces bench-cluster` on the same
+   in cnnpipe's order, timed around the call (best of R); `cnnpipe-bench cluster` on the same
    numbers (its raw labels, best of R). Printed: faces, clusters, adjusted Rand index (ARI) of
-   cnnpipe's clusters (from DIR), of dlib's and of bench-cluster's against the identities, ARI
+   cnnpipe's clusters (from DIR), of dlib's and of cnnpipe-bench's against the identities, ARI
    between cnnpipe and dlib, and whether the labels are identical (dlib numbers clusters by first
-   appearance; so does bench-cluster).
+   appearance; so does cnnpipe-bench cluster).
 2. Synthetic, larger: N rows drawn (seeded) from the corpus embeddings plus Gaussian noise
    (sigma 0.02 per number, ~0.23 from the original), identity = the original's person; the same
    comparison and the clustering times of both (cnnpipe: graph + whispers inside one process,
@@ -70,7 +70,7 @@ def cnnpipe_clusters(binary, embeddings, threshold, rounds, tmp):
     with open(path, "w") as f:
         # repr of the float32 values as doubles: read back as Float they are the same numbers.
         json.dump([[float(v) for v in row] for row in embeddings], f)
-    out = subprocess.run([binary, "faces", "bench-cluster", "--threshold", str(threshold), "--rounds", str(rounds), path],
+    out = subprocess.run([binary, "cluster", "--threshold", str(threshold), "--rounds", str(rounds), path],
                          check=True, capture_output=True, text=True).stdout
     result = json.loads(out)
     return result["labels"], (result["graph_ms"] + result["whispers_ms"]) / 1000, result
@@ -94,7 +94,7 @@ def load_corpus(directory):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--clusters", required=True)
-    ap.add_argument("--cnnpipe", required=True)
+    ap.add_argument("--cnnpipe-bench", required=True)
     ap.add_argument("--threshold", type=float, default=0.5)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--synthetic", default="1000,3000")
@@ -104,7 +104,7 @@ def main():
     paths, people, cli_labels, embeddings = load_corpus(args.clusters)
     tmp = os.path.dirname(os.path.abspath(args.clusters))
     d_labels, d_time = dlib_clusters(embeddings, args.threshold, args.rounds)
-    b_labels, b_time, _ = cnnpipe_clusters(args.cnnpipe, embeddings, args.threshold, args.rounds, tmp)
+    b_labels, b_time, _ = cnnpipe_clusters(args.cnnpipe_bench, embeddings, args.threshold, args.rounds, tmp)
     same = canonical(d_labels) == b_labels and canonical(cli_labels) == canonical(d_labels)
     print(f"   dlib {dlib.__version__} (dlib-bin); {len(embeddings)} faces of {len(set(people))} people")
     print(f"   {'':34} {'clusters':>8} {'ARI vs people':>14}")
@@ -136,7 +136,7 @@ def main():
         truth = [people[r] for r in rows]
         rounds = max(1, args.rounds if n <= 1000 else 1)
         d_labels, d_time = dlib_clusters(synthetic, args.threshold, rounds)
-        b_labels, b_time, info = cnnpipe_clusters(args.cnnpipe, synthetic, args.threshold, args.rounds, tmp)
+        b_labels, b_time, info = cnnpipe_clusters(args.cnnpipe_bench, synthetic, args.threshold, args.rounds, tmp)
         ok = canonical(d_labels) == b_labels
         all_same = all_same and ok
         print(f"   synthetic {n}: {len(set(b_labels))} clusters (dlib {len(set(d_labels))}), ARI vs people {ari(b_labels, truth):.4f}, "

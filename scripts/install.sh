@@ -3,7 +3,7 @@
 #   PREFIX/bin/cnnpipe, PREFIX/lib/cnnpipe/plugins/*.so, PREFIX/include/cnnpipe/{cnnpipe_plugin.h,module.modulemap},
 #   PREFIX/lib/cnnpipe/swift/*.so (the Swift runtime libraries: the prefix runs without the toolchain; it
 #   still needs the Debian libraries of scripts/setup.sh --deps: OpenBLAS, libjpeg, libpng, libwebp, FreeType),
-#   PREFIX/share/cnnpipe/presets/*.yaml, PREFIX/share/cnnpipe/models/* (when fetched),
+#   PREFIX/share/cnnpipe/presets/*.yaml (and share/cnnpipe/styles: the paintings they name), PREFIX/share/cnnpipe/models/* (when fetched),
 #   PREFIX/share/cnnpipe/spark/tag_library.py (the Spark job, docs/SCALE-OUT.md),
 #   PREFIX/share/man/man1/cnnpipe*.1 (one page per command; `man cnnpipe`, `man cnnpipe.faces.tag`),
 #   bash, zsh and fish completions under PREFIX/share (where each shell looks for vendor completions)
@@ -31,6 +31,19 @@ ldd "$prefix/bin/cnnpipe" "$prefix"/lib/cnnpipe/plugins/*.so \
 install -m 644 Sources/CNNPipeABI/include/cnnpipe_plugin.h "$prefix/include/cnnpipe/"
 printf 'module CNNPipeABI {\n    header "cnnpipe_plugin.h"\n    export *\n}\n' > "$prefix/include/cnnpipe/module.modulemap"
 install -m 644 presets/*.yaml "$prefix/share/cnnpipe/presets/"
+# Files a preset names by a path relative to presets/ that leaves it (the classic presets' public-domain
+# paintings from ../shared/corpus) go into share/cnnpipe/styles, and the installed preset points there.
+install -d "$prefix/share/cnnpipe/styles"
+for preset in presets/*.yaml; do
+  for ref in $(grep -oE '(\.\./)+[^,: ]+' "$preset" | sort -u); do
+    if [ -f "presets/$ref" ]; then
+      install -m 644 "presets/$ref" "$prefix/share/cnnpipe/styles/"
+      sed -i "s|$ref|../styles/$(basename "$ref")|g" "$prefix/share/cnnpipe/presets/$(basename "$preset")"
+    else
+      echo "install: $preset names $ref, which is missing here: that preset will need --set" >&2
+    fi
+  done
+done
 install -d "$prefix/share/cnnpipe/spark" && install -m 755 scripts/spark/tag_library.py "$prefix/share/cnnpipe/spark/"
 if compgen -G "${CNNPIPE_MODELS:-models}/*" >/dev/null; then      # models fetched by scripts/setup-models.sh
   install -d "$prefix/share/cnnpipe/models"

@@ -14,7 +14,7 @@ final class Annotate: Stage {
     static let landmarks = Param<Bool>("landmarks", default: true, "mark the landmark points")
     static let fontSize = Param<Int>("font-size", default: 0, range: 0...512, "label size in pixels (0 = from the image size)")
     static let caption = Param<String>("caption", default: "", "text to write in the top-left corner (empty = none)")
-    static let font = Param<String>("font", default: TextRenderer.defaultFont, "TrueType font file for labels")
+    static let font = Param<String>("font", default: TextRenderer.defaultFont, "TrueType font file for labels").filePath()
     static let parameters = Parameter.list(color, unknownColor, thickness, labels, landmarks, fontSize, caption, font)
 
     let overlay: FaceOverlay

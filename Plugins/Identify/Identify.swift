@@ -12,7 +12,8 @@ import PluginKit
 final class Identify: Stage {
     static let name = "identify"
     static let summary = "Name the detected faces from a gallery (nearest enrolled person, or unknown)"
-    static let gallery = Param<String?>("gallery", "the gallery file (cnnpipe gallery enroll … makes one)")
+    static let gallery = Param<String?>("gallery", "the gallery file (cnnpipe gallery enroll … makes one); empty = the user's gallery, "
+                                        + "$CNNPIPE_GALLERY or ~/.local/share/cnnpipe/people.db").filePath()
     static let tolerance = Param<Float>("tolerance", default: 0.6, range: 0...2,
                                         "largest plain descriptor distance that still counts as the person (dlib: 0.6)")
     static let head = Param<Bool>("head", default: true,
@@ -30,8 +31,9 @@ final class Identify: Stage {
     let topK: Int, relabel: Bool
 
     init(_ p: ParameterValues, host: StageHost) throws {
-        guard let path = try p[Self.gallery] else {
-            throw StageError("gallery: give the gallery file (make one with 'cnnpipe gallery enroll --gallery G.db --name NAME PHOTO')")
+        let path = try p[Self.gallery] ?? Gallery.defaultPath()
+        guard access(path, F_OK) == 0 else {
+            throw StageError("\(path): no such gallery (make one with 'cnnpipe gallery enroll --gallery \(path) --name NAME PHOTO')")
         }
         let modelPath = try host.modelPath(FaceEmbedder.modelFile)
         do {

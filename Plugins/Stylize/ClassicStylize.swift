@@ -14,7 +14,7 @@ final class ClassicStylize: Stage {
     enum Start: String, CaseIterable { case content, noise }
     static let styleImage = Param<[Weighted]>(required: "style-image",
                                               list: "painting(s) to take the style from: PATH or PATH:WEIGHT,PATH:WEIGHT,... (weights normalised)",
-                                              count: 1...64)
+                                              count: 1...64).filePath()
     static let contentWeight = Param<Float>("content-weight", default: 1, range: 0...1e6, "α: weight of the content cost")
     static let styleWeight = Param<Float>("style-weight", default: 1000, range: 0...1e9, "β: weight of the style cost")
     static let tvWeight = Param<Float>("tv-weight", default: 0.01, range: 0...1e6, "weight of the total-variation cost (smoothness)")
@@ -27,7 +27,7 @@ final class ClassicStylize: Stage {
     static let scales = Param<Int>("scales", default: 1, range: 1...4, "coarse-to-fine levels (2: half size, then full size)")
     static let preserveColour = Param<Bool>("preserve-colour", default: false, "keep the photo's own colours (the result's brightness only)")
     static let featureModel = Param<String>("feature-model", default: "arbitrary_predict",
-                                            "the CNN whose layers define content and style (model name or ONNX path)")
+                                            "the CNN whose layers define content and style (model name or ONNX path)").filePath()
     static let contentLayer = Param<String>("content-layer", default: ClassicLayers.content, "layer for the content cost")
     static let styleLayers = Param<[Weighted]>("style-layers", list: "layers for the style cost, NAME:WEIGHT,...",
                                                default: ClassicLayers.styleText, count: 1...64)
@@ -36,7 +36,7 @@ final class ClassicStylize: Stage {
                                           + "and pays temporal-weight for departing from it where the motion is reliable (Ruder et al. 2016; reset at a scene cut)")
     static let temporalWeight = Param<Float>("temporal-weight", default: 2000, range: 0...1e9, "temporal=stable: weight of the consistency cost")
     static let costsCSV = Param<String?>("costs-csv",
-                                         "append every iteration's costs to this CSV file (image,scale,iteration,content,style,tv,temporal,total)")
+                                         "append every iteration's costs to this CSV file (image,scale,iteration,content,style,tv,temporal,total)").filePath()
     static let parameters = Parameter.list(styleImage, contentWeight, styleWeight, tvWeight, iterations, optimizer, learningRate, start,
                                            seed, size, scales, preserveColour, featureModel, contentLayer, styleLayers, temporal,
                                            temporalWeight, TemporalState.sceneCut, costsCSV)

@@ -16,7 +16,7 @@ final class Stylize: Stage {
     static let style = Param<[Weighted]>("style", list: "built-in style by number or name, or a blend such as swirls:0.5,ember:0.5 "
                                          + "(weights normalised): \(BuiltInBlend.catalogue)",
                                          default: "0", count: 1...BuiltInBlend.count)
-    static let styleImage = Param<String?>("style-image", "a painting to take the style from (overrides style)")
+    static let styleImage = Param<String?>("style-image", "a painting to take the style from (overrides style)").filePath()
     static let styleVector = Param<[Float]>("style-vector", list: "a painting's 100-number style vector, comma-separated (from a preset)",
                                             count: 0...100)
     static let strength = Param<Float>("strength", default: 1, range: 0...1, "0 = the photo unchanged, 1 = fully stylised")

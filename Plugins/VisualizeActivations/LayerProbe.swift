@@ -6,7 +6,7 @@ import PluginKit
 
 /// One layer of one model, run on frames: what both activation stages start from.
 struct LayerProbe {
-    static let model = Param<String>("model", default: "arbitrary_predict", "model name in the models folder, or an .onnx / dlib .dat path")
+    static let model = Param<String>("model", default: "arbitrary_predict", "model name in the models folder, or an .onnx / dlib .dat path").filePath()
     static let layer = Param<String?>(required: "layer", "value or node name (list them: cnnpipe model layers MODEL)")
     static let size = Param<Int>("size", default: 384, range: 0...8192,
                                  "longer side frames are scaled to for models without a fixed input size (0 = as they are)")
@@ -20,8 +20,7 @@ struct LayerProbe {
         modelName = try p[Self.model]
         workingSize = try p[Self.size]
         do {
-            model = try ActivationModel(model: modelName, layer: try p[Self.layer] ?? "", modelDirectory: host.modelDirectory,
-                                        threads: host.threads)
+            model = try ActivationModel(model: modelName, layer: try p[Self.layer] ?? "", models: host.models, threads: host.threads)
         } catch let e as ModelError { throw StageError(Self.naming(modelName, e)) }
     }
 
@@ -34,5 +33,12 @@ struct LayerProbe {
     /// A model error with the model named once (importer errors already start with the path).
     static func naming(_ model: String, _ e: ModelError) -> String {
         e.description.contains(model) ? e.description : "\(model): \(e.description)"
+    }
+}
+
+extension StageHost {
+    /// The host's model folder as a model lookup (a name is found there; a path is taken as it is).
+    var models: ModelLocator {
+        ModelLocator(directories: modelDirectory.map { [$0] } ?? [], fetchHint: StageHost.modelFetchHint)
     }
 }

@@ -24,17 +24,10 @@ public final class ActivationModel {
         session.acceptsAnyInputSize = fixedSize == nil
     }
 
-    /// Opens a model by name (the host's model folder, then ModelLocator's search path) or path.
-    public convenience init(model: String, layer: String, modelDirectory: String?, threads: Int) throws {
-        var path = model
-        if !model.contains("/"), let dir = modelDirectory {
-            for file in [model, model + ".onnx", model + ".dat"] where FileManager.default.fileExists(atPath: dir + "/" + file) {
-                path = dir + "/" + file
-                break
-            }
-        }
-        let graph = try ModelLocator.load(path)
-        try self.init(graph: graph, layer: layer, eightBitLevels: ModelLocator.isDlibModel(try ModelLocator.find(path)), threads: threads)
+    /// Opens a model by name (in the folders of `models`) or path.
+    public convenience init(model: String, layer: String, models: ModelLocator, threads: Int) throws {
+        let path = try models.find(model)
+        try self.init(graph: try models.load(path), layer: layer, eightBitLevels: ModelLocator.isDlibModel(path), threads: threads)
     }
 
     /// A value or node name; unknown names fail listing the closest layer names.

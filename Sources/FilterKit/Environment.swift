@@ -23,7 +23,9 @@ public struct CNNPipeEnvironment {
         return dirs
     }
 
-    /// $CNNPIPE_MODELS, else the source tree's models/, else <exe>/../share/cnnpipe/models.
+    /// $CNNPIPE_MODELS, else the source tree's models/ (a build in a checkout), else
+    /// <exe>/../share/cnnpipe/models (an installed prefix). The one model folder: the commands look
+    /// there through `models`, the stages through the host services.
     public var modelDirectory: String {
         if let dir = environment["CNNPIPE_MODELS"], !dir.isEmpty { return dir }
         if let exe = PluginLoader.executableDirectory() {
@@ -31,6 +33,15 @@ public struct CNNPipeEnvironment {
             return exe + "/../share/cnnpipe/models"
         }
         return "models"
+    }
+
+    /// How models get into `modelDirectory`, for messages about a missing or corrupt one.
+    public var modelFetchHint: String {
+        if let dir = environment["CNNPIPE_MODELS"], !dir.isEmpty { return "check $CNNPIPE_MODELS (\(dir))" }
+        if let exe = PluginLoader.executableDirectory(), let root = Self.sourceRoot(from: exe) {
+            return "run \(root)/scripts/setup-models.sh to fetch the models"
+        }
+        return "reinstall cnnpipe with its models (scripts/setup-models.sh, then scripts/install.sh)"
     }
 
     /// A preset argument: a path when it contains '/' or ends in .yaml/.yml; otherwise the name of a

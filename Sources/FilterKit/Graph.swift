@@ -97,7 +97,8 @@ public struct Graph: @unchecked Sendable {
                 throw PresetError(location: name.location,
                                   message: "stage \(def.name) has no parameter '\(name.value)'\(suggestion(name.value, among: def.params.map(\.name)))")
             }
-            switch param.normalise(value.value) {
+            let text = param.isFilePath ? resolvingFilePaths(value) : value.value
+            switch param.normalise(text) {
             case .success(let v): given[param.name] = v
             case .failure(let e): throw PresetError(location: value.location, message: "\(def.name): \(e)")
             }
@@ -109,6 +110,22 @@ public struct Graph: @unchecked Sendable {
             }
             return d
         }
+    }
+
+    /// A file-path value written in a preset file: each comma-separated item with a folder part
+    /// that is not absolute is taken relative to the preset's folder. Values from --set, -e and bare
+    /// names (a model name, a file in the current folder) are left as they are.
+    static func resolvingFilePaths(_ value: Located<String>) -> String {
+        guard value.location.line > 0, value.location.file.hasSuffix(".yaml") || value.location.file.hasSuffix(".yml") else {
+            return value.value
+        }
+        let file = value.location.file
+        let folder = file.lastIndex(of: "/").map { String(file[..<$0]) } ?? "."
+        return value.value.split(separator: ",", omittingEmptySubsequences: false).map { item -> String in
+            let path = item.trimmingWhitespace()
+            guard path.contains("/"), !path.hasPrefix("/"), !path.hasPrefix("~") else { return String(item) }
+            return (folder.isEmpty ? "/" : folder + "/") + path
+        }.joined(separator: ",")
     }
 
     private static func topologicalOrder(edges: [[(Int?, Int)]], specs: [NodeSpec]) throws -> [Int] {

@@ -153,7 +153,8 @@ public struct PluginLoader {
                                 range: p.has_range != 0 ? p.min...p.max : nil,
                                 choices: try text(p.choices, "stage \(name) choices", file)?.split(separator: "|").map(String.init) ?? [],
                                 doc: try str(p.doc, "parameter doc"),
-                                statefulUnlessDefault: p.flags & UInt32(CP_PARAM_STATEFUL_UNLESS_DEFAULT) != 0))
+                                statefulUnlessDefault: p.flags & UInt32(CP_PARAM_STATEFUL_UNLESS_DEFAULT) != 0,
+                                isFilePath: p.flags & UInt32(CP_PARAM_FILE_PATH) != 0))
         }
         let inputs = try (0..<Int(s.n_inputs)).map { try str(inputTable![$0], "input pad name") }
         let outputs = try (0..<Int(s.n_outputs)).map { try str(outputTable![$0], "output pad name") }

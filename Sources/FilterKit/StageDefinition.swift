@@ -13,6 +13,8 @@ public struct StageDefinition: @unchecked Sendable {
         public let doc: String
         /// A value other than the default makes the stage stateful.
         public var statefulUnlessDefault = false
+        /// The value names files; relative ones in a preset file resolve against its folder.
+        public var isFilePath = false
     }
 
     public let name: String

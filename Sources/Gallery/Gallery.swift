@@ -17,6 +17,16 @@ public final class Gallery: Sendable {
 
     public static let busyTimeout: TimeInterval = 60
 
+    /// The user's own gallery, used wherever none is named: $CNNPIPE_GALLERY, else
+    /// $XDG_DATA_HOME/cnnpipe/people.db (~/.local/share/cnnpipe/people.db). One per user, so that
+    /// people enrolled once are known from any folder.
+    public static func defaultPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let path = environment["CNNPIPE_GALLERY"], !path.isEmpty { return path }
+        let data = environment["XDG_DATA_HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil }
+            ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.local/share"
+        return data + "/cnnpipe/people.db"
+    }
+
     /// Opens (or, with `create`, creates) the gallery at `path`. With a `modelIdentity`, a new gallery
     /// takes it and an existing one must have been made with it; without one, the gallery can be
     /// listed, renamed, exported and so on, but not enrolled into or matched against.

@@ -109,10 +109,13 @@ public struct StageHost: @unchecked Sendable {
         let dir = modelDirectory ?? "models"
         let path = dir + "/" + file
         guard access(path, F_OK) == 0 else {
-            throw StageError("model \(file) not found in \(dir); run scripts/setup-models.sh to fetch it")
+            throw StageError("model \(file) not found in \(dir); \(Self.modelFetchHint)")
         }
         return path
     }
+
+    /// How models get into the host's model folder, for error messages.
+    public static let modelFetchHint = "the models come with scripts/setup-models.sh (in a checkout) or with an installed cnnpipe"
 
     /// Largest frame the run accepts, in pixels (the host's --max-megapixels).
     public var maxPixels: Int {

@@ -22,6 +22,13 @@ public struct Param<Value>: ParameterDeclaration, Sendable {
         return p
     }
 
+    /// The value names a file or a list of files: see `Parameter.isFilePath`.
+    public func filePath() -> Param {
+        var p = self
+        p.declaration.isFilePath = true
+        return p
+    }
+
     func value(from text: String) throws -> Value {
         do { return try decode(text) } catch {
             throw StageError("\(declaration.name): \(error)")

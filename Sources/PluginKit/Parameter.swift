@@ -11,6 +11,9 @@ public struct Parameter: Sendable {
     public let doc: String
     /// A value other than the default makes the stage stateful (one instance, frames in stream order).
     public var statefulUnlessDefault = false
+    /// The value names files (one, or a comma-separated list): the host resolves a relative path
+    /// written in a preset file against the preset's folder, so presets work from any folder.
+    public var isFilePath = false
 
     public static func int(_ name: String, default value: Int?, range: ClosedRange<Int>? = nil, _ doc: String) -> Parameter {
         Parameter(name: name, kind: .int, defaultValue: value.map(String.init),

@@ -43,7 +43,8 @@ public enum PluginDescriptor {
                 default_value: p.defaultValue.map(cString), has_range: p.range == nil ? 0 : 1,
                 min: p.range?.lowerBound ?? 0, max: p.range?.upperBound ?? 0,
                 choices: p.choices.isEmpty ? nil : cString(p.choices.joined(separator: "|")), doc: cString(p.doc),
-                flags: p.statefulUnlessDefault ? UInt32(CP_PARAM_STATEFUL_UNLESS_DEFAULT) : 0)
+                flags: (p.statefulUnlessDefault ? UInt32(CP_PARAM_STATEFUL_UNLESS_DEFAULT) : 0)
+                    | (p.isFilePath ? UInt32(CP_PARAM_FILE_PATH) : 0))
         }
         let formats = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, type.acceptedFormats.count))
         for (i, f) in type.acceptedFormats.enumerated() { formats[i] = f.rawValue }

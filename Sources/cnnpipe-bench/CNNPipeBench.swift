@@ -6,7 +6,7 @@ import ArgumentParser
 struct CNNPipeBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cnnpipe-bench", abstract: "Benchmarks of cnnpipe's libraries (development; see benchmarks/).",
-        subcommands: [GallerySearch.self])
+        subcommands: [GallerySearch.self, Cluster.self])
 }
 
 /// A benchmark that cannot give a meaningful number (its own sanity check failed).

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CNNRuntime
 import FilterKit
 import Foundation
 
@@ -39,6 +40,12 @@ struct GraphOptions: ParsableArguments {
         return try Graph.build(preset, stages: env.plugins.stages)
     }
 }
+
+/// The commands' model lookup: the host's one model folder, the same the stages use.
+let models: ModelLocator = {
+    let env = CNNPipeEnvironment()
+    return ModelLocator(directories: [env.modelDirectory], fetchHint: env.modelFetchHint)
+}()
 
 struct CLIError: Error, CustomStringConvertible {
     let description: String

@@ -21,7 +21,7 @@ extension GalleryEnroll {
         let name = name!
         do { try Gallery.validateName(name) } catch { fail("\(error)", code: 2) }
         // The embeddings carry their model's identity: a gallery of another model refuses them.
-        let gallery = try orFail { try Gallery(path: galleryOption.gallery, modelIdentity: cluster.modelIdentity) }
+        let gallery = try galleryOption.openOrCreate(modelIdentity: cluster.modelIdentity)
         let summary = try orFail {
             try gallery.enroll(name: name, embeddings: cluster.faces.map(\.embedding), sources: cluster.faces.map(\.path), notes: notes)
         }
@@ -32,9 +32,9 @@ extension GalleryEnroll {
         let model = try orFail { try Enroller.model() }
         // An existing gallery of another model is refused before the networks load.
         if FileManager.default.fileExists(atPath: galleryOption.gallery) {
-            _ = try orFail { try Gallery(path: galleryOption.gallery, modelIdentity: model.identity) }
+            _ = try galleryOption.openOrCreate(modelIdentity: model.identity)
         }
-        let recognizer = try orFail { try FaceRecognizer(embedderPath: model.path, threads: options.threads) }
+        let recognizer = try orFail { try FaceRecognizer(models: models, embedderPath: model.path, threads: options.threads) }
         var people: [String: (embeddings: [[Float]], sources: [String])] = [:], order: [String] = []
         var photoCount = 0, withoutFace = 0, unnamed = 0, failed = false
         let source = try orFail { try InputSource(arguments: photos) }
@@ -86,7 +86,7 @@ extension GalleryEnroll {
         }
         var enrolled = 0
         if !order.isEmpty {
-            let gallery = try orFail { try Gallery(path: galleryOption.gallery, modelIdentity: model.identity) }
+            let gallery = try galleryOption.openOrCreate(modelIdentity: model.identity)
             for who in order {
                 let p = people[who]!
                 let s = try orFail { try gallery.enroll(name: who, embeddings: p.embeddings, sources: p.sources) }

@@ -55,7 +55,7 @@ struct FacesCluster: ParsableCommand {
         let matcher = try gallery.map { path in
             try orFail { try FaceMatcher(gallery: try Gallery(path: path, modelIdentity: model.identity, create: false, readOnly: true), threads: threads) }
         }
-        let recognizer = try orFail { try FaceRecognizer(embedderPath: model.path, threads: threads) }
+        let recognizer = try orFail { try FaceRecognizer(models: models, embedderPath: model.path, threads: threads) }
         let cropper = FaceCropper(side: cell)
 
         var faces: [ClusteredFace] = [], failed = false, images = 0

@@ -12,8 +12,7 @@ import MetricLearning
 struct FacesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "faces", abstract: "Find faces in images (dlib's CNN face detector and 5-point landmarks).",
-        subcommands: [FacesDetect.self, FacesVerify.self, FacesIdentify.self, FacesTag.self, FacesCluster.self,
-                      FacesBenchCluster.self])
+        subcommands: [FacesDetect.self, FacesVerify.self, FacesIdentify.self, FacesTag.self, FacesCluster.self])
 }
 
 struct FacesDetect: ParsableCommand {
@@ -44,8 +43,8 @@ struct FacesDetect: ParsableCommand {
 
     func run() throws {
         let finder = try orFail {
-            try FaceFinder(detectorPath: try ModelLocator.find(FaceFinder.detectorFile),
-                           landmarkPath: landmarks ? try ModelLocator.find(FaceFinder.landmarkFile) : nil, threads: threads)
+            try FaceFinder(detectorPath: try models.find(FaceFinder.detectorFile),
+                           landmarkPath: landmarks ? try models.find(FaceFinder.landmarkFile) : nil, threads: threads)
         }
         var failed = false
         let readable = inputs.filter { path in
@@ -126,18 +125,17 @@ struct FacesVerify: ParsableCommand {
                 let g = try Gallery(path: path, create: false)
                 guard let h = try g.currentHead() else { return nil }
                 // A head is only meaningful for embeddings of the model its gallery holds.
-                _ = try Gallery(path: path, modelIdentity: try FileSHA256.hex(ofFileAt: try ModelLocator.find(FaceEmbedder.modelFile)), create: false)
+                _ = try Gallery(path: path, modelIdentity: try FileSHA256.hex(ofFileAt: try models.find(FaceEmbedder.modelFile)), create: false)
                 return noHead ? nil : h
             }
         }
         if let gallery, head == nil, !noHead { warn("\(gallery) has no head (cnnpipe gallery train); comparing plain distances") }
-        let recognizer = try orFail { try FaceRecognizer(threads: threads) }
+        let recognizer = try orFail { try FaceRecognizer(models: models, threads: threads) }
         func descriptor(_ path: String) -> [Float] {
             do {
                 guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read the file") }
-                let image = try Codec.decode([UInt8](data)).image.converted(to: .rgb8)
-                guard let (face, count) = try recognizer.largestFace(rgb: image.bytes, width: image.width, height: image.height, upsample: upsample,
-                                                                           detectSize: detection.detectSize) else {
+                guard let (face, count) = try recognizer.largestFace(in: try Codec.decode([UInt8](data)).image, upsample: upsample,
+                                                                     detectSize: detection.detectSize) else {
                     throw CLIError("no face found (try --upsample 1 for small faces)")
                 }
                 if count > 1 { warn("\(path): \(count) faces; using the largest") }
@@ -174,7 +172,8 @@ struct FacesIdentify: ParsableCommand {
         --json prints one object per face with its box and, with --top-k, the runners-up.
         """)
 
-    @Option(help: "The gallery file (cnnpipe gallery enroll makes one).") var gallery: String
+    @Option(help: "The gallery file (cnnpipe gallery enroll makes one). Default: the user's gallery, as for cnnpipe gallery.")
+    var gallery: String = Gallery.defaultPath()
     @Argument(help: "Images, folders of images, or - for stdin.") var inputs: [String] = []
     @OptionGroup var batchInput: BatchInput
     @Option(help: "Largest descriptor distance that still counts as the person (default 0.6, or the head's threshold).") var tolerance: Float?
@@ -187,9 +186,9 @@ struct FacesIdentify: ParsableCommand {
 
     func run() throws {
         let (recognizer, matcher) = try orFail { () -> (FaceRecognizer, FaceMatcher) in
-            let modelPath = try ModelLocator.find(FaceEmbedder.modelFile)
+            let modelPath = try models.find(FaceEmbedder.modelFile)
             let g = try Gallery(path: gallery, modelIdentity: try FileSHA256.hex(ofFileAt: modelPath), create: false, readOnly: true)
-            return (try FaceRecognizer(embedderPath: modelPath, threads: threads),
+            return (try FaceRecognizer(models: models, embedderPath: modelPath, threads: threads),
                     try FaceMatcher(gallery: g, useHead: !noHead, tolerance: tolerance, threads: threads))
         }
         var failed = false
@@ -202,8 +201,7 @@ struct FacesIdentify: ParsableCommand {
                 failed = true
             case .success(let item):
                 do {
-                    let image = try Codec.decode(item.bytes).image.converted(to: .rgb8)
-                    let faces = try recognizer.faces(rgb: image.bytes, width: image.width, height: image.height, upsample: upsample,
+                    let faces = try recognizer.faces(in: try Codec.decode(item.bytes).image, upsample: upsample,
                                                      detectSize: detection.detectSize)
                     let named = zip(faces, try matcher.identify(faces.map(\.descriptor), runnersUp: topK))
                     if batch {

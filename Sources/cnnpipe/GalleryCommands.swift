@@ -16,15 +16,20 @@ struct GalleryCommand: ParsableCommand {
         128 numbers each, several per person) and the SHA-256 of the model that made them. Embeddings of \
         another model are refused. Several processes may enrol into one gallery at the same time.
 
+        Without --gallery, every command uses the user's gallery: $CNNPIPE_GALLERY, else \
+        ~/.local/share/cnnpipe/people.db ($XDG_DATA_HOME/cnnpipe/people.db when that is set); the \
+        tag-people and draw-people presets read the same one.
+
         Examples:
-          cnnpipe gallery enroll --gallery people.db --name "Ada Lovelace" ada.jpg
-          cnnpipe gallery enroll-dir --gallery people.db known/    # known/<name>/*.jpg or known/<name>.jpg
-          cnnpipe faces cluster --gallery people.db photos/ -o clusters/   # who is this? a sheet per group
-          cnnpipe gallery enroll --gallery people.db --from-cluster clusters/1 --name "Charles Babbage"
-          cnnpipe gallery enroll --gallery people.db --from-regions tagged-library/   # digiKam/Lightroom names
-          cnnpipe gallery list --gallery people.db
-          cnnpipe gallery train --gallery people.db --method both   # a metric learned from several photos per person
-          cnnpipe faces identify --gallery people.db photos/
+          cnnpipe gallery enroll --name "Ada Lovelace" ada.jpg
+          cnnpipe gallery enroll-dir known/    # known/<name>/*.jpg or known/<name>.jpg
+          cnnpipe faces cluster --gallery ~/.local/share/cnnpipe/people.db photos/ -o clusters/   # who is this? a sheet per group
+          cnnpipe gallery enroll --from-cluster clusters/1 --name "Charles Babbage"
+          cnnpipe gallery enroll --from-regions tagged-library/   # names digiKam/Lightroom wrote
+          cnnpipe gallery list
+          cnnpipe gallery train --method both   # a metric learned from several photos per person
+          cnnpipe faces identify photos/
+          cnnpipe gallery list --gallery team.db   # another gallery
         """,
         subcommands: [GalleryEnroll.self, GalleryEnrollDir.self, GalleryList.self, GalleryInfo.self, GalleryRename.self,
                       GalleryRemove.self, GalleryNotes.self, GalleryExport.self, GalleryImport.self, GalleryTrain.self, GalleryHead.self,
@@ -32,11 +37,22 @@ struct GalleryCommand: ParsableCommand {
 }
 
 struct GalleryOption: ParsableArguments {
-    @Option(help: "The gallery file (SQLite; enroll and import create it).") var gallery: String
+    @Option(help: "The gallery file (SQLite; enroll and import create it). Default: $CNNPIPE_GALLERY, else ~/.local/share/cnnpipe/people.db (under $XDG_DATA_HOME when set).")
+    var gallery: String = Gallery.defaultPath()
 
     /// Opens an existing gallery for management (no model needed).
     func open() throws -> Gallery {
         try orFail { try Gallery(path: gallery, create: false) }
+    }
+
+    /// Opens the gallery, making it (and, for the user's default gallery, its folder) when missing.
+    func openOrCreate(modelIdentity: String? = nil) throws -> Gallery {
+        try orFail {
+            if gallery == Gallery.defaultPath() {
+                try FileManager.default.createDirectory(atPath: (gallery as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            }
+            return try Gallery(path: gallery, modelIdentity: modelIdentity)
+        }
     }
 }
 
@@ -52,13 +68,13 @@ struct Enroller {
     /// The face model's file and identity (the SHA-256 of the file), found before the networks load
     /// so a gallery of another model is refused at once.
     static func model() throws -> (path: String, identity: String) {
-        let path = try ModelLocator.find(FaceEmbedder.modelFile)
+        let path = try models.find(FaceEmbedder.modelFile)
         return (path, try FileSHA256.hex(ofFileAt: path))
     }
 
     init(model: (path: String, identity: String), threads: Int, largest: Bool, upsample: Int, detectSize: Int) throws {
         modelIdentity = model.identity
-        recognizer = try FaceRecognizer(embedderPath: model.path, threads: threads)
+        recognizer = try FaceRecognizer(models: models, embedderPath: model.path, threads: threads)
         self.largest = largest
         self.upsample = upsample
         self.detectSize = detectSize
@@ -68,9 +84,8 @@ struct Enroller {
     /// none, or several and `largest` is off.
     func embedding(photo path: String) throws -> [Float] {
         guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read the file") }
-        let image = try Codec.decode([UInt8](data)).image.converted(to: .rgb8)     // upright from EXIF
-        guard let (face, count) = try recognizer.largestFace(rgb: image.bytes, width: image.width, height: image.height,
-                                                                      upsample: upsample, detectSize: detectSize) else {
+        guard let (face, count) = try recognizer.largestFace(in: try Codec.decode([UInt8](data)).image,     // upright from EXIF
+                                                             upsample: upsample, detectSize: detectSize) else {
             throw CLIError(upsample < 2 ? "no face found (for small faces try --upsample \(upsample + 1))" : "no face found")
         }
         guard count == 1 || largest else {
@@ -156,7 +171,7 @@ struct GalleryEnroll: ParsableCommand {
         let model = try orFail { try Enroller.model() }
         // An existing gallery of another model is refused before the networks load.
         let existing = FileManager.default.fileExists(atPath: galleryOption.gallery)
-            ? try orFail { try Gallery(path: galleryOption.gallery, modelIdentity: model.identity) } : nil
+            ? try galleryOption.openOrCreate(modelIdentity: model.identity) : nil
         let enroller = try options.enroller(model)
         var embeddings: [[Float]] = [], rejected = 0
         for photo in photos {
@@ -165,7 +180,7 @@ struct GalleryEnroll: ParsableCommand {
             }
         }
         if rejected > 0 { fail("\(rejected) of \(photos.count) photos rejected; nothing enrolled") }
-        let gallery = try existing ?? orFail { try Gallery(path: galleryOption.gallery, modelIdentity: model.identity) }
+        let gallery = try existing ?? galleryOption.openOrCreate(modelIdentity: model.identity)
         let summary = try orFail { try gallery.enroll(name: name, embeddings: embeddings, sources: photos.map(absolutePath), notes: notes) }
         try Self.report(summary, name: name, gallery: gallery)
     }
@@ -219,7 +234,7 @@ struct GalleryEnrollDir: ParsableCommand {
             do { try Gallery.validateName(p.name) } catch { fail("\(directory)/\(p.name): \(error)", code: 2) }
         }
         let model = try orFail { try Enroller.model() }
-        let gallery = try orFail { try Gallery(path: galleryOption.gallery, modelIdentity: model.identity) }
+        let gallery = try galleryOption.openOrCreate(modelIdentity: model.identity)
         let enroller = try options.enroller(model)
         var rejected = 0, enrolledPeople = 0, enrolledEmbeddings = 0
         for person in people {
@@ -298,7 +313,7 @@ struct GalleryInfo: ParsableCommand {
         let (people, embeddings) = try orFail { try gallery.counts() }
         print("gallery: \(gallery.path)")
         print("model: \(gallery.modelIdentity.map { "sha256:\($0)" } ?? "(none yet)")")
-        if let id = gallery.modelIdentity, let path = try? ModelLocator.find(FaceEmbedder.modelFile) {
+        if let id = gallery.modelIdentity, let path = try? models.find(FaceEmbedder.modelFile) {
             // Hashing the installed model says whether this gallery can be used with it.
             let installed = (try? FileSHA256.hex(ofFileAt: path)) == id
             print("installed \(FaceEmbedder.modelFile): \(installed ? "the same model" : "a DIFFERENT model (enrol and identify will refuse)")")
@@ -419,7 +434,7 @@ struct GalleryImport: ParsableCommand {
             }
         }
         if documents.isEmpty { throw ExitCode(1) }
-        let gallery = try orFail { try Gallery(path: galleryOption.gallery) }
+        let gallery = try galleryOption.openOrCreate()
         for (file, document) in documents {
             do {
                 let s = try gallery.importDocument(document)

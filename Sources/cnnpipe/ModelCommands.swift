@@ -20,7 +20,7 @@ struct ModelInspect: ParsableCommand {
     @Option(help: "Spatial size for symbolic dimensions, HxW (for the FLOPs count).") var size: String = "256x256"
 
     func run() throws {
-        let graph = try orFail { try ModelLocator.load(model) }
+        let graph = try orFail { try models.load(model) }
         print("model: \(graph.name) (opset \(graph.opsetVersion))")
         for i in graph.inputs { print("input  \(i.name): \(i.elementType.map { "\($0)" } ?? "?") \(i.shapeDescription)") }
         for o in graph.outputs { print("output \(o.name): \(o.elementType.map { "\($0)" } ?? "?") \(o.shapeDescription)") }
@@ -56,11 +56,11 @@ struct ModelRun: ParsableCommand {
     var precision: Precision = .fp32
 
     func run() throws {
-        let graph = try orFail { try ModelLocator.load(model) }
+        let graph = try orFail { try models.load(model) }
         let session = try orFail(model) { try Session(graph, threads: threads, precision: precision) }
         if let note = session.precisionNote { warn(note) }
         // dlib networks take RGB values 0…255 (their graph normalises them).
-        let takesEightBitLevels = ModelLocator.isDlibModel(try orFail { try ModelLocator.find(model) })
+        let takesEightBitLevels = ModelLocator.isDlibModel(try orFail { try models.find(model) })
         var feeds: [String: Tensor] = [:]
         for spec in inputs {
             guard let eq = spec.firstIndex(of: "=") else { fail("--input takes name=file, got '\(spec)'", code: 2) }
@@ -98,7 +98,7 @@ struct ModelBench: ParsableCommand {
     var precision: Precision = .fp32
 
     func run() throws {
-        let graph = try orFail { try ModelLocator.load(model) }
+        let graph = try orFail { try models.load(model) }
         let session = try orFail(model) { try Session(graph, threads: threads, precision: precision) }
         if let note = session.precisionNote { warn(note) }
         var (h, w) = try size.map(parseSize) ?? (256, 256)

@@ -12,7 +12,7 @@ struct ModelLayers: ParsableCommand {
     @Flag(help: "Only the names, one a line.") var names = false
 
     func run() throws {
-        let graph = try orFail { try ModelLocator.load(model) }
+        let graph = try orFail { try models.load(model) }
         let (h, w) = try LayerCatalog.fixedInputSize(graph) ?? parseSize(size)
         let catalog = try orFail(model) { try LayerCatalog(graph, height: h, width: w) }
         if names {

@@ -42,11 +42,12 @@ final class ImporterTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let whole = try modelBytes()
         try whole.prefix(whole.count / 2).write(to: URL(fileURLWithPath: dir + "/broken.onnx"))
-        XCTAssertThrowsError(try ModelLocator.loadONNX(dir + "/broken.onnx")) { error in
-            XCTAssertTrue("\(error)".contains("scripts/setup-models.sh"), "\(error)")
+        let models = ModelLocator(directories: [dir], fetchHint: "run the set-up")
+        XCTAssertThrowsError(try models.loadONNX(dir + "/broken.onnx")) { error in
+            XCTAssertTrue("\(error)".contains("run the set-up"), "\(error)")
         }
-        XCTAssertThrowsError(try ModelLocator.find("no-such-model")) { error in
-            XCTAssertTrue("\(error)".contains("not found") && "\(error)".contains("scripts/setup-models.sh"), "\(error)")
+        XCTAssertThrowsError(try models.find("no-such-model")) { error in
+            XCTAssertTrue("\(error)".contains("not found") && "\(error)".contains(dir) && "\(error)".contains("run the set-up"), "\(error)")
         }
     }
 

@@ -51,6 +51,22 @@ final class PresetTests: XCTestCase {
         XCTAssertEqual(g.nodes[0].values, ["64", "0", "fit", "lanczos3", "true"])
     }
 
+    /// A file named in a preset with a folder part is relative to the preset's folder, so a preset
+    /// runs from any folder; --set values, absolute paths and bare names are left as given.
+    func testFilePathsInAPresetResolveAgainstItsFolder() throws {
+        var preset = try PresetParser.parse("stages:\n  - annotate: {font: fonts/label.ttf}\n  - annotate: {font: /abs/x.ttf}\n"
+                                            + "  - annotate: {font: plain.ttf}\n", file: "/presets/here/p.yaml")
+        var g = try Graph.build(preset, stages: Plugins.stages)
+        let font = Plugins.stages["annotate"]!.params.firstIndex { $0.name == "font" }!
+        XCTAssertTrue(Plugins.stages["annotate"]!.params[font].isFilePath)
+        XCTAssertEqual(g.nodes.map { $0.values[font] }, ["/presets/here/fonts/label.ttf", "/abs/x.ttf", "plain.ttf"])
+        try preset.override("annotate.font=mine/x.ttf")
+        g = try Graph.build(preset, stages: Plugins.stages)
+        XCTAssertEqual(g.nodes[0].values[font], "mine/x.ttf", "a --set value is the user's, relative to the current folder")
+        XCTAssertEqual(Graph.resolvingFilePaths(Located(value: "a/x.jpg:0.5,/b.jpg:0.5", location: SourceLocation(file: "p/s.yaml", line: 3, column: 1))),
+                       "p/a/x.jpg:0.5,/b.jpg:0.5")
+    }
+
     func testUnknownStageWithSuggestion() {
         assertError("stages:\n  - resize: {width: 10}\n  - rotte: {angle: 90}\n", at: "3:5", "unknown stage 'rotte' (did you mean 'rotate'?)")
     }

@@ -90,7 +90,11 @@ typedef struct cp_param_desc {
 enum {
     /* A value other than the default makes a stateless stage keep state between frames (e.g. a
      * temporal mode for video): the host then runs one instance that sees frames in stream order. */
-    CP_PARAM_STATEFUL_UNLESS_DEFAULT = 1u << 0
+    CP_PARAM_STATEFUL_UNLESS_DEFAULT = 1u << 0,
+    /* The value names files: a path or a comma-separated list of them (each may end in :WEIGHT).
+     * An item with a folder part ("styles/x.jpg", "../x.jpg") written in a preset file is taken
+     * relative to that file's folder; the host hands the stage the resolved path. */
+    CP_PARAM_FILE_PATH = 1u << 1
 };
 
 /* ---- host services --------------------------------------------------------------------- */
