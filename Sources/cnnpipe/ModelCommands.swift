@@ -51,14 +51,10 @@ struct ModelRun: ParsableCommand {
     @Option(name: .customLong("input"), help: ArgumentHelp("NAME=IMAGE|NPY (repeatable). Images become float 0..1 RGB (0..255 for dlib models) in the layout the input declares.", valueName: "name=file"))
     var inputs: [String] = []
     @Option(help: "Output folder.") var output: String
-    @Option(help: "Threads (default: all cores).") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
-    @Option(help: "Convolution precision: fp32, or bf16 (needs avx512_bf16 or AMX and oneDNN; otherwise fp32 with a note).")
-    var precision: Precision = .fp32
+    @OptionGroup var sessionOptions: SessionOptions
 
     func run() throws {
-        let graph = try orFail { try models.load(model) }
-        let session = try orFail(model) { try Session(graph, threads: threads, precision: precision) }
-        if let note = session.precisionNote { warn(note) }
+        let (graph, session) = try sessionOptions.open(model)
         // dlib networks take RGB values 0…255 (their graph normalises them).
         let takesEightBitLevels = ModelLocator.isDlibModel(try orFail { try models.find(model) })
         var feeds: [String: Tensor] = [:]
@@ -83,24 +79,36 @@ struct ModelRun: ParsableCommand {
     }
 }
 
+/// Threads and precision of a model's session, for the commands that run one.
+struct SessionOptions: ParsableArguments {
+    @Option(help: "Threads (default: all cores).") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Convolution precision: fp32, or bf16 (needs avx512_bf16 or AMX and oneDNN; otherwise fp32 with a note).")
+    var precision: Precision = .fp32
+
+    /// The model by name or path, and its session (a note on stderr when bf16 falls back to fp32).
+    func open(_ model: String) throws -> (ModelGraph, Session) {
+        let graph = try orFail { try models.load(model) }
+        let session = try orFail(model) { try Session(graph, threads: threads, precision: precision) }
+        if let note = session.precisionNote { warn(note) }
+        return (graph, session)
+    }
+}
+
 struct ModelBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Median latency of warm runs at an input size, and achieved GFLOP/s.")
 
     @Argument(help: "Model name, .onnx or dlib .dat path.") var model: String
     @Option(help: "Spatial size HxW for symbolic (or all image) dimensions.") var size: String?
-    @Option(help: "Threads.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Timed runs.") var runs: Int = 10
     @Flag(help: "Print one JSON object instead of text.") var json = false
     @Flag(help: "Also print the time spent per op type (one extra run).") var profile = false
     @Flag(help: "With --profile: per node instead of per op type.") var byNode = false
-    @Option(help: "Convolution precision: fp32, or bf16 (needs avx512_bf16 or AMX and oneDNN; otherwise fp32 with a note).")
-    var precision: Precision = .fp32
+    @OptionGroup var sessionOptions: SessionOptions
 
     func run() throws {
-        let graph = try orFail { try models.load(model) }
-        let session = try orFail(model) { try Session(graph, threads: threads, precision: precision) }
-        if let note = session.precisionNote { warn(note) }
+        let (graph, session) = try sessionOptions.open(model)
+        let threads = sessionOptions.threads
         var (h, w) = try size.map(parseSize) ?? (256, 256)
         let feeds = try orFail(model) { try zeroFeeds(graph, h: h, w: w, random: true, fixedSpatial: size != nil) }
         if size == nil, let fixed = imageSize(graph, feeds) { (h, w) = fixed }

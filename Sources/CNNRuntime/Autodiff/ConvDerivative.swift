@@ -125,28 +125,15 @@ extension ConvKernel: DifferentiableKernel {
     /// im2col's adjoint for any rank (3D convolutions): index arithmetic per element, channels in parallel.
     private func col2im(_ col: UnsafePointer<Float>, _ gx: UnsafeMutablePointer<Float>, channels: Int, _ geo: Geometry,
                         _ ctx: ExecutionContext) {
-        let dims = geo.input.count, ks = geo.kernelSize, p = geo.outputSize
-        var inStrides = [Int](repeating: 1, count: dims)
-        for i in stride(from: dims - 2, through: 0, by: -1) { inStrides[i] = inStrides[i + 1] * geo.input[i + 1] }
+        let ks = geo.kernelSize, p = geo.outputSize
         ctx.parallel(channels, minimumPerThread: 1) { chans in
-            var k = [Int](repeating: 0, count: dims), o = [Int](repeating: 0, count: dims)
+            var taps = Geometry.TapWalker(geo)
             for ci in chans {
                 let plane = gx + ci * geo.inputSize
                 for t in 0..<ks {
-                    var r = t
-                    for i in stride(from: dims - 1, through: 0, by: -1) { k[i] = r % geo.kernel[i]; r /= geo.kernel[i] }
+                    taps.select(tap: t)
                     let src = col + (ci * ks + t) * p
-                    for j in 0..<p {
-                        var q = j
-                        for i in stride(from: dims - 1, through: 0, by: -1) { o[i] = q % geo.output[i]; q /= geo.output[i] }
-                        var offset = 0, inside = true
-                        for i in 0..<dims {
-                            let pos = o[i] * geo.strides[i] - geo.padBegin[i] + k[i] * geo.dilations[i]
-                            if pos < 0 || pos >= geo.input[i] { inside = false; break }
-                            offset += pos * inStrides[i]
-                        }
-                        if inside { plane[offset] += src[j] }
-                    }
+                    for j in 0..<p { if let offset = taps.inputOffset(output: j) { plane[offset] += src[j] } }
                 }
             }
         }

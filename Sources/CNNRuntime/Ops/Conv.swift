@@ -166,27 +166,13 @@ struct ConvKernel: RegisteredKernel {
     /// Column matrix [channels · K, P] for 3D (any rank): index arithmetic per element.
     func im2col(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, channels: Int, _ geo: Geometry,
                         _ ctx: ExecutionContext) {
-        let dims = geo.input.count, ks = geo.kernelSize, p = geo.outputSize
-        var inStrides = [Int](repeating: 1, count: dims)
-        for i in stride(from: dims - 2, through: 0, by: -1) { inStrides[i] = inStrides[i + 1] * geo.input[i + 1] }
+        let ks = geo.kernelSize, p = geo.outputSize
         ctx.parallel(channels * ks, minimumPerThread: 1) { rows in
-            var k = [Int](repeating: 0, count: dims), o = [Int](repeating: 0, count: dims)
+            var taps = Geometry.TapWalker(geo)
             for row in rows {
-                let ci = row / ks
-                var r = row % ks
-                for i in stride(from: dims - 1, through: 0, by: -1) { k[i] = r % geo.kernel[i]; r /= geo.kernel[i] }
-                let src = x + ci * geo.inputSize, dst = col + row * p
-                for j in 0..<p {
-                    var q = j
-                    for i in stride(from: dims - 1, through: 0, by: -1) { o[i] = q % geo.output[i]; q /= geo.output[i] }
-                    var offset = 0, inside = true
-                    for i in 0..<dims {
-                        let pos = o[i] * geo.strides[i] - geo.padBegin[i] + k[i] * geo.dilations[i]
-                        if pos < 0 || pos >= geo.input[i] { inside = false; break }
-                        offset += pos * inStrides[i]
-                    }
-                    dst[j] = inside ? src[offset] : 0
-                }
+                taps.select(tap: row % ks)
+                let src = x + (row / ks) * geo.inputSize, dst = col + row * p
+                for j in 0..<p { dst[j] = taps.inputOffset(output: j).map { src[$0] } ?? 0 }
             }
         }
     }

@@ -73,6 +73,44 @@ struct Geometry {
     var outputSize: Int { output.reduce(1, *) }
     var kernelSize: Int { kernel.reduce(1, *) }
 
+    /// The any-rank (3D) im2col and col2im: which input element one kernel tap reads for each output
+    /// position, by index arithmetic (the 1D/2D paths have row-wise loops instead).
+    struct TapWalker {
+        let geo: Geometry
+        private let inStrides: [Int]
+        private var tap: [Int], position: [Int]
+
+        init(_ geo: Geometry) {
+            self.geo = geo
+            let dims = geo.input.count
+            var strides = [Int](repeating: 1, count: dims)
+            for i in stride(from: dims - 2, through: 0, by: -1) { strides[i] = strides[i + 1] * geo.input[i + 1] }
+            inStrides = strides
+            tap = [Int](repeating: 0, count: dims)
+            position = tap
+        }
+
+        /// Kernel tap `t` (0 ..< kernelSize, row-major over the kernel's dimensions).
+        mutating func select(tap t: Int) {
+            var r = t
+            for i in stride(from: tap.count - 1, through: 0, by: -1) { tap[i] = r % geo.kernel[i]; r /= geo.kernel[i] }
+        }
+
+        /// The offset in one input channel that output position `j` reads through the selected tap; nil in the padding.
+        @inline(__always)
+        mutating func inputOffset(output j: Int) -> Int? {
+            var q = j
+            for i in stride(from: position.count - 1, through: 0, by: -1) { position[i] = q % geo.output[i]; q /= geo.output[i] }
+            var offset = 0
+            for i in 0..<position.count {
+                let pos = position[i] * geo.strides[i] - geo.padBegin[i] + tap[i] * geo.dilations[i]
+                if pos < 0 || pos >= geo.input[i] { return nil }
+                offset += pos * inStrides[i]
+            }
+            return offset
+        }
+    }
+
     /// Lifts a 1D geometry to 2D (height 1) so one 2D code path serves both.
     var as2D: Geometry {
         guard input.count == 1 else { return self }
