@@ -66,9 +66,12 @@ let package = Package(
         .target(name: "FilterKit",
                 dependencies: ["CNNPipeABI", "FrameModel", "ImageIO", .product(name: "Yams", package: "Yams")],
                 path: "Sources/FilterKit", swiftSettings: fast),
+        // Direct convolution kernels in C with AVX-512 / AVX2 intrinsics, chosen at run time; optimised in
+        // debug builds too, since the tests run real models through them.
+        .target(name: "CConvKernels", path: "Sources/CConvKernels", cSettings: [.unsafeFlags(["-O3"])]),
         // The CNN runtime: graph IR, ONNX import, kernels (sgemm through OpenBLAS, convolutions through oneDNN when present), executor.
         .target(name: "CNNRuntime",
-                dependencies: ["COpenBLAS", "CDNNL", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                dependencies: ["COpenBLAS", "CDNNL", "CConvKernels", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
                 path: "Sources/CNNRuntime", swiftSettings: numeric),
         // Faces on CNNRuntime: dlib's MMOD detector (tiled pyramid, NMS), landmarks, alignment.
         .target(name: "FaceKit", dependencies: ["CNNRuntime", "FrameModel"], path: "Sources/FaceKit", swiftSettings: numeric),
@@ -117,7 +120,7 @@ let package = Package(
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"], path: "Tests/ImageIOTests"),
         .testTarget(name: "FilterKitTests", dependencies: ["FilterKit", "ImageIO"], path: "Tests/FilterKitTests"),
         .testTarget(name: "CLITests", dependencies: ["ImageIO", "CNNRuntime"], path: "Tests/CLITests"),
-        .testTarget(name: "CNNRuntimeTests", dependencies: ["CNNRuntime"], path: "Tests/CNNRuntimeTests"),
+        .testTarget(name: "CNNRuntimeTests", dependencies: ["CNNRuntime", "CConvKernels"], path: "Tests/CNNRuntimeTests"),
         .testTarget(name: "FaceKitTests", dependencies: ["FaceKit", "ImageIO"], path: "Tests/FaceKitTests",
                     exclude: ["Reference"]),
         .testTarget(name: "GalleryTests", dependencies: ["Gallery", "MetricLearning"], path: "Tests/GalleryTests"),

@@ -122,7 +122,7 @@ public struct Graph: @unchecked Sendable {
         let file = value.location.file
         let folder = file.lastIndex(of: "/").map { String(file[..<$0]) } ?? "."
         return value.value.split(separator: ",", omittingEmptySubsequences: false).map { item -> String in
-            let path = item.trimmingWhitespace()
+            let path = String(item).trimmingWhitespace()
             guard path.contains("/"), !path.hasPrefix("/"), !path.hasPrefix("~") else { return String(item) }
             return (folder.isEmpty ? "/" : folder + "/") + path
         }.joined(separator: ",")

@@ -1,0 +1,166 @@
+#include "conv_kernels.h"
+
+#include <immintrin.h>
+
+/* One tile: `mb` output channels × `nv` vectors of output pixels along one output row, accumulated
+ * in registers over every input channel and kernel tap. mb and nv are constants at every call site
+ * (the switch in tiles*), so the compiler unrolls the loops and keeps acc in registers. The last
+ * vector is loaded and stored through `last`, so a row's tail never reads or writes past it. */
+
+#define TARGET_AVX512 __attribute__((target("avx512f")))
+#define TARGET_AVX2 __attribute__((target("avx2,fma")))
+#define INLINE static inline __attribute__((always_inline))
+
+typedef struct {
+    const float *x;      /* input at (channel 0, row y, column x0) */
+    long plane;          /* ih · iw */
+    int iw;
+    const float *w;      /* weights of the tile's first output channel */
+    long wstride;        /* c · kh · kw */
+    int c, kh, kw;
+    float *out;          /* output at (tile's first channel, row y, column x0) */
+    long oplane;         /* oh · ow */
+} tile_args;
+
+INLINE TARGET_AVX512 void tile512(const tile_args *a, const int mb, const int nv, __mmask16 last) {
+    __m512 acc[4][4];
+    for (int i = 0; i < mb; i++)
+        for (int j = 0; j < nv; j++) acc[i][j] = _mm512_setzero_ps();
+    for (int ci = 0; ci < a->c; ci++) {
+        for (int ky = 0; ky < a->kh; ky++) {
+            const float *row = a->x + ci * a->plane + (long)ky * a->iw;
+            const float *wr = a->w + ((long)ci * a->kh + ky) * a->kw;
+            for (int kx = 0; kx < a->kw; kx++) {
+                __m512 v[4];
+                for (int j = 0; j < nv; j++)
+                    v[j] = j == nv - 1 ? _mm512_maskz_loadu_ps(last, row + kx + 16 * j) : _mm512_loadu_ps(row + kx + 16 * j);
+                for (int i = 0; i < mb; i++) {
+                    __m512 b = _mm512_set1_ps(wr[i * a->wstride + kx]);
+                    for (int j = 0; j < nv; j++) acc[i][j] = _mm512_fmadd_ps(v[j], b, acc[i][j]);
+                }
+            }
+        }
+    }
+    for (int i = 0; i < mb; i++)
+        for (int j = 0; j < nv; j++) {
+            float *o = a->out + i * a->oplane + 16 * j;
+            if (j == nv - 1) _mm512_mask_storeu_ps(o, last, acc[i][j]); else _mm512_storeu_ps(o, acc[i][j]);
+        }
+}
+
+INLINE TARGET_AVX2 void tile256(const tile_args *a, const int mb, const int nv, __m256i last) {
+    __m256 acc[4][2];
+    for (int i = 0; i < mb; i++)
+        for (int j = 0; j < nv; j++) acc[i][j] = _mm256_setzero_ps();
+    for (int ci = 0; ci < a->c; ci++) {
+        for (int ky = 0; ky < a->kh; ky++) {
+            const float *row = a->x + ci * a->plane + (long)ky * a->iw;
+            const float *wr = a->w + ((long)ci * a->kh + ky) * a->kw;
+            for (int kx = 0; kx < a->kw; kx++) {
+                __m256 v[2];
+                for (int j = 0; j < nv; j++)
+                    v[j] = j == nv - 1 ? _mm256_maskload_ps(row + kx + 8 * j, last) : _mm256_loadu_ps(row + kx + 8 * j);
+                for (int i = 0; i < mb; i++) {
+                    __m256 b = _mm256_broadcast_ss(wr + i * a->wstride + kx);
+                    for (int j = 0; j < nv; j++) acc[i][j] = _mm256_fmadd_ps(v[j], b, acc[i][j]);
+                }
+            }
+        }
+    }
+    for (int i = 0; i < mb; i++)
+        for (int j = 0; j < nv; j++) {
+            float *o = a->out + i * a->oplane + 8 * j;
+            if (j == nv - 1) _mm256_maskstore_ps(o, last, acc[i][j]); else _mm256_storeu_ps(o, acc[i][j]);
+        }
+}
+
+#define CASE512(MB, NV) case (MB) * 8 + (NV): tile512(a, MB, NV, last); break;
+static TARGET_AVX512 void tiles512(const tile_args *a, int mb, int nv, __mmask16 last) {
+    switch (mb * 8 + nv) {
+        CASE512(1, 1) CASE512(1, 2) CASE512(1, 3) CASE512(1, 4)
+        CASE512(2, 1) CASE512(2, 2) CASE512(2, 3) CASE512(2, 4)
+        CASE512(3, 1) CASE512(3, 2) CASE512(3, 3) CASE512(3, 4)
+        CASE512(4, 1) CASE512(4, 2) CASE512(4, 3) CASE512(4, 4)
+    }
+}
+
+#define CASE256(MB, NV) case (MB) * 8 + (NV): tile256(a, MB, NV, last); break;
+static TARGET_AVX2 void tiles256(const tile_args *a, int mb, int nv, __m256i last) {
+    switch (mb * 8 + nv) {
+        CASE256(1, 1) CASE256(1, 2) CASE256(2, 1) CASE256(2, 2)
+        CASE256(3, 1) CASE256(3, 2) CASE256(4, 1) CASE256(4, 2)
+    }
+}
+
+static TARGET_AVX512 void conv512(tile_args a, int m, int ow, int y0, int y1) {
+    const float *x = a.x, *w = a.w;
+    float *out = a.out;
+    const long orow = ow;
+    for (int y = y0; y < y1; y++) {
+        for (int m0 = 0; m0 < m; m0 += 4) {
+            int mb = m - m0 < 4 ? m - m0 : 4;
+            a.w = w + m0 * a.wstride;
+            for (int x0 = 0; x0 < ow; x0 += 64) {
+                int rest = ow - x0 < 64 ? ow - x0 : 64;
+                int nv = (rest + 15) / 16, tail = rest - 16 * (nv - 1);
+                a.x = x + (long)y * a.iw + x0;
+                a.out = out + m0 * a.oplane + y * orow + x0;
+                tiles512(&a, mb, nv, (__mmask16)(tail == 16 ? 0xFFFF : (1u << tail) - 1));
+            }
+        }
+    }
+}
+
+static TARGET_AVX2 void conv256(tile_args a, int m, int ow, int y0, int y1) {
+    const float *x = a.x, *w = a.w;
+    float *out = a.out;
+    const long orow = ow;
+    for (int y = y0; y < y1; y++) {
+        for (int m0 = 0; m0 < m; m0 += 4) {
+            int mb = m - m0 < 4 ? m - m0 : 4;
+            a.w = w + m0 * a.wstride;
+            for (int x0 = 0; x0 < ow; x0 += 16) {
+                int rest = ow - x0 < 16 ? ow - x0 : 16;
+                int nv = (rest + 7) / 8, tail = rest - 8 * (nv - 1);
+                int lanes[8];
+                for (int l = 0; l < 8; l++) lanes[l] = l < tail ? -1 : 0;
+                a.x = x + (long)y * a.iw + x0;
+                a.out = out + m0 * a.oplane + y * orow + x0;
+                tiles256(&a, mb, nv, _mm256_loadu_si256((const __m256i *)lanes));
+            }
+        }
+    }
+}
+
+static void conv_scalar(tile_args a, int m, int ow, int y0, int y1) {
+    for (int mo = 0; mo < m; mo++)
+        for (int y = y0; y < y1; y++)
+            for (int xo = 0; xo < ow; xo++) {
+                float s = 0;
+                for (int ci = 0; ci < a.c; ci++)
+                    for (int ky = 0; ky < a.kh; ky++)
+                        for (int kx = 0; kx < a.kw; kx++)
+                            s += a.w[mo * a.wstride + ((long)ci * a.kh + ky) * a.kw + kx]
+                                 * a.x[ci * a.plane + (long)(y + ky) * a.iw + xo + kx];
+                a.out[mo * a.oplane + (long)y * ow + xo] = s;
+            }
+}
+
+int cp_conv_best_isa(void) {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return CP_ISA_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return CP_ISA_AVX2;
+    return CP_ISA_SCALAR;
+}
+
+void cp_direct_conv2d(const float *x, int c, int ih, int iw, const float *w, int m, int kh, int kw,
+                      float *out, int y0, int y1, int isa) {
+    int oh = ih - kh + 1, ow = iw - kw + 1;
+    if (oh <= 0 || ow <= 0 || y0 >= y1) return;
+    tile_args a = { x, (long)ih * iw, iw, w, (long)c * kh * kw, c, kh, kw, out, (long)oh * ow };
+    switch (isa) {
+    case CP_ISA_AVX512: conv512(a, m, ow, y0, y1); break;
+    case CP_ISA_AVX2: conv256(a, m, ow, y0, y1); break;
+    default: conv_scalar(a, m, ow, y0, y1); break;
+    }
+}

@@ -1,0 +1,23 @@
+#ifndef CNNPIPE_CONV_KERNELS_H
+#define CNNPIPE_CONV_KERNELS_H
+
+/* Direct 2-D convolution kernels for the layers im2col + sgemm serves badly: few input channels
+ * (the column matrix is mostly copying) or few output channels (a thin matrix product). */
+
+enum {
+    CP_ISA_SCALAR = 0,
+    CP_ISA_AVX2 = 1,     /* AVX2 + FMA, 8 lanes */
+    CP_ISA_AVX512 = 2    /* AVX-512F, 16 lanes */
+};
+
+/* The widest of the above this CPU runs. */
+int cp_conv_best_isa(void);
+
+/* out[m][y][x] = Σ_c Σ_ky Σ_kx w[m][c][ky][kx] · x[c][y + ky][x + kx] for output rows y0 ..< y1:
+ * stride 1, dilation 1, no padding (pad the input first). x: [c, ih, iw]; w: [m, c, kh, kw];
+ * out: [m, ih - kh + 1, iw - kw + 1]. `isa` is one of CP_ISA_* that the CPU supports. */
+void cp_direct_conv2d(const float *x, int c, int ih, int iw,
+                      const float *w, int m, int kh, int kw,
+                      float *out, int y0, int y1, int isa);
+
+#endif
