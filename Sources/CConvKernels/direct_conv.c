@@ -74,6 +74,49 @@ INLINE TARGET_AVX2 void tile256(const tile_args *a, const int mb, const int nv, 
         }
 }
 
+/* Stride 2 along x: each output vector needs the even elements of 32 input floats, gathered from two
+ * loads by one two-source permute. `need` masks (lo, hi) cover only the inputs the last vector reads. */
+INLINE TARGET_AVX512 void tile512s2(const tile_args *a, const int mb, const int nv, __mmask16 lo, __mmask16 hi, __mmask16 last) {
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    __m512 acc[4][4];
+    for (int i = 0; i < mb; i++)
+        for (int j = 0; j < nv; j++) acc[i][j] = _mm512_setzero_ps();
+    for (int ci = 0; ci < a->c; ci++) {
+        for (int ky = 0; ky < a->kh; ky++) {
+            const float *row = a->x + ci * a->plane + (long)ky * a->iw;
+            const float *wr = a->w + ((long)ci * a->kh + ky) * a->kw;
+            for (int kx = 0; kx < a->kw; kx++) {
+                __m512 v[4];
+                for (int j = 0; j < nv; j++) {
+                    const float *p = row + kx + 32 * j;
+                    __m512 first = j == nv - 1 ? _mm512_maskz_loadu_ps(lo, p) : _mm512_loadu_ps(p);
+                    __m512 second = j == nv - 1 ? _mm512_maskz_loadu_ps(hi, p + 16) : _mm512_loadu_ps(p + 16);
+                    v[j] = _mm512_permutex2var_ps(first, even, second);
+                }
+                for (int i = 0; i < mb; i++) {
+                    __m512 b = _mm512_set1_ps(wr[i * a->wstride + kx]);
+                    for (int j = 0; j < nv; j++) acc[i][j] = _mm512_fmadd_ps(v[j], b, acc[i][j]);
+                }
+            }
+        }
+    }
+    for (int i = 0; i < mb; i++)
+        for (int j = 0; j < nv; j++) {
+            float *o = a->out + i * a->oplane + 16 * j;
+            if (j == nv - 1) _mm512_mask_storeu_ps(o, last, acc[i][j]); else _mm512_storeu_ps(o, acc[i][j]);
+        }
+}
+
+#define CASE512S2(MB, NV) case (MB) * 8 + (NV): tile512s2(a, MB, NV, lo, hi, last); break;
+static TARGET_AVX512 void tiles512s2(const tile_args *a, int mb, int nv, __mmask16 lo, __mmask16 hi, __mmask16 last) {
+    switch (mb * 8 + nv) {
+        CASE512S2(1, 1) CASE512S2(1, 2) CASE512S2(1, 3) CASE512S2(1, 4)
+        CASE512S2(2, 1) CASE512S2(2, 2) CASE512S2(2, 3) CASE512S2(2, 4)
+        CASE512S2(3, 1) CASE512S2(3, 2) CASE512S2(3, 3) CASE512S2(3, 4)
+        CASE512S2(4, 1) CASE512S2(4, 2) CASE512S2(4, 3) CASE512S2(4, 4)
+    }
+}
+
 #define CASE512(MB, NV) case (MB) * 8 + (NV): tile512(a, MB, NV, last); break;
 static TARGET_AVX512 void tiles512(const tile_args *a, int mb, int nv, __mmask16 last) {
     switch (mb * 8 + nv) {
@@ -92,7 +135,9 @@ static TARGET_AVX2 void tiles256(const tile_args *a, int mb, int nv, __m256i las
     }
 }
 
-static TARGET_AVX512 void conv512(tile_args a, int m, int ow, int y0, int y1) {
+static __mmask16 first_lanes(int n) { return n >= 16 ? 0xFFFF : n <= 0 ? 0 : (__mmask16)((1u << n) - 1); }
+
+static TARGET_AVX512 void conv512(tile_args a, int m, int ow, int sy, int sx, int y0, int y1) {
     const float *x = a.x, *w = a.w;
     float *out = a.out;
     const long orow = ow;
@@ -103,15 +148,20 @@ static TARGET_AVX512 void conv512(tile_args a, int m, int ow, int y0, int y1) {
             for (int x0 = 0; x0 < ow; x0 += 64) {
                 int rest = ow - x0 < 64 ? ow - x0 : 64;
                 int nv = (rest + 15) / 16, tail = rest - 16 * (nv - 1);
-                a.x = x + (long)y * a.iw + x0;
+                a.x = x + (long)y * sy * a.iw + (long)x0 * sx;
                 a.out = out + m0 * a.oplane + y * orow + x0;
-                tiles512(&a, mb, nv, (__mmask16)(tail == 16 ? 0xFFFF : (1u << tail) - 1));
+                if (sx == 1) {
+                    tiles512(&a, mb, nv, first_lanes(tail));
+                } else {
+                    int need = 2 * tail - 1;      /* inputs the last vector reads, from its first */
+                    tiles512s2(&a, mb, nv, first_lanes(need), first_lanes(need - 16), first_lanes(tail));
+                }
             }
         }
     }
 }
 
-static TARGET_AVX2 void conv256(tile_args a, int m, int ow, int y0, int y1) {
+static TARGET_AVX2 void conv256(tile_args a, int m, int ow, int sy, int y0, int y1) {
     const float *x = a.x, *w = a.w;
     float *out = a.out;
     const long orow = ow;
@@ -124,7 +174,7 @@ static TARGET_AVX2 void conv256(tile_args a, int m, int ow, int y0, int y1) {
                 int nv = (rest + 7) / 8, tail = rest - 8 * (nv - 1);
                 int lanes[8];
                 for (int l = 0; l < 8; l++) lanes[l] = l < tail ? -1 : 0;
-                a.x = x + (long)y * a.iw + x0;
+                a.x = x + (long)y * sy * a.iw + x0;
                 a.out = out + m0 * a.oplane + y * orow + x0;
                 tiles256(&a, mb, nv, _mm256_loadu_si256((const __m256i *)lanes));
             }
@@ -132,7 +182,7 @@ static TARGET_AVX2 void conv256(tile_args a, int m, int ow, int y0, int y1) {
     }
 }
 
-static void conv_scalar(tile_args a, int m, int ow, int y0, int y1) {
+static void conv_scalar(tile_args a, int m, int ow, int sy, int sx, int y0, int y1) {
     for (int mo = 0; mo < m; mo++)
         for (int y = y0; y < y1; y++)
             for (int xo = 0; xo < ow; xo++) {
@@ -141,7 +191,7 @@ static void conv_scalar(tile_args a, int m, int ow, int y0, int y1) {
                     for (int ky = 0; ky < a.kh; ky++)
                         for (int kx = 0; kx < a.kw; kx++)
                             s += a.w[mo * a.wstride + ((long)ci * a.kh + ky) * a.kw + kx]
-                                 * a.x[ci * a.plane + (long)(y + ky) * a.iw + xo + kx];
+                                 * a.x[ci * a.plane + (long)(y * sy + ky) * a.iw + xo * sx + kx];
                 a.out[mo * a.oplane + (long)y * ow + xo] = s;
             }
 }
@@ -153,14 +203,25 @@ int cp_conv_best_isa(void) {
     return CP_ISA_SCALAR;
 }
 
+int cp_direct_conv_supports(int isa, int sy, int sx) {
+    if (sy < 1 || sx < 1) return 0;
+    switch (isa) {
+    case CP_ISA_AVX512: return sx <= 2;
+    case CP_ISA_AVX2: return sx == 1;
+    default: return 1;
+    }
+}
+
 void cp_direct_conv2d(const float *x, int c, int ih, int iw, const float *w, int m, int kh, int kw,
-                      float *out, int y0, int y1, int isa) {
-    int oh = ih - kh + 1, ow = iw - kw + 1;
-    if (oh <= 0 || ow <= 0 || y0 >= y1) return;
+                      int sy, int sx, float *out, int y0, int y1, int isa) {
+    if (!cp_direct_conv_supports(isa, sy, sx) || ih < kh || iw < kw) return;
+    int oh = (ih - kh) / sy + 1, ow = (iw - kw) / sx + 1;
+    if (y1 > oh) y1 = oh;
+    if (y0 >= y1) return;
     tile_args a = { x, (long)ih * iw, iw, w, (long)c * kh * kw, c, kh, kw, out, (long)oh * ow };
     switch (isa) {
-    case CP_ISA_AVX512: conv512(a, m, ow, y0, y1); break;
-    case CP_ISA_AVX2: conv256(a, m, ow, y0, y1); break;
-    default: conv_scalar(a, m, ow, y0, y1); break;
+    case CP_ISA_AVX512: conv512(a, m, ow, sy, sx, y0, y1); break;
+    case CP_ISA_AVX2: conv256(a, m, ow, sy, y0, y1); break;
+    default: conv_scalar(a, m, ow, sy, sx, y0, y1); break;
     }
 }

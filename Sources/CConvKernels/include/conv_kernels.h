@@ -13,11 +13,15 @@ enum {
 /* The widest of the above this CPU runs. */
 int cp_conv_best_isa(void);
 
-/* out[m][y][x] = Σ_c Σ_ky Σ_kx w[m][c][ky][kx] · x[c][y + ky][x + kx] for output rows y0 ..< y1:
- * stride 1, dilation 1, no padding (pad the input first). x: [c, ih, iw]; w: [m, c, kh, kw];
- * out: [m, ih - kh + 1, iw - kw + 1]. `isa` is one of CP_ISA_* that the CPU supports. */
+/* Whether cp_direct_conv2d runs strides (sy, sx) on `isa`: any on scalar, sx ≤ 2 on AVX-512, sx = 1 on AVX2. */
+int cp_direct_conv_supports(int isa, int sy, int sx);
+
+/* out[m][y][x] = Σ_c Σ_ky Σ_kx w[m][c][ky][kx] · x[c][y·sy + ky][x·sx + kx] for output rows y0 ..< y1:
+ * dilation 1, no padding (pad the input first). x: [c, ih, iw]; w: [m, c, kh, kw];
+ * out: [m, (ih - kh) / sy + 1, (iw - kw) / sx + 1]. `isa` is one of CP_ISA_* that the CPU supports;
+ * strides it does not support (cp_direct_conv_supports) leave `out` untouched. */
 void cp_direct_conv2d(const float *x, int c, int ih, int iw,
-                      const float *w, int m, int kh, int kw,
+                      const float *w, int m, int kh, int kw, int sy, int sx,
                       float *out, int y0, int y1, int isa);
 
 #endif

@@ -18,8 +18,8 @@ enum Activation: Sendable, Hashable {
 /// Convolution in 1D, 2D and 3D with groups (depthwise included), strides, dilations, pads and
 /// auto_pad. The work is a matrix product per group: weights [M/g, C/g·K] × columns [C/g·K, P]
 /// through OpenBLAS sgemm; the columns come from im2col (or are the input itself for 1×1 convs).
-/// Depthwise convolutions run direct, vectorised along output rows; thin 2D layers (≤ 8 input or
-/// output channels, stride 1, unpadded) run on the C kernels of DirectConv.
+/// Depthwise convolutions run direct, vectorised along output rows; thin 2D layers (≤ 32 input or
+/// output channels, unpadded, stride 1, or 2 with AVX-512) run on the C kernels of DirectConv.
 /// 1D and 2D float convolutions go to oneDNN instead with CNNPIPE_DNNL=1, and bf16 ones always (see DNNL).
 struct ConvKernel: RegisteredKernel {
     static let opTypes = ["Conv"]

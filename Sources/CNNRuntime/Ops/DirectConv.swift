@@ -3,9 +3,10 @@ import Foundation
 
 /// Direct convolution for the 2D layers im2col + sgemm serves badly: few input channels (the column
 /// matrix is mostly copying) or few output channels (a thin matrix product) — in the style networks
-/// the 9×9 first and last layers and the thin upsampling convolutions. C kernels with AVX-512 or AVX2
+/// the 9×9 first and last layers, the thin upsampling convolutions, and the 32-channel body. C kernels with AVX-512 or AVX2
 /// (chosen at run time) accumulate a tile of output channels × pixels in registers over every input
-/// channel and tap. Stride 1, dilation 1, no padding (the style networks pad with explicit Pad nodes).
+/// channel and tap. Strides 1 (and 2 along rows with AVX-512), dilation 1, no padding (the style networks
+/// pad with explicit Pad nodes).
 enum DirectConv {
     /// The instruction set: the CPU's best, or a narrower one forced with CNNPIPE_ISA=avx2|scalar (to
     /// test on this machine what a CPU without AVX-512 runs).
@@ -20,7 +21,8 @@ enum DirectConv {
 
     enum Mode { case off, thin, all }
     /// CNNPIPE_DIRECT_CONV=0: never (im2col + sgemm everywhere); =all: every layer it can run (for
-    /// measuring); otherwise the thin layers (≤ 8 input or output channels).
+    /// measuring); otherwise layers with ≤ 32 input or output channels, where it measured faster than
+    /// im2col + sgemm (docs/RUNTIME-SPEED.md).
     static let mode: Mode = {
         switch ProcessInfo.processInfo.environment["CNNPIPE_DIRECT_CONV"] {
         case "0": return .off
@@ -31,8 +33,9 @@ enum DirectConv {
 
     static func applies(channels c: Int, outChannels m: Int, group: Int, _ g: Geometry) -> Bool {
         guard mode != .off, isa != CP_ISA_SCALAR || mode == .all, group == 1, g.input.count == 2,
-              g.strides == [1, 1], g.dilations == [1, 1], g.padBegin == [0, 0], g.padEnd == [0, 0] else { return false }
-        return mode == .all || c <= 8 || m <= 8
+              cp_direct_conv_supports(isa, Int32(g.strides[0]), Int32(g.strides[1])) != 0,
+              g.dilations == [1, 1], g.padBegin == [0, 0], g.padEnd == [0, 0] else { return false }
+        return mode == .all || min(c, m) <= 32
     }
 
     /// out [m, oh, ow] = w [m, c, kh, kw] ⊛ x [c, ih, iw], output rows split across threads.
@@ -40,7 +43,8 @@ enum DirectConv {
                     _ out: UnsafeMutablePointer<Float>, _ g: Geometry, _ ctx: ExecutionContext) {
         let (ih, iw) = (g.input[0], g.input[1]), (kh, kw) = (g.kernel[0], g.kernel[1])
         ctx.parallel(g.output[0], minimumPerThread: 1) { rows in
-            cp_direct_conv2d(x, Int32(c), Int32(ih), Int32(iw), w, Int32(m), Int32(kh), Int32(kw), out,
+            cp_direct_conv2d(x, Int32(c), Int32(ih), Int32(iw), w, Int32(m), Int32(kh), Int32(kw),
+                             Int32(g.strides[0]), Int32(g.strides[1]), out,
                              Int32(rows.lowerBound), Int32(rows.upperBound), isa)
         }
     }
