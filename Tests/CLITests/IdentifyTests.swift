@@ -68,7 +68,11 @@ final class IdentifyTests: XCTestCase {
         XCTAssertNotEqual(missing.status, 0)
         XCTAssertTrue(missing.stderr.contains("/no/such.db"), missing.stderr)
         XCTAssertEqual(missing.stderr.split(separator: "\n").count, 1, missing.stderr)
-        let none = try cnnpipe(["run", "-e", "face-detect | identify", photo])
-        XCTAssertTrue(none.stderr.contains("gallery: give the gallery file"), none.stderr)
+        // No gallery named: the user's own, which names itself when it is missing.
+        let data = try TestEnv.tempDir()
+        let none = try cnnpipe(["run", "-e", "face-detect | identify", photo], environment: ["XDG_DATA_HOME": data, "CNNPIPE_GALLERY": ""])
+        XCTAssertNotEqual(none.status, 0)
+        XCTAssertTrue(none.stderr.contains(data + "/cnnpipe/people.db: no such gallery"), none.stderr)
+        XCTAssertTrue(none.stderr.contains("cnnpipe gallery enroll"), none.stderr)
     }
 }
