@@ -75,10 +75,11 @@ INLINE TARGET_AVX2 void tile256(const tile_args *a, const int mb, const int nv, 
 }
 
 /* Stride 2 along x: each output vector needs the even elements of 32 input floats, gathered from two
- * loads by one two-source permute. `need` masks (lo, hi) cover only the inputs the last vector reads. */
+ * loads by one two-source permute; tiles of 8 channels × 2 vectors, so each permute feeds 8 FMAs.
+ * The masks (lo, hi) cover only the inputs the last vector reads. */
 INLINE TARGET_AVX512 void tile512s2(const tile_args *a, const int mb, const int nv, __mmask16 lo, __mmask16 hi, __mmask16 last) {
     const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-    __m512 acc[4][4];
+    __m512 acc[8][2];
     for (int i = 0; i < mb; i++)
         for (int j = 0; j < nv; j++) acc[i][j] = _mm512_setzero_ps();
     for (int ci = 0; ci < a->c; ci++) {
@@ -86,7 +87,7 @@ INLINE TARGET_AVX512 void tile512s2(const tile_args *a, const int mb, const int 
             const float *row = a->x + ci * a->plane + (long)ky * a->iw;
             const float *wr = a->w + ((long)ci * a->kh + ky) * a->kw;
             for (int kx = 0; kx < a->kw; kx++) {
-                __m512 v[4];
+                __m512 v[2];
                 for (int j = 0; j < nv; j++) {
                     const float *p = row + kx + 32 * j;
                     __m512 first = j == nv - 1 ? _mm512_maskz_loadu_ps(lo, p) : _mm512_loadu_ps(p);
@@ -107,13 +108,13 @@ INLINE TARGET_AVX512 void tile512s2(const tile_args *a, const int mb, const int 
         }
 }
 
-#define CASE512S2(MB, NV) case (MB) * 8 + (NV): tile512s2(a, MB, NV, lo, hi, last); break;
+#define CASE512S2(MB, NV) case (MB) * 4 + (NV): tile512s2(a, MB, NV, lo, hi, last); break;
 static TARGET_AVX512 void tiles512s2(const tile_args *a, int mb, int nv, __mmask16 lo, __mmask16 hi, __mmask16 last) {
-    switch (mb * 8 + nv) {
-        CASE512S2(1, 1) CASE512S2(1, 2) CASE512S2(1, 3) CASE512S2(1, 4)
-        CASE512S2(2, 1) CASE512S2(2, 2) CASE512S2(2, 3) CASE512S2(2, 4)
-        CASE512S2(3, 1) CASE512S2(3, 2) CASE512S2(3, 3) CASE512S2(3, 4)
-        CASE512S2(4, 1) CASE512S2(4, 2) CASE512S2(4, 3) CASE512S2(4, 4)
+    switch (mb * 4 + nv) {
+        CASE512S2(1, 1) CASE512S2(1, 2) CASE512S2(2, 1) CASE512S2(2, 2)
+        CASE512S2(3, 1) CASE512S2(3, 2) CASE512S2(4, 1) CASE512S2(4, 2)
+        CASE512S2(5, 1) CASE512S2(5, 2) CASE512S2(6, 1) CASE512S2(6, 2)
+        CASE512S2(7, 1) CASE512S2(7, 2) CASE512S2(8, 1) CASE512S2(8, 2)
     }
 }
 
@@ -141,12 +142,13 @@ static TARGET_AVX512 void conv512(tile_args a, int m, int ow, int sy, int sx, in
     const float *x = a.x, *w = a.w;
     float *out = a.out;
     const long orow = ow;
+    const int channels = sx == 1 ? 4 : 8, pixels = sx == 1 ? 64 : 32;
     for (int y = y0; y < y1; y++) {
-        for (int m0 = 0; m0 < m; m0 += 4) {
-            int mb = m - m0 < 4 ? m - m0 : 4;
+        for (int m0 = 0; m0 < m; m0 += channels) {
+            int mb = m - m0 < channels ? m - m0 : channels;
             a.w = w + m0 * a.wstride;
-            for (int x0 = 0; x0 < ow; x0 += 64) {
-                int rest = ow - x0 < 64 ? ow - x0 : 64;
+            for (int x0 = 0; x0 < ow; x0 += pixels) {
+                int rest = ow - x0 < pixels ? ow - x0 : pixels;
                 int nv = (rest + 15) / 16, tail = rest - 16 * (nv - 1);
                 a.x = x + (long)y * sy * a.iw + (long)x0 * sx;
                 a.out = out + m0 * a.oplane + y * orow + x0;
