@@ -68,11 +68,11 @@ public final class Executor {
 
     private var instances: [[StageInstance]] = []     // [node][worker], stateful nodes have one
     private var nodeTurns: [Turnstile] = []
-    private let lock = Mutex()
+    private let lock = Lock()
     /// Finished waves waiting for the ones before them; whoever completes the next wave writes the run.
     private var pending: [Int: WaveResult] = [:]
     private var nextToWrite = 0
-    private let writeLock = Mutex()
+    private let writeLock = Lock()
     private var slots: DispatchSemaphore!
     private var nextWave = 0
     private var stopWave = Int.max

@@ -21,7 +21,7 @@ public final class HostServices: @unchecked Sendable {
     let table: UnsafeMutablePointer<cp_host>
     private let modelDirCString: UnsafeMutablePointer<CChar>
     private let cancelFlag = AtomicFlag()
-    private let printLock = Mutex()
+    private let printLock = Lock()
 
     public init(threads: Int, modelDirectory: String, showProgress: Bool = isatty(2) != 0, maxPixels: Int = 100_000_000) {
         self.threads = threads

@@ -103,7 +103,7 @@ public enum TempFiles {
         p.initialize(repeating: nil, count: capacity)
         return p
     }()
-    private static let lock = Mutex()
+    private static let lock = Lock()
 
     static func register(_ path: String) {
         lock.locked {

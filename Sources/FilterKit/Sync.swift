@@ -3,15 +3,12 @@ import Glibc
 #endif
 import Synchronization
 
-/// A pthread mutex.
-final class Mutex: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    init() { pthread_mutex_init(&mutex, nil) }
-    deinit { pthread_mutex_destroy(&mutex) }
+/// Synchronization's Mutex guarding state that lives elsewhere (a class's properties): `locked`
+/// runs the body under the lock and returns its value.
+final class Lock: Sendable {
+    private let mutex = Mutex<Void>(())
     func locked<T>(_ body: () throws -> T) rethrows -> T {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return try body()
+        try mutex.withLock { _ in try body() }
     }
 }
 

@@ -1,4 +1,5 @@
 import CNNPipeABI
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,14 +15,13 @@ import Glibc
 public enum PluginDescriptor {
     nonisolated(unsafe) private static var built: UnsafeMutablePointer<cp_plugin_desc>?
     nonisolated(unsafe) private static var stageTypes: [any Stage.Type] = []
-    private static let lock = NSLockLike()
+    private static let lock = Mutex<Void>(())
 
     public static func entry(_ hostABI: UInt32, name: String, version: String,
                              stages: [any Stage.Type]) -> UnsafeRawPointer? {
         guard hostABI == CNNPIPE_ABI_VERSION else { return nil }
-        lock.lock()
-        defer { lock.unlock() }
-        if built == nil {
+        lock.withLock { _ in
+            guard built == nil else { return }
             stageTypes = stages
             let descs = UnsafeMutablePointer<cp_stage_desc>.allocate(capacity: stages.count)
             for (i, type) in stages.enumerated() { descs[i] = describe(type, index: i) }
@@ -32,7 +32,7 @@ public enum PluginDescriptor {
                 stages: UnsafePointer(descs))
             built = plugin
         }
-        return UnsafeRawPointer(built!)
+        return UnsafeRawPointer(built!)     // set once under the lock, never changed
     }
 
     private static func describe(_ type: any Stage.Type, index: Int) -> cp_stage_desc {
@@ -138,10 +138,3 @@ extension String {
     func replacingNewlines() -> String { split(whereSeparator: \.isNewline).joined(separator: " ") }
 }
 
-/// A pthread mutex, so PluginKit does not need Foundation.
-final class NSLockLike: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    init() { pthread_mutex_init(&mutex, nil) }
-    func lock() { pthread_mutex_lock(&mutex) }
-    func unlock() { pthread_mutex_unlock(&mutex) }
-}
