@@ -22,8 +22,19 @@ typedef struct {
     long oplane;         /* oh · ow */
 } tile_args;
 
-INLINE TARGET_AVX512 void tile512(const tile_args *a, const int mb, const int nv, __mmask16 last) {
-    __m512 acc[4][4];
+/* The input vector for 16 output pixels from p: 16 consecutive floats, or with stride 2 the even
+ * ones of 32, gathered from two loads by a two-source permute. `lo`/`hi` mask the loads so the last
+ * vector of a row reads nothing past it. */
+INLINE TARGET_AVX512 __m512 input512(const float *p, const int stride2, __mmask16 lo, __mmask16 hi) {
+    if (!stride2) return _mm512_maskz_loadu_ps(lo, p);
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    return _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(lo, p), even, _mm512_maskz_loadu_ps(hi, p + 16));
+}
+
+INLINE TARGET_AVX512 void tile512(const tile_args *a, const int mb, const int nv, const int stride2,
+                                  __mmask16 lo, __mmask16 hi, __mmask16 last) {
+    const int step = stride2 ? 32 : 16;
+    __m512 acc[8][4];
     for (int i = 0; i < mb; i++)
         for (int j = 0; j < nv; j++) acc[i][j] = _mm512_setzero_ps();
     for (int ci = 0; ci < a->c; ci++) {
@@ -33,7 +44,8 @@ INLINE TARGET_AVX512 void tile512(const tile_args *a, const int mb, const int nv
             for (int kx = 0; kx < a->kw; kx++) {
                 __m512 v[4];
                 for (int j = 0; j < nv; j++)
-                    v[j] = j == nv - 1 ? _mm512_maskz_loadu_ps(last, row + kx + 16 * j) : _mm512_loadu_ps(row + kx + 16 * j);
+                    v[j] = j == nv - 1 ? input512(row + kx + step * j, stride2, lo, hi)
+                                       : input512(row + kx + step * j, stride2, 0xFFFF, 0xFFFF);
                 for (int i = 0; i < mb; i++) {
                     __m512 b = _mm512_set1_ps(wr[i * a->wstride + kx]);
                     for (int j = 0; j < nv; j++) acc[i][j] = _mm512_fmadd_ps(v[j], b, acc[i][j]);
@@ -42,10 +54,20 @@ INLINE TARGET_AVX512 void tile512(const tile_args *a, const int mb, const int nv
         }
     }
     for (int i = 0; i < mb; i++)
-        for (int j = 0; j < nv; j++) {
-            float *o = a->out + i * a->oplane + 16 * j;
-            if (j == nv - 1) _mm512_mask_storeu_ps(o, last, acc[i][j]); else _mm512_storeu_ps(o, acc[i][j]);
-        }
+        for (int j = 0; j < nv; j++)
+            _mm512_mask_storeu_ps(a->out + i * a->oplane + 16 * j, j == nv - 1 ? last : 0xFFFF, acc[i][j]);
+}
+
+/* Tiles of up to 4 channels × 4 vectors, or with stride 2 up to 8 channels × 2 vectors (so each
+ * permute feeds 8 FMAs); a constant shape per case, so the loops unroll and acc stays in registers. */
+#define TILE(S, MB, NV) case ((S) * 8 + (MB)) * 8 + (NV): tile512(a, MB, NV, S, lo, hi, last); break;
+#define TILES4(S, MB) TILE(S, MB, 1) TILE(S, MB, 2) TILE(S, MB, 3) TILE(S, MB, 4)
+#define TILES2(S, MB) TILE(S, MB, 1) TILE(S, MB, 2)
+static TARGET_AVX512 void tiles512(const tile_args *a, int mb, int nv, int stride2, __mmask16 lo, __mmask16 hi, __mmask16 last) {
+    switch ((stride2 * 8 + mb) * 8 + nv) {
+        TILES4(0, 1) TILES4(0, 2) TILES4(0, 3) TILES4(0, 4)
+        TILES2(1, 1) TILES2(1, 2) TILES2(1, 3) TILES2(1, 4) TILES2(1, 5) TILES2(1, 6) TILES2(1, 7) TILES2(1, 8)
+    }
 }
 
 INLINE TARGET_AVX2 void tile256(const tile_args *a, const int mb, const int nv, __m256i last) {
@@ -74,60 +96,6 @@ INLINE TARGET_AVX2 void tile256(const tile_args *a, const int mb, const int nv, 
         }
 }
 
-/* Stride 2 along x: each output vector needs the even elements of 32 input floats, gathered from two
- * loads by one two-source permute; tiles of 8 channels × 2 vectors, so each permute feeds 8 FMAs.
- * The masks (lo, hi) cover only the inputs the last vector reads. */
-INLINE TARGET_AVX512 void tile512s2(const tile_args *a, const int mb, const int nv, __mmask16 lo, __mmask16 hi, __mmask16 last) {
-    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-    __m512 acc[8][2];
-    for (int i = 0; i < mb; i++)
-        for (int j = 0; j < nv; j++) acc[i][j] = _mm512_setzero_ps();
-    for (int ci = 0; ci < a->c; ci++) {
-        for (int ky = 0; ky < a->kh; ky++) {
-            const float *row = a->x + ci * a->plane + (long)ky * a->iw;
-            const float *wr = a->w + ((long)ci * a->kh + ky) * a->kw;
-            for (int kx = 0; kx < a->kw; kx++) {
-                __m512 v[2];
-                for (int j = 0; j < nv; j++) {
-                    const float *p = row + kx + 32 * j;
-                    __m512 first = j == nv - 1 ? _mm512_maskz_loadu_ps(lo, p) : _mm512_loadu_ps(p);
-                    __m512 second = j == nv - 1 ? _mm512_maskz_loadu_ps(hi, p + 16) : _mm512_loadu_ps(p + 16);
-                    v[j] = _mm512_permutex2var_ps(first, even, second);
-                }
-                for (int i = 0; i < mb; i++) {
-                    __m512 b = _mm512_set1_ps(wr[i * a->wstride + kx]);
-                    for (int j = 0; j < nv; j++) acc[i][j] = _mm512_fmadd_ps(v[j], b, acc[i][j]);
-                }
-            }
-        }
-    }
-    for (int i = 0; i < mb; i++)
-        for (int j = 0; j < nv; j++) {
-            float *o = a->out + i * a->oplane + 16 * j;
-            if (j == nv - 1) _mm512_mask_storeu_ps(o, last, acc[i][j]); else _mm512_storeu_ps(o, acc[i][j]);
-        }
-}
-
-#define CASE512S2(MB, NV) case (MB) * 4 + (NV): tile512s2(a, MB, NV, lo, hi, last); break;
-static TARGET_AVX512 void tiles512s2(const tile_args *a, int mb, int nv, __mmask16 lo, __mmask16 hi, __mmask16 last) {
-    switch (mb * 4 + nv) {
-        CASE512S2(1, 1) CASE512S2(1, 2) CASE512S2(2, 1) CASE512S2(2, 2)
-        CASE512S2(3, 1) CASE512S2(3, 2) CASE512S2(4, 1) CASE512S2(4, 2)
-        CASE512S2(5, 1) CASE512S2(5, 2) CASE512S2(6, 1) CASE512S2(6, 2)
-        CASE512S2(7, 1) CASE512S2(7, 2) CASE512S2(8, 1) CASE512S2(8, 2)
-    }
-}
-
-#define CASE512(MB, NV) case (MB) * 8 + (NV): tile512(a, MB, NV, last); break;
-static TARGET_AVX512 void tiles512(const tile_args *a, int mb, int nv, __mmask16 last) {
-    switch (mb * 8 + nv) {
-        CASE512(1, 1) CASE512(1, 2) CASE512(1, 3) CASE512(1, 4)
-        CASE512(2, 1) CASE512(2, 2) CASE512(2, 3) CASE512(2, 4)
-        CASE512(3, 1) CASE512(3, 2) CASE512(3, 3) CASE512(3, 4)
-        CASE512(4, 1) CASE512(4, 2) CASE512(4, 3) CASE512(4, 4)
-    }
-}
-
 #define CASE256(MB, NV) case (MB) * 8 + (NV): tile256(a, MB, NV, last); break;
 static TARGET_AVX2 void tiles256(const tile_args *a, int mb, int nv, __m256i last) {
     switch (mb * 8 + nv) {
@@ -152,12 +120,8 @@ static TARGET_AVX512 void conv512(tile_args a, int m, int ow, int sy, int sx, in
                 int nv = (rest + 15) / 16, tail = rest - 16 * (nv - 1);
                 a.x = x + (long)y * sy * a.iw + (long)x0 * sx;
                 a.out = out + m0 * a.oplane + y * orow + x0;
-                if (sx == 1) {
-                    tiles512(&a, mb, nv, first_lanes(tail));
-                } else {
-                    int need = 2 * tail - 1;      /* inputs the last vector reads, from its first */
-                    tiles512s2(&a, mb, nv, first_lanes(need), first_lanes(need - 16), first_lanes(tail));
-                }
+                int need = sx * (tail - 1) + 1;      /* inputs the last vector reads, from its first */
+                tiles512(&a, mb, nv, sx == 2, first_lanes(need), first_lanes(need - 16), first_lanes(tail));
             }
         }
     }
