@@ -18,8 +18,8 @@ enum Activation: Sendable, Hashable {
 /// Convolution in 1D, 2D and 3D with groups (depthwise included), strides, dilations, pads and
 /// auto_pad. The work is a matrix product per group: weights [M/g, C/g·K] × columns [C/g·K, P]
 /// through OpenBLAS sgemm; the columns come from im2col (or are the input itself for 1×1 convs).
-/// Depthwise convolutions run direct, vectorised along output rows; thin 2D layers (≤ 32 input or
-/// output channels, unpadded, stride 1, or 2 with AVX-512) run on the C kernels of DirectConv.
+/// Depthwise convolutions run direct, vectorised along output rows; thin 2D layers (few input or
+/// output channels, stride 1, or 2 with AVX-512) run on the C kernels of DirectConv.
 /// 1D and 2D float convolutions go to oneDNN instead with CNNPIPE_DNNL=1, and bf16 ones always (see DNNL).
 struct ConvKernel: RegisteredKernel {
     static let opTypes = ["Conv"]
@@ -73,7 +73,7 @@ struct ConvKernel: RegisteredKernel {
         let direct = !depthwise && DirectConv.applies(channels: c, outChannels: m, group: group, g)
         for b in 0..<n {
             if direct {
-                DirectConv.run(xp + b * c * inSize, channels: c, wp, outChannels: m, op + b * m * p, g, ctx)
+                try DirectConv.run(xp + b * c * inSize, channels: c, wp, outChannels: m, op + b * m * p, g, ctx)
             } else if depthwise {
                 depthwiseConv(xp + b * c * inSize, wp, op + b * m * p, channels: c, g.as2D, ctx)
             } else {
