@@ -202,7 +202,8 @@ final class DlibImportTests: XCTestCase {
         let folded = try DlibImporter.network(bytes: bytes).graph
         let plain = try DlibImporter.network(bytes: bytes, options: .init(foldAffineIntoConvolution: false)).graph
         XCTAssertEqual(folded.nodes.filter { $0.opType == "Conv" }.map(\.name).prefix(2), ["down1.conv+bn", "down2.conv+bn"])
-        XCTAssertFalse(folded.nodes.contains { $0.opType == "Mul" && $0.name != "input.scale" })
+        XCTAssertFalse(folded.nodes.contains { $0.opType == "Mul" || $0.opType == "Sub" }, "batch norms and the input normalisation folded into the convolutions")
+        XCTAssertTrue(plain.nodes.contains { $0.name == "input.center" })
         var rng = SystemRandomNumberGenerator()
         let x = Tensor(shape: [1, 3, 96, 128], floats: (0..<(3 * 96 * 128)).map { _ in Float.random(in: 0...255, using: &rng) })
         let a = try Session(folded, threads: 2).run(["image": x])["scores"]!.floats

@@ -22,6 +22,8 @@ struct DlibGraphBuilder {
     /// Spatial size 1×1 is known (after global pooling), so a fully connected layer's input size can be checked.
     private var spatialIsOne = false
     private var tags: [Int: (value: String, channels: Int)] = [:]
+    /// The input layer's per-channel mean (the normalisation an unpadded first convolution folds in).
+    private var inputMean: [Float] = []
 
     init(architecture: DlibArchitecture, foldAffine: Bool) {
         self.architecture = architecture
@@ -91,8 +93,9 @@ struct DlibGraphBuilder {
             guard c.inputChannels == channels else {
                 throw ModelError("con takes \(c.inputChannels) channels, the layer below gives \(channels)")
             }
-            emitConvolution(name, c, weights: c.weights, biases: c.biases)
-            foldableConvolution = (name, c)
+            let conv = foldAffine && current == "input.scale" && c.padding.allSatisfy({ $0 == 0 }) ? normalisationFolded(c) : c
+            emitConvolution(name, conv, weights: conv.weights, biases: conv.biases)
+            foldableConvolution = (name, conv)
         case .affine(let a):
             guard a.gamma.count == channels else {
                 throw ModelError("affine has \(a.gamma.count) channels, the layer below gives \(channels)")
@@ -139,6 +142,7 @@ struct DlibGraphBuilder {
 
     /// Input normalisation as dlib's input layers do it: (pixel − mean) / 256 per RGB plane.
     private mutating func emitNormalisation(mean: [Float]) {
+        inputMean = mean
         current = Self.inputName
         let centred = node("Sub", "input.center", [current, constant("input.mean", Tensor(shape: [1, 3, 1, 1], floats: mean))])
         current = node("Mul", "input.scale", [centred, constant("input.inverse_256", Tensor.scalar(1 / 256))])
@@ -152,6 +156,29 @@ struct DlibGraphBuilder {
                                               "pads": .ints(c.padding + c.padding)])
         channels = c.filters
         spatialIsOne = false
+    }
+
+    /// An unpadded first convolution takes the input normalisation: W∗((x − mean)/256) + b =
+    /// (W/256)∗x + (b − Σ W·mean/256), so the two whole-image passes before it go (with zero padding
+    /// the border would differ, so padded ones keep them). Removes the normalisation nodes.
+    private mutating func normalisationFolded(_ c: DlibConvolution) -> DlibConvolution {
+        removeNode(named: "input.scale")
+        removeNode(named: "input.center")
+        let perChannel = c.kernel.reduce(1, *), perFilter = c.inputChannels * perChannel
+        var weights = c.weights, biases = c.biases ?? [Float](repeating: 0, count: c.filters)
+        for o in 0..<c.filters {
+            var shift: Float = 0
+            for ch in 0..<c.inputChannels {
+                for j in 0..<perChannel {
+                    let k = o * perFilter + ch * perChannel + j
+                    weights[k] /= 256
+                    shift += weights[k] * inputMean[ch]
+                }
+            }
+            biases[o] -= shift
+        }
+        return DlibConvolution(filters: c.filters, inputChannels: c.inputChannels, kernel: c.kernel, stride: c.stride,
+                               padding: c.padding, weights: weights, biases: biases)
     }
 
     /// gamma·(W∗x + b) + beta = (gamma·W)∗x + (gamma·b + beta), per output channel.
