@@ -172,8 +172,10 @@ struct FacesIdentify: ParsableCommand {
         --json prints one object per face with its box and, with --top-k, the runners-up.
         """)
 
-    @Option(help: "The gallery file (cnnpipe gallery enroll makes one). Default: the user's gallery, as for cnnpipe gallery.")
-    var gallery: String = Gallery.defaultPath()
+    @Option(name: .customLong("gallery"), help: ArgumentHelp(
+        "The gallery file (cnnpipe gallery enroll makes one). Default: the user's gallery, as for cnnpipe gallery.", valueName: "gallery"))
+    var galleryPath: String?
+    var gallery: String { galleryPath ?? Gallery.defaultPath() }
     @Argument(help: "Images, folders of images, or - for stdin.") var inputs: [String] = []
     @OptionGroup var batchInput: BatchInput
     @Option(help: "Largest descriptor distance that still counts as the person (default 0.6, or the head's threshold).") var tolerance: Float?

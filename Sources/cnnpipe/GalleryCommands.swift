@@ -37,8 +37,12 @@ struct GalleryCommand: ParsableCommand {
 }
 
 struct GalleryOption: ParsableArguments {
-    @Option(help: "The gallery file (SQLite; enroll and import create it). Default: $CNNPIPE_GALLERY, else ~/.local/share/cnnpipe/people.db (under $XDG_DATA_HOME when set).")
-    var gallery: String = Gallery.defaultPath()
+    @Option(name: .customLong("gallery"), help: ArgumentHelp(
+        "The gallery file (SQLite; enroll and import create it). Default: $CNNPIPE_GALLERY, else ~/.local/share/cnnpipe/people.db (under $XDG_DATA_HOME when set).",
+        valueName: "gallery"))
+    var galleryPath: String?
+    /// The gallery named, or the user's own.
+    var gallery: String { galleryPath ?? Gallery.defaultPath() }
 
     /// Opens an existing gallery for management (no model needed).
     func open() throws -> Gallery {
@@ -48,7 +52,7 @@ struct GalleryOption: ParsableArguments {
     /// Opens the gallery, making it (and, for the user's default gallery, its folder) when missing.
     func openOrCreate(modelIdentity: String? = nil) throws -> Gallery {
         try orFail {
-            if gallery == Gallery.defaultPath() {
+            if galleryPath == nil {        // the user's own: make its folder
                 try FileManager.default.createDirectory(atPath: (gallery as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             }
             return try Gallery(path: gallery, modelIdentity: modelIdentity)

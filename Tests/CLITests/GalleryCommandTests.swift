@@ -99,6 +99,27 @@ final class GalleryCommandTests: XCTestCase {
         }
     }
 
+    /// Without --gallery every command uses the user's gallery ($XDG_DATA_HOME/cnnpipe/people.db here),
+    /// making its folder on the first enrolment, so people are known from any folder.
+    func testCommandsDefaultToTheUsersGallery() throws {
+        try needModels()
+        let data = try TestEnv.tempDir() + "/data"
+        let env = ["XDG_DATA_HOME": data, "CNNPIPE_GALLERY": ""]
+        var r = try cnnpipe(["gallery", "enroll", "--name", "John Simm", faces + "/train/john_simm/000288_00470387.jpg"], environment: env)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: data + "/cnnpipe/people.db"))
+        r = try cnnpipe(["gallery", "list"], environment: env)
+        XCTAssertTrue(text(r.stdout).contains("John Simm"), text(r.stdout))
+        r = try cnnpipe(["faces", "identify", faces + "/test/john_simm/000309_00470287.jpg"], environment: env)
+        XCTAssertTrue(text(r.stdout).contains(",John Simm,"), text(r.stdout) + r.stderr)
+        // $CNNPIPE_GALLERY names another one; the help does not show anyone's home folder as a default.
+        r = try cnnpipe(["gallery", "list"], environment: ["CNNPIPE_GALLERY": data + "/other.db"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains(data + "/other.db"), r.stderr)
+        XCTAssertFalse(try cnnpipe(["gallery", "list", "--help"]).stdout.isEmpty)
+        XCTAssertFalse(text(try cnnpipe(["gallery", "list", "--help"]).stdout).contains(NSHomeDirectory() + "/.local"))
+    }
+
     func testEnrollOneFacePerPhoto() throws {
         try needModels()
         let dir = try TestEnv.tempDir()
