@@ -233,9 +233,12 @@ enum ReluOp: UnaryFloatOp {
     static let opType = "Relu"
     @inline(__always) static func apply(_ x: Float) -> Float { max(x, 0) }
 }
-enum SigmoidOp: UnaryFloatOp {
+enum SigmoidOp: VectorizedUnaryOp {
     static let opType = "Sigmoid"
     @inline(__always) static func apply(_ x: Float) -> Float { 1 / (1 + expf(-x)) }
+    static func apply(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { out[i] = 1 / (1 + VectorMath.exp(-x[i])) }
+    }
 }
 enum TanhOp: UnaryFloatOp {
     static let opType = "Tanh"
@@ -273,6 +276,10 @@ struct UnaryKernel<Op: UnaryFloatOp>: RegisteredKernel {
         guard x.elementType == .float else { throw ModelError("\(name): needs float input, got \(x.elementType)") }
         let out = try ctx.tensor(x.shape)
         let p = (try x.floatData()), o = out.buffer.pointer
+        if let vectorized = Op.self as? any VectorizedUnaryOp.Type {
+            ctx.parallel(x.count) { r in vectorized.apply(p + r.lowerBound, o + r.lowerBound, count: r.count) }
+            return [out]
+        }
         ctx.parallel(x.count) { r in
             for i in r { o[i] = Op.apply(p[i]) }
         }
