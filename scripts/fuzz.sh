@@ -18,7 +18,9 @@ if [ "${1:-}" = "--list" ]; then printf '%s\n' "${targets[@]}"; exit 0; fi
 build_targets() {
     # SwiftPM's --sanitize flags are passed to swiftc one by one and the last wins, so the combined
     # flag goes through -Xswiftc; --sanitize=fuzzer stays so that SwiftPM lets libFuzzer supply main.
-    (cd Fuzz && swift build -c release --build-path "$build" --sanitize=fuzzer \
+    # No build-manifest caching: a cached manifest misses source files added to the main package (a
+    # path dependency here), and the build then fails on the new names.
+    (cd Fuzz && swift build -c release --build-path "$build" --sanitize=fuzzer --disable-build-manifest-caching \
         -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=fuzzer-no-link,address 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\]|ld.gold: warning') || exit 1
 }
 
