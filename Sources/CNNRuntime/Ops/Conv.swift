@@ -61,7 +61,10 @@ struct ConvKernel: RegisteredKernel {
         let mg = m / group, kc = cg * g.kernelSize, p = g.outputSize, inSize = g.inputSize
         ctx.multiplyAdds += n * m * p * kc
         let xp = (try x.floatData()), wp = (try w.floatData()), op = out.buffer.pointer
-        if DNNL.enabled || (precision == .bf16 && DNNL.available), let bufferOfWeights = w.floatBuffer, bias?.floatBuffer != nil || bias == nil,
+        let depthwise = cg == 1 && mg == 1 && g.input.count <= 2
+        let direct = !depthwise && DirectConv.applies(channels: c, outChannels: m, group: group, g)
+        // bf16 only pays where the direct fp32 kernels do not run (they measured faster than oneDNN's bf16).
+        if DNNL.enabled || (precision == .bf16 && DNNL.available && !direct), let bufferOfWeights = w.floatBuffer, bias?.floatBuffer != nil || bias == nil,
            let shape = DNNLConvolutionShape(input: x.shape, weights: w.shape, group: group, geometry: g,
                                             hasBias: bias != nil, activation: activation, layout: DNNL.layout,
                                             precision: precision),
@@ -69,8 +72,6 @@ struct ConvKernel: RegisteredKernel {
             try convolution.run(x: xp, weights: bufferOfWeights, bias: try bias?.floatData(), out: op, ctx)
             return [out]
         }
-        let depthwise = cg == 1 && mg == 1 && g.input.count <= 2
-        let direct = !depthwise && DirectConv.applies(channels: c, outChannels: m, group: group, g)
         for b in 0..<n {
             if direct {
                 try DirectConv.run(xp + b * c * inSize, channels: c, wp, outChannels: m, op + b * m * p, g, ctx)
