@@ -54,9 +54,9 @@ struct ModelRun: ParsableCommand {
     @OptionGroup var sessionOptions: SessionOptions
 
     func run() throws {
-        let (graph, session) = try sessionOptions.open(model)
+        let (graph, path, session) = try sessionOptions.open(model)
         // dlib networks take RGB values 0…255 (their graph normalises them).
-        let takesEightBitLevels = ModelLocator.isDlibModel(try orFail { try models.find(model) })
+        let takesEightBitLevels = ModelLocator.isDlibModel(path)
         var feeds: [String: Tensor] = [:]
         for spec in inputs {
             guard let eq = spec.firstIndex(of: "=") else { fail("--input takes name=file, got '\(spec)'", code: 2) }
@@ -85,12 +85,13 @@ struct SessionOptions: ParsableArguments {
     @Option(help: "Convolution precision: fp32, or bf16 (needs avx512_bf16 or AMX and oneDNN; otherwise fp32 with a note).")
     var precision: Precision = .fp32
 
-    /// The model by name or path, and its session (a note on stderr when bf16 falls back to fp32).
-    func open(_ model: String) throws -> (ModelGraph, Session) {
-        let graph = try orFail { try models.load(model) }
+    /// The model by name or path, its file, and its session (a note on stderr when bf16 falls back to fp32).
+    func open(_ model: String) throws -> (graph: ModelGraph, path: String, session: Session) {
+        let path = try orFail { try models.find(model) }
+        let graph = try orFail { try models.load(path) }
         let session = try orFail(model) { try Session(graph, threads: threads, precision: precision) }
         if let note = session.precisionNote { warn(note) }
-        return (graph, session)
+        return (graph, path, session)
     }
 }
 
@@ -107,7 +108,7 @@ struct ModelBench: ParsableCommand {
     @OptionGroup var sessionOptions: SessionOptions
 
     func run() throws {
-        let (graph, session) = try sessionOptions.open(model)
+        let (graph, _, session) = try sessionOptions.open(model)
         let threads = sessionOptions.threads
         var (h, w) = try size.map(parseSize) ?? (256, 256)
         let feeds = try orFail(model) { try zeroFeeds(graph, h: h, w: w, random: true, fixedSpatial: size != nil) }

@@ -20,14 +20,14 @@ enum DirectConv {
         }
     }()
 
-    enum Mode { case off, thin, all }
+    enum Mode { case off, measured, all }
     /// CNNPIPE_DIRECT_CONV=0: never (im2col + sgemm everywhere); =all: every layer it can run (for
     /// measuring); otherwise the layers where it measured faster than im2col + sgemm.
     static let mode: Mode = {
         switch ProcessInfo.processInfo.environment["CNNPIPE_DIRECT_CONV"] {
         case "0": return .off
         case "all": return .all
-        default: return .thin
+        default: return .measured
         }
     }()
 
@@ -53,11 +53,18 @@ enum DirectConv {
             let (ph, pw) = (ih + top + g.padEnd[0], iw + left + g.padEnd[1])
             let buffer = try ctx.tensor([c, ph, pw])
             let dst = buffer.buffer.pointer, src = x, (h, width) = (ih, iw)
+            let right = pw - left - width, bottom = ph - top - h
             ctx.parallel(c, minimumPerThread: 1) { channels in
                 for ch in channels {
                     let plane = dst + ch * ph * pw
-                    plane.update(repeating: 0, count: ph * pw)
-                    for y in 0..<h { (plane + (y + top) * pw + left).update(from: src + (ch * h + y) * width, count: width) }
+                    plane.update(repeating: 0, count: top * pw)
+                    for y in 0..<h {       // each interior row: left border, the input row, right border
+                        let row = plane + (y + top) * pw
+                        row.update(repeating: 0, count: left)
+                        (row + left).update(from: src + (ch * h + y) * width, count: width)
+                        (row + left + width).update(repeating: 0, count: right)
+                    }
+                    (plane + (top + h) * pw).update(repeating: 0, count: bottom * pw)
                 }
             }
             (padded, x, ih, iw) = (buffer, UnsafePointer(dst), ph, pw)
