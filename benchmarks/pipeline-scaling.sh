@@ -9,6 +9,10 @@
 # For reference the same run also measures what this machine can give at best: two independent
 # --threads 1 processes at once, each on half the stream ("ceiling"). A ceiling well below 2
 # means the CPUs themselves do not scale (shared host, memory bandwidth), not cnnpipe.
+# Then one more --threads 2 run, untimed, under lib/runnable.py: how many of cnnpipe's threads
+# are runnable at once (goal: more than the CPUs in at most 1% of the samples, the moments a pool thread
+# wakes as a step ends; every stage shares the one --threads budget).
+# A CNN stage in the chain: CHAIN='resize width=512 height=512 mode=fill | stylize style=19' IMAGES=50
 source "$(dirname "$0")/lib/common.sh"
 
 ROUNDS=${ROUNDS:-3}
@@ -42,3 +46,7 @@ warn_load "--threads 1" "$t1_load"; warn_load "--threads 2" "$t2_load"; warn_loa
 echo "ratio throughput --threads 2 / --threads 1: $(ratio "$t1_wall" "$t2_wall") (best rounds: $(ratio "$t1_best" "$t2_best"))"
 echo "ceiling ratio 2 processes / --threads 1:    $(ratio "$t1_wall" "$c_wall") (best rounds: $(ratio "$t1_best" "$c_best"))"
 goal "pipeline scaling (throughput 2 threads / 1 thread)" "$(ratio "$t1_wall" "$t2_wall")" ">=" 1.8
+
+read -r samples mean peak above most < <(python3 "$BENCH_DIR/lib/runnable.py" "${one/@T@/2}")
+echo "runnable threads, --threads 2 ($samples samples every 5 ms): mean $mean, max $peak, above $(nproc) CPUs in $above of the busy samples; $most threads at most"
+goal "share of busy samples with more runnable threads than CPUs" "$above" "<=" 0.01

@@ -11,12 +11,12 @@ final class Blend: Stage {
     static let mode = Param<Mode>("mode", default: .normal, "how the colours combine")
     static let parameters = Parameter.list(opacity, mode)
 
-    let opacity: Float, mode: Mode, threads: Int
+    let opacity: Float, mode: Mode, host: StageHost
 
     init(_ p: ParameterValues, host: StageHost) throws {
         opacity = try p[Self.opacity]
         mode = try p[Self.mode]
-        threads = host.threads
+        self.host = host
     }
 
     func process(_ inputs: [Frame], _ output: Output) throws {
@@ -25,7 +25,9 @@ final class Blend: Stage {
         let a = FloatImage(base.image)
         var b = FloatImage(top.image(as: format))
         if b.width != a.width || b.height != a.height {
-            b = Resampler.resize(b, width: a.width, height: a.height, filter: .lanczos3, threads: threads)
+            let extra = host.borrowThreads(host.threads - 1)
+            defer { host.returnThreads(extra) }
+            b = Resampler.resize(b, width: a.width, height: a.height, filter: .lanczos3, threads: 1 + extra)
         }
         var out = a
         let o = opacity

@@ -1,6 +1,8 @@
+import CNNRuntime
 import PluginKit
 
 @_cdecl("cnnpipe_plugin_entry")
 public func cnnpipePluginEntry(_ hostABI: UInt32) -> UnsafeRawPointer? {
-    PluginDescriptor.entry(hostABI, name: "stylize", version: "0.1.0", stages: [Stylize.self, ClassicStylize.self])
+    PluginDescriptor.entry(hostABI, name: "stylize", version: "0.1.0", stages: [Stylize.self, ClassicStylize.self],
+                           onHost: { ThreadLender.current = ThreadLender(borrow: $0.borrowThreads, giveBack: $0.returnThreads) })
 }

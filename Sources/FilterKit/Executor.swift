@@ -111,7 +111,7 @@ public final class Executor {
             thread.start()
         }
         group.wait()
-        if stopWave == Int.max && !host.isCancelled { flush(sink) }
+        if stopWave == Int.max && !host.isCancelled { host.budget.holding { flush(sink) } }
         let complete = !summary.stoppedByError && !host.isCancelled && !summary.brokenPipe
         do { try sink.close(complete: complete) } catch { summary.failures.append("\(error)") }
         host.endProgress()
@@ -129,7 +129,7 @@ public final class Executor {
                 return (nextWave, item)
             }
             guard let item else { slots.signal(); return }
-            let outcome = process(wave: wave, item: item, worker: worker, sink: sink)
+            let outcome = host.budget.holding { process(wave: wave, item: item, worker: worker, sink: sink) }
             lock.locked { pending[wave] = outcome }
             writeLock.locked {
                 while let ready = lock.locked({ pending.removeValue(forKey: nextToWrite) }) {
@@ -156,7 +156,7 @@ public final class Executor {
         defer {
             // A failed wave still takes its turn at every stateful node, so later waves never wait for it.
             for n in graph.nodes.indices where instances[n].count == 1 && !passedNodes.contains(n) {
-                nodeTurns[n].wait(for: wave)
+                waitTurn(n, wave)
                 nodeTurns[n].advance()
             }
         }
@@ -181,16 +181,15 @@ public final class Executor {
                 let stateful = instances[n].count == 1
                 // An overlapping stage takes its turn itself (await_turn), after its parallel part.
                 let overlapping = stateful && node.definition.isOverlapping
-                if stateful && !overlapping { nodeTurns[n].wait(for: wave) }
+                if stateful && !overlapping { waitTurn(n, wave) }
                 defer {
                     if stateful {
-                        nodeTurns[n].wait(for: wave)
+                        waitTurn(n, wave)
                         nodeTurns[n].advance()
                         passedNodes.insert(n)
                     }
                 }
-                let turns = nodeTurns[n]
-                let turn: ((Int) -> Int)? = stateful ? { lag in turns.wait(for: wave - lag); return wave } : nil
+                let turn: ((Int) -> Int)? = stateful ? { [self] lag in waitTurn(n, wave - lag); return wave } : nil
                 outputs.append(try run(node, instances[n][stateful ? 0 : worker], inputs, turn: turn))
             }
             let finished = graph.output.node.map { outputs[$0][graph.output.pad] } ?? [frame]
@@ -207,6 +206,12 @@ public final class Executor {
             result.encoded = []
         }
         return result
+    }
+
+    /// Waits until node `n` is ready for `wave`; the worker's thread goes back to the budget while it waits.
+    private func waitTurn(_ n: Int, _ wave: Int) {
+        guard !nodeTurns[n].isReady(for: wave) else { return }
+        host.budget.lending { nodeTurns[n].wait(for: wave) }
     }
 
     /// Calls a node once per aligned set of input frames (a merge node pairs its inputs' i-th frames).

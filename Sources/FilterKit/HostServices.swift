@@ -15,6 +15,8 @@ public final class HostServices: @unchecked Sendable {
     public var logLevel: Level = .warning
     public var showProgress: Bool
     public let threads: Int
+    /// The run's thread budget: `threads` in all, held by the executor's workers and lent to stages.
+    let budget: ThreadBudget
     public let modelDirectory: String
     /// Largest frame a stage may make (the run's --max-megapixels).
     public let maxPixels: Int
@@ -25,6 +27,7 @@ public final class HostServices: @unchecked Sendable {
 
     public init(threads: Int, modelDirectory: String, showProgress: Bool = isatty(2) != 0, maxPixels: Int = 100_000_000) {
         self.threads = threads
+        budget = ThreadBudget(threads)
         self.maxPixels = maxPixels
         self.modelDirectory = modelDirectory
         self.showProgress = showProgress
@@ -35,7 +38,7 @@ public final class HostServices: @unchecked Sendable {
             log: hostLog, progress: hostProgress, is_cancelled: hostIsCancelled, threads: Int32(threads),
             model_dir: UnsafePointer(modelDirCString), frame_new: hostFrameNew,
             frame_set_metadata: hostFrameSetMetadata, frame_release: hostFrameRelease, frame_derive: hostFrameDerive,
-            max_pixels: Int64(maxPixels)))
+            max_pixels: Int64(maxPixels), borrow_threads: hostBorrowThreads, return_threads: hostReturnThreads))
         table.pointee.host_data = Unmanaged.passUnretained(self).toOpaque()
     }
 
@@ -116,6 +119,14 @@ private let hostProgress: @convention(c) (UnsafeMutableRawPointer?, UnsafePointe
 
 private let hostIsCancelled: @convention(c) (UnsafeMutableRawPointer?) -> Int32 = { data in
     HostServices.from(data).isCancelled ? 1 : 0
+}
+
+private let hostBorrowThreads: @convention(c) (UnsafeMutableRawPointer?, Int32) -> Int32 = { data, wanted in
+    Int32(HostServices.from(data).budget.borrow(Int(wanted)))
+}
+
+private let hostReturnThreads: @convention(c) (UnsafeMutableRawPointer?, Int32) -> Void = { data, count in
+    HostServices.from(data).budget.release(Int(count))
 }
 
 private let hostFrameNew: @convention(c) (UnsafeMutableRawPointer?, Int32, Int32, Int32, UnsafePointer<cp_frame>?)

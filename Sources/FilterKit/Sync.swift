@@ -29,6 +29,11 @@ final class Turnstile: @unchecked Sendable {
         pthread_mutex_init(&mutex, nil)
         pthread_cond_init(&cond, nil)
     }
+    func isReady(for turn: Int) -> Bool {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return next >= turn
+    }
     func wait(for turn: Int) {
         pthread_mutex_lock(&mutex)
         while next < turn { pthread_cond_wait(&cond, &mutex) }

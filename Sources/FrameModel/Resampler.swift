@@ -68,16 +68,20 @@ public enum Resampler {
         image.samples.withUnsafeBufferPointer { src in
             out.samples.withUnsafeMutableBufferPointer { dst in
                 let chunks = max(1, min(rows, 4 * threads)), per = (rows + chunks - 1) / chunks
+                let input = src.baseAddress!, output = dst.baseAddress!
                 let body = { (chunk: Int) in
                     for o in min(rows, chunk * per)..<min(rows, (chunk + 1) * per) {
-                        let d = dst.baseAddress! + o * n
+                        let d = output + o * n
                         for (k, w) in taps.weights[o].enumerated() where w != 0 {
-                            let s = src.baseAddress! + (taps.start[o] + k) * n
+                            let s = input + (taps.start[o] + k) * n
                             for i in 0..<n { d[i] += w * s[i] }
                         }
                     }
                 }
-                if threads == 1 { (0..<chunks).forEach(body) } else { DispatchQueue.concurrentPerform(iterations: chunks, execute: body) }
+                if threads == 1 { (0..<chunks).forEach(body); return }
+                DispatchQueue.concurrentPerform(iterations: threads) { lane in   // exactly `threads` threads
+                    for chunk in stride(from: lane, to: chunks, by: threads) { body(chunk) }
+                }
             }
         }
         return out

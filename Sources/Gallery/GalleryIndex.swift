@@ -172,48 +172,48 @@ public final class GalleryIndex: @unchecked Sendable {
         let m = queries.count, d = Self.dimension
         let q = queries.flatMap { $0 }
         let chunks = chunkStart.count - 1
-        let workers = min(threads, chunks)
-        var results = [[[Candidate]]](repeating: [], count: workers)
+        var results = [[[Candidate]]]()
         let lock = NSLock()
-        // One BLAS thread per call: the parallelism is over chunks here.
-        LinearAlgebra.setThreads(1)
-        q.withUnsafeBufferPointer { qp in
-            matrix.withUnsafeBufferPointer { e in
-                rowNorms.withUnsafeBufferPointer { norms in
-                    personStart.withUnsafeBufferPointer { ps in
-                        DispatchQueue.concurrentPerform(iterations: workers) { w in
-                            var selections = [Selection](repeating: Selection(want: want), count: m)
-                            let scores = UnsafeMutablePointer<Float>.allocate(capacity: maxChunkRows * m)
-                            defer { scores.deallocate() }
-                            var c = w
-                            while c < chunks {
-                                let p0 = chunkStart[c], p1 = chunkStart[c + 1]
-                                let r0 = ps[p0], rows = ps[p1] - r0
-                                // scores[rows × m] = −2 · E[r0 ..< r0 + rows] · Qᵀ
-                                if m == 1 {
-                                    LinearAlgebra.sgemv(m: rows, n: d, alpha: -2, a: e.baseAddress! + r0 * d, lda: d,
-                                                        x: qp.baseAddress!, y: scores)
-                                } else {
-                                    LinearAlgebra.sgemm(transB: true, m: rows, n: m, k: d, alpha: -2, a: e.baseAddress! + r0 * d, lda: d,
-                                                        b: qp.baseAddress!, ldb: d, c: scores, ldc: m)
-                                }
-                                for p in p0..<p1 {
-                                    let a = ps[p], b = ps[p + 1]
-                                    guard a < b else { continue }
-                                    for j in 0..<m {
-                                        var best = Float.infinity, bestRow = a
-                                        for r in a..<b {
-                                            let v = norms[r] + scores[(r - r0) * m + j]
-                                            if v < best { best = v; bestRow = r }
-                                        }
-                                        selections[j].offer(Candidate(score: best, person: p, row: bestRow))
+        ThreadLender.withThreads(upTo: min(threads, chunks)) { workers in
+            results = Array(repeating: [], count: workers)
+            q.withUnsafeBufferPointer { qp in
+                matrix.withUnsafeBufferPointer { e in
+                    rowNorms.withUnsafeBufferPointer { norms in
+                        personStart.withUnsafeBufferPointer { ps in
+                            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                                var selections = [Selection](repeating: Selection(want: want), count: m)
+                                let scores = UnsafeMutablePointer<Float>.allocate(capacity: maxChunkRows * m)
+                                defer { scores.deallocate() }
+                                var c = w
+                                while c < chunks {
+                                    let p0 = chunkStart[c], p1 = chunkStart[c + 1]
+                                    let r0 = ps[p0], rows = ps[p1] - r0
+                                    // scores[rows × m] = −2 · E[r0 ..< r0 + rows] · Qᵀ
+                                    if m == 1 {
+                                        LinearAlgebra.sgemv(m: rows, n: d, alpha: -2, a: e.baseAddress! + r0 * d, lda: d,
+                                                            x: qp.baseAddress!, y: scores)
+                                    } else {
+                                        LinearAlgebra.sgemm(transB: true, m: rows, n: m, k: d, alpha: -2, a: e.baseAddress! + r0 * d, lda: d,
+                                                            b: qp.baseAddress!, ldb: d, c: scores, ldc: m)
                                     }
+                                    for p in p0..<p1 {
+                                        let a = ps[p], b = ps[p + 1]
+                                        guard a < b else { continue }
+                                        for j in 0..<m {
+                                            var best = Float.infinity, bestRow = a
+                                            for r in a..<b {
+                                                let v = norms[r] + scores[(r - r0) * m + j]
+                                                if v < best { best = v; bestRow = r }
+                                            }
+                                            selections[j].offer(Candidate(score: best, person: p, row: bestRow))
+                                        }
+                                    }
+                                    c += workers
                                 }
-                                c += workers
+                                lock.lock()
+                                results[w] = selections.map(\.items)
+                                lock.unlock()
                             }
-                            lock.lock()
-                            results[w] = selections.map(\.items)
-                            lock.unlock()
                         }
                     }
                 }

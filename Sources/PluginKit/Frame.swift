@@ -99,7 +99,25 @@ public struct StageHost: @unchecked Sendable {
     let raw: UnsafePointer<cp_host>
     let stageName: String
 
+    /// The most threads a stage may use at once; how many it gets at a given moment comes from `borrowThreads`.
     public var threads: Int { max(1, Int(raw.pointee.threads)) }
+
+    /// Extra threads (besides the calling one) free now in the run's budget, up to `wanted`; never
+    /// waits. Give them back with `returnThreads`. An older host without a budget lends all of them.
+    public func borrowThreads(_ wanted: Int) -> Int {
+        guard hasThreadBudget, let borrow = raw.pointee.borrow_threads else { return wanted }
+        return Int(borrow(raw.pointee.host_data, Int32(clamping: wanted)))
+    }
+
+    public func returnThreads(_ count: Int) {
+        guard count > 0, hasThreadBudget, let giveBack = raw.pointee.return_threads else { return }
+        giveBack(raw.pointee.host_data, Int32(clamping: count))
+    }
+
+    private var hasThreadBudget: Bool {
+        let offset = MemoryLayout<cp_host>.offset(of: \.return_threads)!
+        return Int(raw.pointee.struct_size) >= offset + MemoryLayout<UnsafeRawPointer>.size
+    }
     public var modelDirectory: String? { raw.pointee.model_dir.map { String(cString: $0) } }
     public var isCancelled: Bool { raw.pointee.is_cancelled(raw.pointee.host_data) != 0 }
 

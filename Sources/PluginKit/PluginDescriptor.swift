@@ -12,17 +12,22 @@ import Glibc
 ///     }
 ///
 /// The descriptor lives for the life of the process (plugins are never unloaded).
+///
+/// `onHost` is called with the host before each stage instance is made: a plugin connects its
+/// copies of shared libraries to the host there (the CNN runtime's thread lender, say).
 public enum PluginDescriptor {
     nonisolated(unsafe) private static var built: UnsafeMutablePointer<cp_plugin_desc>?
     nonisolated(unsafe) private static var stageTypes: [any Stage.Type] = []
+    nonisolated(unsafe) private static var onHost: (@Sendable (StageHost) -> Void)?
     private static let lock = Mutex<Void>(())
 
-    public static func entry(_ hostABI: UInt32, name: String, version: String,
-                             stages: [any Stage.Type]) -> UnsafeRawPointer? {
+    public static func entry(_ hostABI: UInt32, name: String, version: String, stages: [any Stage.Type],
+                             onHost: (@Sendable (StageHost) -> Void)? = nil) -> UnsafeRawPointer? {
         guard hostABI == CNNPIPE_ABI_VERSION else { return nil }
         lock.withLock { _ in
             guard built == nil else { return }
             stageTypes = stages
+            self.onHost = onHost
             let descs = UnsafeMutablePointer<cp_stage_desc>.allocate(capacity: stages.count)
             for (i, type) in stages.enumerated() { descs[i] = describe(type, index: i) }
             let plugin = UnsafeMutablePointer<cp_plugin_desc>.allocate(capacity: 1)
@@ -86,7 +91,9 @@ public enum PluginDescriptor {
             if let v = values?[i] { dict[p.name] = String(cString: v) }
         }
         do {
-            let stage = try type.init(ParameterValues(dict), host: StageHost(raw: host, stageName: type.name))
+            let stageHost = StageHost(raw: host, stageName: type.name)
+            PluginDescriptor.onHost?(stageHost)
+            let stage = try type.init(ParameterValues(dict), host: stageHost)
             return Unmanaged.passRetained(Instance(stage: stage, host: host)).toOpaque()
         } catch {
             writeError("\(error)", to: (errorBuffer, capacity))

@@ -115,7 +115,7 @@ typedef struct cp_host {
     void (*progress)(void *host_data, const char *stage, double done, double total);
     /* Non-zero once the user asked to stop (Ctrl-C, an earlier fatal error). Poll in long loops. */
     int32_t (*is_cancelled)(void *host_data);
-    int32_t threads;                                           /* threads a stage may use */
+    int32_t threads;                                           /* most threads a stage may use */
     const char *model_dir;                                     /* folder with model files */
     /* A new frame with uninitialised pixels; metadata copied from `like` when not NULL. */
     cp_frame *(*frame_new)(void *host_data, int32_t width, int32_t height, int32_t format,
@@ -132,6 +132,14 @@ typedef struct cp_host {
     /* Largest frame (width x height) the run accepts (--max-megapixels); frame_new refuses larger
      * ones. Check a size before allocating a result of your own. Present when struct_size covers it. */
     int64_t max_pixels;
+    /* Appended: the run's one thread budget (--threads), shared by every stage instance and the
+     * host's own workers, each of which holds one thread while it works on an image. A stage that
+     * wants to run a step on several threads borrows the extra ones: borrow_threads returns how
+     * many of `wanted` it may start now (0..wanted, never waits); return_threads gives that many
+     * back when the step ends. So two images in flight on two cores get one thread each, and a
+     * single image gets both. Absent on older hosts (check struct_size): use `threads`. */
+    int32_t (*borrow_threads)(void *host_data, int32_t wanted);
+    void (*return_threads)(void *host_data, int32_t count);
 } cp_host;
 
 /* Per-call context: the input frames and where results go. */

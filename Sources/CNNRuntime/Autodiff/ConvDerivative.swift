@@ -24,8 +24,6 @@ extension ConvKernel: DifferentiableKernel {
         let pointwise = geo.kernel.allSatisfy { $0 == 1 } && geo.strides.allSatisfy { $0 == 1 }
             && geo.padBegin.allSatisfy { $0 == 0 } && geo.padEnd.allSatisfy { $0 == 0 }
         ctx.multiplyAdds += 2 * n * m * p * kc
-        // Small products run on one BLAS thread: OpenBLAS's hand-off to its workers costs more there.
-        BLAS.setThreads(mg * p * kc >= 4_000_000 ? ctx.threads : 1)
         for b in 0..<n {
             if depthwise {
                 depthwiseBackward(xp + b * c * inSize, wp, gp + b * m * p, gx.map { $0.buffer.pointer + b * c * inSize },
@@ -38,10 +36,10 @@ extension ConvKernel: DifferentiableKernel {
                 let weights = wp + gi * mg * kc, gweights = gw.map { $0.buffer.pointer + gi * mg * kc }
                 if pointwise {
                     if let gweights {
-                        BLAS.sgemm(transB: true, m: mg, n: kc, k: p, a: gout, lda: p, b: src, ldb: p, beta: 1, c: gweights, ldc: kc)
+                        BLAS.sgemm(transB: true, m: mg, n: kc, k: p, a: gout, lda: p, b: src, ldb: p, beta: 1, c: gweights, ldc: kc, threads: ctx.threads)
                     }
                     if let gsrc {
-                        BLAS.sgemm(transA: true, m: kc, n: p, k: mg, a: weights, lda: kc, b: gout, ldb: p, beta: 1, c: gsrc, ldc: p)
+                        BLAS.sgemm(transA: true, m: kc, n: p, k: mg, a: weights, lda: kc, b: gout, ldb: p, beta: 1, c: gsrc, ldc: p, threads: ctx.threads)
                     }
                 } else if geo.input.count <= 2 {
                     try blockedBackward2D(src, weights, gout, gsrc, gweights, channels: cg, outChannels: mg, geo.as2D, ctx)
@@ -50,10 +48,10 @@ extension ConvKernel: DifferentiableKernel {
                     im2col(src, columns.buffer.pointer, channels: cg, geo, ctx)
                     if let gweights {
                         BLAS.sgemm(transB: true, m: mg, n: kc, k: p, a: gout, lda: p, b: columns.buffer.pointer, ldb: p,
-                                   beta: 1, c: gweights, ldc: kc)
+                                   beta: 1, c: gweights, ldc: kc, threads: ctx.threads)
                     }
                     if let gsrc {
-                        BLAS.sgemm(transA: true, m: kc, n: p, k: mg, a: weights, lda: kc, b: gout, ldb: p, c: columns.buffer.pointer, ldc: p)
+                        BLAS.sgemm(transA: true, m: kc, n: p, k: mg, a: weights, lda: kc, b: gout, ldb: p, c: columns.buffer.pointer, ldc: p, threads: ctx.threads)
                         col2im(columns.buffer.pointer, gsrc, channels: cg, geo, ctx)
                     }
                 }
@@ -81,10 +79,10 @@ extension ConvKernel: DifferentiableKernel {
             let y1 = min(oh, y0 + rowsPerBlock), cols = (y1 - y0) * ow
             if let gw {
                 im2col2D(x, col, channels: channels, geo, rows: y0..<y1)
-                BLAS.sgemm(transB: true, m: mg, n: kc, k: cols, a: g + y0 * ow, lda: p, b: col, ldb: cols, beta: 1, c: gw, ldc: kc)
+                BLAS.sgemm(transB: true, m: mg, n: kc, k: cols, a: g + y0 * ow, lda: p, b: col, ldb: cols, beta: 1, c: gw, ldc: kc, threads: ctx.threads)
             }
             if let gx {
-                BLAS.sgemm(transA: true, m: kc, n: cols, k: mg, a: w, lda: kc, b: g + y0 * ow, ldb: p, c: col, ldc: cols)
+                BLAS.sgemm(transA: true, m: kc, n: cols, k: mg, a: w, lda: kc, b: g + y0 * ow, ldb: p, c: col, ldc: cols, threads: ctx.threads)
                 col2im2D(col, gx, channels: channels, geo, rows: y0..<y1, ctx)
             }
             y0 = y1

@@ -12,13 +12,12 @@ extension MatMulKernel: DifferentiableKernel {
         let ga = needs[0] ? try Derivatives.zeros(sa, ctx) : nil, gb = needs[1] ? try Derivatives.zeros(sb, ctx) : nil
         let ap = try a.floatData(), bp = try b.floatData(), gp = try g.floatData()
         let strideA = broadcastStrides(Array(sa.dropLast(2)), to: batch), strideB = broadcastStrides(Array(sb.dropLast(2)), to: batch)
-        BLAS.setThreads(ctx.threads)
         var index = 0
         forEachRun(shape: batch, strides: [strideA, strideB]) { _, offs, count, inner in
             for i in 0..<count {
                 let oa = (offs[0] + i * inner[0]) * m * k, ob = (offs[1] + i * inner[1]) * k * n, pg = gp + index * m * n
-                if let ga { BLAS.sgemm(transB: true, m: m, n: k, k: n, a: pg, lda: n, b: bp + ob, ldb: n, beta: 1, c: ga.buffer.pointer + oa, ldc: k) }
-                if let gb { BLAS.sgemm(transA: true, m: k, n: n, k: m, a: ap + oa, lda: k, b: pg, ldb: n, beta: 1, c: gb.buffer.pointer + ob, ldc: n) }
+                if let ga { BLAS.sgemm(transB: true, m: m, n: k, k: n, a: pg, lda: n, b: bp + ob, ldb: n, beta: 1, c: ga.buffer.pointer + oa, ldc: k, threads: ctx.threads) }
+                if let gb { BLAS.sgemm(transA: true, m: k, n: n, k: m, a: ap + oa, lda: k, b: pg, ldb: n, beta: 1, c: gb.buffer.pointer + ob, ldc: n, threads: ctx.threads) }
                 index += 1
             }
         }
@@ -37,18 +36,18 @@ extension GemmKernel: DifferentiableKernel {
         if needs[0] {
             let t = try ctx.tensor(a.shape)
             if transA {
-                BLAS.sgemm(transA: transB, transB: true, m: k, n: m, k: n, alpha: alpha, a: bp, lda: ldb, b: gp, ldb: n, c: t.buffer.pointer, ldc: m)
+                BLAS.sgemm(transA: transB, transB: true, m: k, n: m, k: n, alpha: alpha, a: bp, lda: ldb, b: gp, ldb: n, c: t.buffer.pointer, ldc: m, threads: ctx.threads)
             } else {
-                BLAS.sgemm(transB: !transB, m: m, n: k, k: n, alpha: alpha, a: gp, lda: n, b: bp, ldb: ldb, c: t.buffer.pointer, ldc: k)
+                BLAS.sgemm(transB: !transB, m: m, n: k, k: n, alpha: alpha, a: gp, lda: n, b: bp, ldb: ldb, c: t.buffer.pointer, ldc: k, threads: ctx.threads)
             }
             ga = t
         }
         if needs[1] {
             let t = try ctx.tensor(b.shape)
             if transB {
-                BLAS.sgemm(transA: true, transB: transA, m: n, n: k, k: m, alpha: alpha, a: gp, lda: n, b: ap, ldb: lda, c: t.buffer.pointer, ldc: k)
+                BLAS.sgemm(transA: true, transB: transA, m: n, n: k, k: m, alpha: alpha, a: gp, lda: n, b: ap, ldb: lda, c: t.buffer.pointer, ldc: k, threads: ctx.threads)
             } else {
-                BLAS.sgemm(transA: !transA, m: k, n: n, k: m, alpha: alpha, a: ap, lda: lda, b: gp, ldb: n, c: t.buffer.pointer, ldc: n)
+                BLAS.sgemm(transA: !transA, m: k, n: n, k: m, alpha: alpha, a: ap, lda: lda, b: gp, ldb: n, c: t.buffer.pointer, ldc: n, threads: ctx.threads)
             }
             gb = t
         }

@@ -14,7 +14,6 @@ extension ResizeKernel: DifferentiableKernel {
         let (shape, coords) = try plan(input, x)
         guard shape == g.shape else { throw ModelError("Resize: gradient \(g.shape) for output \(shape)") }
         var current = g, currentShape = shape
-        BLAS.setThreads(ctx.threads)
         for ax in 0..<shape.count {
             let inLen = input.shape[ax], outLen = shape[ax]
             var matrix = [Float](repeating: 0, count: outLen * inLen)
@@ -32,7 +31,7 @@ extension ResizeKernel: DifferentiableKernel {
             matrix.withUnsafeBufferPointer { r in
                 for b in 0..<outer {
                     BLAS.sgemm(transA: true, m: inLen, n: inner, k: outLen, a: r.baseAddress!, lda: inLen,
-                               b: src + b * outLen * inner, ldb: inner, c: dst + b * inLen * inner, ldc: inner)
+                               b: src + b * outLen * inner, ldb: inner, c: dst + b * inLen * inner, ldc: inner, threads: ctx.threads)
                 }
             }
             current = next

@@ -5,6 +5,10 @@ import Foundation
 /// detection does not know (virtual machines often report a bare "Intel Xeon Processor") it falls
 /// back to a generic SSE3 kernel that is 10× slower. So unless OPENBLAS_CORETYPE is already set,
 /// we choose the kernel family from the CPU's feature flags, set it, and only then load the library.
+///
+/// OpenBLAS runs on one thread, pinned when it loads: its thread count is one setting for the whole
+/// process, which concurrent sessions would fight over, and its own pool would run beside the
+/// runtime's threads. Large products are split over the runtime's threads instead (`sgemm(threads:)`).
 enum BLAS {
     typealias Sgemm = @convention(c) (CBLAS_ORDER, CBLAS_TRANSPOSE, CBLAS_TRANSPOSE, Int32, Int32, Int32, Float,
                                       UnsafePointer<Float>?, Int32, UnsafePointer<Float>?, Int32, Float,
@@ -17,7 +21,6 @@ enum BLAS {
     private struct Library {
         let sgemm: Sgemm
         let sgemv: Sgemv
-        let setThreads: SetThreads
         let coreName: String
     }
 
@@ -25,13 +28,14 @@ enum BLAS {
         if ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil, let core = coreType() {
             setenv("OPENBLAS_CORETYPE", core, 0)
         }
+        if ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil { setenv("OPENBLAS_NUM_THREADS", "1", 0) }
         for name in ["libopenblas.so.0", "libopenblas.so"] {
             guard let handle = dlopen(name, RTLD_NOW | RTLD_GLOBAL) else { continue }
             guard let sgemm = dlsym(handle, "cblas_sgemm"), let sgemv = dlsym(handle, "cblas_sgemv"),
                   let threads = dlsym(handle, "openblas_set_num_threads") else { continue }
             let core = dlsym(handle, "openblas_get_corename").map { unsafeBitCast($0, to: CoreName.self)() }
+            unsafeBitCast(threads, to: SetThreads.self)(1)
             return Library(sgemm: unsafeBitCast(sgemm, to: Sgemm.self), sgemv: unsafeBitCast(sgemv, to: Sgemv.self),
-                           setThreads: unsafeBitCast(threads, to: SetThreads.self),
                            coreName: core.flatMap { $0 }.map { String(cString: $0) } ?? "?")
         }
         fatalError("cnnpipe: OpenBLAS (libopenblas.so.0) not found; install libopenblas0 (scripts/setup.sh does)")
@@ -48,16 +52,6 @@ enum BLAS {
     }
 
     static var coreName: String { library.coreName }
-
-    private static let threadLock = NSLock()
-    nonisolated(unsafe) private static var currentThreads = -1
-
-    /// OpenBLAS's own thread count (a global); changed only when it differs.
-    static func setThreads(_ n: Int) {
-        threadLock.lock()
-        defer { threadLock.unlock() }
-        if n != currentThreads { library.setThreads(Int32(n)); currentThreads = n }
-    }
 
     /// C[m×n] = alpha · op(A) · op(B) + beta · C, row-major.
     @inline(__always)
@@ -83,9 +77,6 @@ public enum LinearAlgebra {
     /// The OpenBLAS kernel family in use ("Haswell", "SkylakeX", ...).
     public static var coreName: String { BLAS.coreName }
 
-    /// OpenBLAS's own thread count for the calls below (a process-wide setting).
-    public static func setThreads(_ n: Int) { BLAS.setThreads(max(1, n)) }
-
     /// y[m] = alpha · A[m×n] · x[n] + beta · y, or with `transA` y[n] = alpha · Aᵀ · x[m] + beta · y.
     public static func sgemv(transA: Bool = false, m: Int, n: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                              x: UnsafePointer<Float>, beta: Float = 0, y: UnsafeMutablePointer<Float>) {
@@ -93,12 +84,45 @@ public enum LinearAlgebra {
         BLAS.sgemv(transA: transA, m: m, n: n, alpha: alpha, a: a, lda: lda, x: x, beta: beta, y: y)
     }
 
-    /// C[m×n] = alpha · op(A) · op(B) + beta · C.
+    /// C[m×n] = alpha · op(A) · op(B) + beta · C, split over up to `threads` threads (from the thread lender).
     public static func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
                              a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float = 0,
-                             c: UnsafeMutablePointer<Float>, ldc: Int) {
+                             c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int = 1) {
         precondition([m, n, k, lda, ldb, ldc].allSatisfy { $0 <= Int(Int32.max) }, "sgemm: dimension above 2^31")
         BLAS.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
-                   beta: beta, c: c, ldc: ldc)
+                   beta: beta, c: c, ldc: ldc, threads: threads)
+    }
+}
+
+extension BLAS {
+    /// Below this many multiply-adds a product stays on one thread (splitting costs more than it gains).
+    static let multiplyAddsPerThread = 2_000_000
+
+    /// C = alpha · op(A) · op(B) + beta · C on up to `threads` threads: C is cut into column blocks
+    /// when it is wider than tall, else into row blocks, and each block is one single-threaded sgemm.
+    static func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+                      a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float = 0,
+                      c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int) {
+        let wanted = min(threads, max(1, m * n * k / multiplyAddsPerThread), max(m, n) / 16)
+        guard wanted > 1 else {
+            return sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                         beta: beta, c: c, ldc: ldc)
+        }
+        ThreadLender.withThreads(upTo: wanted) { parts in
+            let byColumns = n >= m
+            let length = byColumns ? n : m
+            let per = ((length + parts - 1) / parts + 15) & ~15   // whole 16-wide blocks
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                let lo = min(length, part * per), count = min(length, lo + per) - lo
+                guard count > 0 else { return }
+                if byColumns {
+                    sgemm(transA: transA, transB: transB, m: m, n: count, k: k, alpha: alpha, a: a, lda: lda,
+                          b: transB ? b + lo * ldb : b + lo, ldb: ldb, beta: beta, c: c + lo, ldc: ldc)
+                } else {
+                    sgemm(transA: transA, transB: transB, m: count, n: n, k: k, alpha: alpha,
+                          a: transA ? a + lo : a + lo * lda, lda: lda, b: b, ldb: ldb, beta: beta, c: c + lo * ldc, ldc: ldc)
+                }
+            }
+        }
     }
 }

@@ -81,14 +81,19 @@ extension DNNL {
         let lib: Library
         let stream: dnnl_stream_t
         private var memories: [dnnl_memory_t] = []
+        /// Threads borrowed from the thread lender for this execution, given back when it ends.
+        private let borrowed: Int
+        private let lender = ThreadLender.current
 
+        /// Runs on up to `threads` OpenMP threads: the caller and what the thread lender gives.
         init(_ lib: Library, threads: Int) throws {
             self.lib = lib
             var s: dnnl_stream_t?
             try check(lib.streamCreate(&s, lib.engine, dnnl_stream_default_flags.rawValue), "stream_create")
             guard let s else { throw ModelError("oneDNN stream_create returned no stream") }
             stream = s
-            lib.setOpenMPThreads?(Int32(max(1, threads)))
+            borrowed = threads > 1 ? max(0, min(threads - 1, lender.borrow(threads - 1))) : 0
+            lib.setOpenMPThreads?(Int32(1 + borrowed))
         }
 
         /// A memory object for `desc` over `data` (not copied; must outlive this execution).
@@ -117,6 +122,7 @@ extension DNNL {
         deinit {
             for m in memories { _ = lib.memoryDestroy(m) }
             _ = lib.streamDestroy(stream)
+            if borrowed > 0 { lender.giveBack(borrowed) }
         }
     }
 }

@@ -25,14 +25,18 @@ public final class ExecutionContext: @unchecked Sendable {
         return Tensor(uninitialized: shape, pool: pool)
     }
 
-    /// Runs body over 0..<count split into contiguous ranges on all threads (serially when small).
+    /// Runs body over 0..<count split into contiguous ranges, one per thread it could get from
+    /// the thread lender (up to `threads`; serially when small).
     func parallel(_ count: Int, minimumPerThread: Int = 32_768, _ body: (Range<Int>) -> Void) {
-        let parts = min(threads, max(1, count / max(1, minimumPerThread)))
-        if parts <= 1 { body(0..<count); return }
-        let per = (count + parts - 1) / parts
-        DispatchQueue.concurrentPerform(iterations: parts) { p in
-            let lo = min(count, p * per), hi = min(count, lo + per)
-            if lo < hi { body(lo..<hi) }
+        let wanted = min(threads, max(1, count / max(1, minimumPerThread)))
+        if wanted <= 1 { body(0..<count); return }
+        ThreadLender.withThreads(upTo: wanted) { parts in
+            if parts == 1 { body(0..<count); return }
+            let per = (count + parts - 1) / parts
+            DispatchQueue.concurrentPerform(iterations: parts) { p in
+                let lo = min(count, p * per), hi = min(count, lo + per)
+                if lo < hi { body(lo..<hi) }
+            }
         }
     }
 }

@@ -48,7 +48,6 @@ public final class Session: @unchecked Sendable {
         self.graph = graph
         self.threads = max(1, threads)
         precisionChoice = PrecisionChoice.resolve(precision)
-        BLAS.setThreads(self.threads)
         try prepare()
     }
 

@@ -84,8 +84,7 @@ struct ConvKernel: RegisteredKernel {
                     let src = xp + (b * c + gi * cg) * inSize
                     let dst = op + (b * m + gi * mg) * p, weights = wp + gi * mg * kc
                     if pointwise {
-                        BLAS.setThreads(ctx.threads)
-                        BLAS.sgemm(m: mg, n: p, k: kc, a: weights, lda: kc, b: src, ldb: p, c: dst, ldc: p)
+                        BLAS.sgemm(m: mg, n: p, k: kc, a: weights, lda: kc, b: src, ldb: p, c: dst, ldc: p, threads: ctx.threads)
                     } else {
                         try blockedIm2colGemm(src, weights, dst, channels: cg, outChannels: mg, g, ctx)
                     }
@@ -115,26 +114,23 @@ struct ConvKernel: RegisteredKernel {
         guard geo.input.count <= 2 else {
             let columns = try ctx.tensor([kc, p])
             im2col(x, columns.buffer.pointer, channels: channels, geo, ctx)
-            BLAS.setThreads(ctx.threads)
-            BLAS.sgemm(m: mg, n: p, k: kc, a: w, lda: kc, b: columns.buffer.pointer, ldb: p, c: out, ldc: p)
+            BLAS.sgemm(m: mg, n: p, k: kc, a: w, lda: kc, b: columns.buffer.pointer, ldb: p, c: out, ldc: p, threads: ctx.threads)
             return
         }
         let g2 = geo.as2D
         let ow = g2.output[1], oh = g2.output[0]
         let rowsPerBlock = max(1, min(oh, Self.columnBlockFloats / max(1, kc * ow)))
         let blocks = (oh + rowsPerBlock - 1) / rowsPerBlock
-        let workers = min(ctx.threads, blocks)
-        BLAS.setThreads(workers > 1 ? 1 : ctx.threads)
-        let buffers = try (0..<workers).map { _ in try ctx.tensor([kc * rowsPerBlock * ow]) }
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            let col = buffers[worker].buffer.pointer
-            var block = worker
-            while block < blocks {
-                let y0 = block * rowsPerBlock, y1 = min(oh, y0 + rowsPerBlock)
-                let cols = (y1 - y0) * ow
-                im2col2D(x, col, channels: channels, g2, rows: y0..<y1)
-                BLAS.sgemm(m: mg, n: cols, k: kc, a: w, lda: kc, b: col, ldb: cols, c: out + y0 * ow, ldc: p)
-                block += workers
+        try ThreadLender.withThreads(upTo: min(ctx.threads, blocks)) { workers in
+            let buffers = try (0..<workers).map { _ in try ctx.tensor([kc * rowsPerBlock * ow]) }
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                let col = buffers[worker].buffer.pointer
+                for block in stride(from: worker, to: blocks, by: workers) {
+                    let y0 = block * rowsPerBlock, y1 = min(oh, y0 + rowsPerBlock)
+                    let cols = (y1 - y0) * ow
+                    im2col2D(x, col, channels: channels, g2, rows: y0..<y1)
+                    BLAS.sgemm(m: mg, n: cols, k: kc, a: w, lda: kc, b: col, ldb: cols, c: out + y0 * ow, ldc: p)
+                }
             }
         }
     }

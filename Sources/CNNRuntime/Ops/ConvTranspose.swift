@@ -71,7 +71,7 @@ struct ConvTransposeKernel: RegisteredKernel {
             for gi in 0..<group {
                 // columns[mg·K, Pin] = W_gᵀ [mg·K, cg] × X_g [cg, Pin]
                 BLAS.sgemm(transA: true, m: mg * ks, n: pin, k: cg, a: wp + gi * cg * mg * ks, lda: mg * ks,
-                           b: xp + (b * c + gi * cg) * pin, ldb: pin, c: cp, ldc: pin)
+                           b: xp + (b * c + gi * cg) * pin, ldb: pin, c: cp, ldc: pin, threads: ctx.threads)
                 let dst = rp + (b * m + gi * mg) * pout
                 var kIdx = [Int](repeating: 0, count: dims), iIdx = [Int](repeating: 0, count: dims)
                 for row in 0..<(mg * ks) {

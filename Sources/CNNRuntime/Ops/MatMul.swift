@@ -25,7 +25,7 @@ struct MatMulKernel: RegisteredKernel {
         forEachRun(shape: batch, strides: [strideA, strideB]) { _, offs, count, inner in
             for i in 0..<count {
                 let pa = ap + (offs[0] + i * inner[0]) * m * k, pb = bp + (offs[1] + i * inner[1]) * k * n
-                BLAS.sgemm(m: m, n: n, k: k, a: pa, lda: k, b: pb, ldb: n, c: op + index * m * n, ldc: n)
+                BLAS.sgemm(m: m, n: n, k: k, a: pa, lda: k, b: pb, ldb: n, c: op + index * m * n, ldc: n, threads: ctx.threads)
                 index += 1
             }
         }
@@ -68,7 +68,7 @@ struct GemmKernel: RegisteredKernel {
         }
         ctx.multiplyAdds += m * n * k
         BLAS.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: try a.floatData(), lda: a.shape[1],
-                   b: try b.floatData(), ldb: b.shape[1], beta: betaUsed, c: op, ldc: n)
+                   b: try b.floatData(), ldb: b.shape[1], beta: betaUsed, c: op, ldc: n, threads: ctx.threads)
         return [out]
     }
 }
