@@ -82,6 +82,8 @@ extension Session {
 struct FusedInstanceNormKernel: Kernel {
     let epsilon: Float
     let hasGamma: Bool, hasBeta: Bool, relu: Bool
+    /// A Pad that followed, written straight into the output's borders (one pass over the tensor fewer).
+    var pad: SpatialPad?
 
     func run(_ inputs: [Tensor?], _ ctx: ExecutionContext) throws -> [Tensor] {
         let x = try inputs.required(0, "InstanceNorm")
@@ -94,7 +96,11 @@ struct FusedInstanceNormKernel: Kernel {
             return v.count == 1 ? Array(repeating: v[0], count: c) : v
         }
         let gamma = hasGamma ? try perChannel(inputs[1]) : nil, beta = hasBeta ? try perChannel(inputs[2]) : nil
-        let out = try ctx.tensor(x.shape)
+        let (h, w) = (x.shape[2], x.shape[3])
+        let pad = self.pad ?? SpatialPad.none
+        try pad.check(height: h, width: w)
+        let (oh, ow) = (h + pad.top + pad.bottom, w + pad.left + pad.right)
+        let out = try ctx.tensor([x.shape[0], c, oh, ow])
         let xp = try x.floatData(), op = out.buffer.pointer
         // [mean of every plane..., variance of every plane...]
         var moments = [Float](repeating: 0, count: 2 * planes)
@@ -103,14 +109,18 @@ struct FusedInstanceNormKernel: Kernel {
         moments.withUnsafeBufferPointer { m in
             ctx.parallel(planes, minimumPerThread: max(1, 32_768 / max(1, size))) { r in
                 for p in r {
-                    let s = xp + p * size, d = op + p * size
+                    let plane = op + p * oh * ow
                     let mean = m[p], rstd = 1 / (m[planes + p] + eps).squareRoot()
                     let g = gamma?[p % c] ?? 1, b = beta?[p % c] ?? 0
-                    if useRelu {
-                        for j in 0..<size { d[j] = max(((s[j] - mean) * rstd) * g + b, 0) }
-                    } else {
-                        for j in 0..<size { d[j] = ((s[j] - mean) * rstd) * g + b }
+                    for y in 0..<h {
+                        let s = xp + p * size + y * w, d = plane + (y + pad.top) * ow + pad.left
+                        if useRelu {
+                            for j in 0..<w { d[j] = max(((s[j] - mean) * rstd) * g + b, 0) }
+                        } else {
+                            for j in 0..<w { d[j] = ((s[j] - mean) * rstd) * g + b }
+                        }
                     }
+                    if pad != .none { pad.fillBorders(plane, height: h, width: w) }
                 }
             }
         }

@@ -37,18 +37,24 @@ public final class Session: @unchecked Sendable {
         public var fusedQDQ = 0
         public var fusedInstanceNorms = 0
         public var fusedQuantizedConvolutions = 0
+        public var fusedPads = 0
     }
 
     /// Accept inputs whose size differs from the declared one (fully convolutional models declared
     /// at one size, such as the Magenta transformer at 384×384). Rank and element type are still checked.
     public var acceptsAnyInputSize = false
 
-    public init(_ graph: ModelGraph, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
-                precision: Precision = .fp32) throws {
+    public convenience init(_ graph: ModelGraph, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+                            precision: Precision = .fp32) throws {
+        try self.init(graph, threads: threads, precision: precision, fusingPads: true)
+    }
+
+    /// `fusingPads: false` keeps Pad ops on their own (gradient sessions: the fused kernel has no backward with padding).
+    init(_ graph: ModelGraph, threads: Int, precision: Precision, fusingPads: Bool) throws {
         self.graph = graph
         self.threads = max(1, threads)
         precisionChoice = PrecisionChoice.resolve(precision)
-        try prepare()
+        try prepare(fusingPads: fusingPads)
     }
 
     public convenience init(path: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
@@ -64,7 +70,7 @@ public final class Session: @unchecked Sendable {
 
     // MARK: preparation
 
-    private func prepare() throws {
+    private func prepare(fusingPads: Bool) throws {
         for (name, t) in graph.initializers { constants[slot(name)] = t }
         inputSlots = graph.inputs.map { ($0, slot($0.name)) }
         let ctx = ExecutionContext(pool: pool, threads: threads)
@@ -98,6 +104,7 @@ public final class Session: @unchecked Sendable {
             return (o.name, s)
         }
         live = fuseInstanceNorm(live, constants: constants, keep: Set(outputSlots.map(\.1)))
+        if fusingPads { live = fusePadsIntoInstanceNorms(live, constants: constants, keep: Set(outputSlots.map(\.1))) }
         live = fuseQuantizedConvolutions(live, constants: constants, keep: Set(outputSlots.map(\.1)))
         live = fuse(live)
         steps = chainChannelsLast(removeDeadSteps(live).map(applyingPrecision), keep: Set(outputSlots.map(\.1)))
