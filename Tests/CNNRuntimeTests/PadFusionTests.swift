@@ -2,8 +2,8 @@ import Foundation
 import XCTest
 @testable import CNNRuntime
 
-/// A Pad after an instance norm is written by the norm itself: the borders it fills are the Pad
-/// op's, and multistyle26 computes the same numbers with and without the fusion.
+/// A residual Add and a Pad after an instance norm are done by the norm itself: the borders it
+/// fills are the Pad op's, and multistyle26 computes the same numbers with and without the fusions.
 final class PadFusionTests: XCTestCase {
     func testBordersMatchThePadOp() throws {
         let (h, w) = (5, 6)
@@ -39,15 +39,16 @@ final class PadFusionTests: XCTestCase {
         }
     }
 
-    func testMultistyle26IsUnchangedByTheFusion() throws {
+    func testMultistyle26IsUnchangedByTheFusions() throws {
         let model = ParityTests.models + "/multistyle26.onnx"
         guard FileManager.default.fileExists(atPath: model) else { throw XCTSkip("no \(model)") }
         let graph = try ONNXImporter.load(path: model)
         let fused = try Session(graph, threads: 2)
-        let separate = try Session(graph, threads: 2, precision: .fp32, fusingPads: false)
+        let separate = try Session(graph, threads: 2, precision: .fp32, fusingAcrossOps: false)
         XCTAssertEqual(fused.report.fusedPads, 9, "the Pads after the 9 instance norms whose output only they read (the others pad a residual sum, an upsampled map or the photo)")
         XCTAssertEqual(separate.report.fusedPads, 0)
-        XCTAssertEqual(fused.steps.count, separate.steps.count - fused.report.fusedPads)
+        XCTAssertEqual(fused.report.fusedResidualAdds, 6, "every Add: each sums a norm without Relu and a skip connection")
+        XCTAssertEqual(fused.steps.count, separate.steps.count - fused.report.fusedPads - fused.report.fusedResidualAdds)
         let photo = Tensor.deterministic([1, 3, 96, 128], seed: 3).floats.map { $0 * 0.5 + 0.5 }
         let feeds = ["image": Tensor(shape: [1, 3, 96, 128], floats: photo),
                      "style_weights": Tensor(shape: [26], floats: (0..<26).map { $0 == 19 ? 1 : 0 })]

@@ -40,7 +40,7 @@ public final class GradientSession: @unchecked Sendable {
             g.inputs.append(ValueInfo(name: name, elementType: .float, shape: t.shape.map { $0 }))
         }
         g.outputs = outputs.map { ValueInfo(name: $0, elementType: nil, shape: nil) }
-        session = try Session(g, threads: threads, precision: .fp32, fusingPads: false)
+        session = try Session(g, threads: threads, precision: .fp32, fusingAcrossOps: false)
         parameterNames = parameters
         self.parameters = values
     }

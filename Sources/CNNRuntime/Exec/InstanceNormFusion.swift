@@ -79,15 +79,24 @@ extension Session {
 /// The fused kernel: per (n, c) plane, mean and variance in Double, then
 /// y = ((x − μ) · r) · γ + β with r = 1 / sqrt(var + ε), in the same float order as the unfused ops.
 /// Mean and variance go through `ctx.statistics` when tiling (recorded or replayed).
+/// Inputs: x, γ, β, and the residual (input 3) when a residual Add was folded in.
 struct FusedInstanceNormKernel: Kernel {
     let epsilon: Float
     let hasGamma: Bool, hasBeta: Bool, relu: Bool
+    /// The Add of a residual block that followed (y + residual, same float order), when true.
+    var residual = false
     /// A Pad that followed, written straight into the output's borders (one pass over the tensor fewer).
     var pad: SpatialPad?
 
     func run(_ inputs: [Tensor?], _ ctx: ExecutionContext) throws -> [Tensor] {
         let x = try inputs.required(0, "InstanceNorm")
         guard x.shape.count == 4 else { throw ModelError("InstanceNorm: expected NCHW, got \(x.shape)") }
+        var sum: UnsafePointer<Float>?
+        if residual {
+            let r = try inputs.required(3, "InstanceNorm + Add")
+            guard r.shape == x.shape, r.elementType == .float else { return try unfusedResidual(inputs, r, ctx) }
+            sum = UnsafePointer(try r.floatData())
+        }
         let c = x.shape[1], planes = x.shape[0] * c, size = x.shape[2] * x.shape[3]
         func perChannel(_ t: Tensor?) throws -> [Float]? {
             guard let t else { return nil }
@@ -114,7 +123,10 @@ struct FusedInstanceNormKernel: Kernel {
                     let g = gamma?[p % c] ?? 1, b = beta?[p % c] ?? 0
                     for y in 0..<h {
                         let s = xp + p * size + y * w, d = plane + (y + pad.top) * ow + pad.left
-                        if useRelu {
+                        if let sum {
+                            let a = sum + p * size + y * w
+                            for j in 0..<w { d[j] = ((s[j] - mean) * rstd) * g + b + a[j] }
+                        } else if useRelu {
                             for j in 0..<w { d[j] = max(((s[j] - mean) * rstd) * g + b, 0) }
                         } else {
                             for j in 0..<w { d[j] = ((s[j] - mean) * rstd) * g + b }
@@ -125,6 +137,16 @@ struct FusedInstanceNormKernel: Kernel {
             }
         }
         return [out]
+    }
+
+    /// A residual that is not the norm's own shape (a broadcasting Add): the norm, the Add op, then the padding.
+    private func unfusedResidual(_ inputs: [Tensor?], _ r: Tensor, _ ctx: ExecutionContext) throws -> [Tensor] {
+        var norm = self
+        (norm.residual, norm.pad) = (false, nil)
+        let y = try norm.run(Array(inputs.prefix(3)), ctx)[0]
+        let added = try BinaryKernel<AddOp>(name: "Add").run([y, r], ctx)[0]
+        guard let pad else { return [added] }
+        return [try pad.applied(to: added, ctx)]
     }
 }
 

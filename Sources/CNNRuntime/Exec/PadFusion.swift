@@ -27,6 +27,24 @@ struct SpatialPad: Equatable, Sendable {
         }
     }
 
+    /// A padded copy of an NCHW float tensor.
+    func applied(to x: Tensor, _ ctx: ExecutionContext) throws -> Tensor {
+        guard x.shape.count == 4 else { throw ModelError("Pad: expected NCHW, got \(x.shape)") }
+        let (h, w) = (x.shape[2], x.shape[3])
+        try check(height: h, width: w)
+        let (oh, ow) = (h + top + bottom, w + left + right), planes = x.shape[0] * x.shape[1]
+        let out = try ctx.tensor([x.shape[0], x.shape[1], oh, ow])
+        let xp = try x.floatData(), op = out.buffer.pointer
+        ctx.parallel(planes, minimumPerThread: max(1, 16_384 / max(1, oh * ow))) { r in
+            for p in r {
+                let plane = op + p * oh * ow
+                for y in 0..<h { (plane + (y + top) * ow + left).update(from: xp + (p * h + y) * w, count: w) }
+                fillBorders(plane, height: h, width: w)
+            }
+        }
+        return out
+    }
+
     /// Fills the borders of one padded plane (`height + top + bottom` rows of `width + left + right`)
     /// whose interior is already written: first the ends of the interior rows, then whole border rows
     /// copied from the rows they mirror.
@@ -49,6 +67,33 @@ struct SpatialPad: Equatable, Sendable {
 }
 
 extension Session {
+    /// A residual Add that is the only user of a fused instance norm's output (without Relu) moves
+    /// into the norm: the norm writes y + residual, saving a pass that writes y and one that reads it.
+    func fuseResidualAdds(_ input: [Step], keep: Set<Int>) -> [Step] {
+        var steps: [Step?] = input
+        var users: [Int: [Int]] = [:]
+        for (i, s) in input.enumerated() { for case let v? in s.inputs { users[v, default: []].append(i) } }
+        for i in steps.indices {
+            guard var norm = steps[i]?.kernel as? FusedInstanceNormKernel, !norm.relu, !norm.residual, norm.pad == nil,
+                  let out = steps[i]?.outputs.first, !keep.contains(out), let consumers = users[out], consumers.count == 1,
+                  let add = steps[consumers[0]], let addKernel = add.kernel as? BinaryKernel<AddOp>, addKernel.legacyAxis == nil,
+                  add.inputs.count == 2, case let others = add.inputs.compactMap({ $0 }).filter({ $0 != out }), others.count == 1
+            else { continue }
+            norm.residual = true
+            var inputs = steps[i]!.inputs
+            inputs += Array(repeating: nil, count: max(0, 3 - inputs.count)) + [others[0]]
+            // The fused step takes the Add's place: the residual is computed by then.
+            steps[consumers[0]] = Step(node: Node(name: steps[i]!.node.name + "+add", opType: "InstanceNorm+Add (fused)",
+                                                  inputs: [], outputs: add.node.outputs),
+                                       kernel: norm, inputs: inputs, outputs: add.outputs)
+            steps[i] = nil
+            for j in users.keys { users[j] = users[j]!.map { $0 == i ? consumers[0] : $0 } }
+            users[others[0], default: []].append(consumers[0])
+            report.fusedResidualAdds += 1
+        }
+        return steps.compactMap { $0 }
+    }
+
     /// A Pad of the last two axes that is the only user of a fused instance norm's output moves into
     /// the norm (its pads and value must be constants).
     func fusePadsIntoInstanceNorms(_ input: [Step], constants: [Int: Tensor], keep: Set<Int>) -> [Step] {
@@ -61,7 +106,7 @@ extension Session {
                   let padStep = steps[consumers[0]], let padKernel = padStep.kernel as? PadKernel, padStep.inputs.first == out,
                   let spatial = Self.spatialPad(padKernel, padStep, constants) else { continue }
             norm.pad = spatial
-            steps[i] = Step(node: Node(name: steps[i]!.node.name + "+pad", opType: "InstanceNorm+Pad (fused)",
+            steps[i] = Step(node: Node(name: steps[i]!.node.name + "+pad", opType: steps[i]!.node.opType.replacingOccurrences(of: " (fused)", with: "+Pad (fused)"),
                                        inputs: [], outputs: padStep.node.outputs),
                             kernel: norm, inputs: steps[i]!.inputs, outputs: padStep.outputs)
             steps[consumers[0]] = nil

@@ -38,6 +38,7 @@ public final class Session: @unchecked Sendable {
         public var fusedInstanceNorms = 0
         public var fusedQuantizedConvolutions = 0
         public var fusedPads = 0
+        public var fusedResidualAdds = 0
     }
 
     /// Accept inputs whose size differs from the declared one (fully convolutional models declared
@@ -46,15 +47,16 @@ public final class Session: @unchecked Sendable {
 
     public convenience init(_ graph: ModelGraph, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
                             precision: Precision = .fp32) throws {
-        try self.init(graph, threads: threads, precision: precision, fusingPads: true)
+        try self.init(graph, threads: threads, precision: precision, fusingAcrossOps: true)
     }
 
-    /// `fusingPads: false` keeps Pad ops on their own (gradient sessions: the fused kernel has no backward with padding).
-    init(_ graph: ModelGraph, threads: Int, precision: Precision, fusingPads: Bool) throws {
+    /// `fusingAcrossOps: false` keeps residual Adds and Pads out of the instance norms (gradient sessions:
+    /// the fused kernel's backward covers the norm alone).
+    init(_ graph: ModelGraph, threads: Int, precision: Precision, fusingAcrossOps: Bool) throws {
         self.graph = graph
         self.threads = max(1, threads)
         precisionChoice = PrecisionChoice.resolve(precision)
-        try prepare(fusingPads: fusingPads)
+        try prepare(fusingAcrossOps: fusingAcrossOps)
     }
 
     public convenience init(path: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
@@ -70,7 +72,7 @@ public final class Session: @unchecked Sendable {
 
     // MARK: preparation
 
-    private func prepare(fusingPads: Bool) throws {
+    private func prepare(fusingAcrossOps: Bool) throws {
         for (name, t) in graph.initializers { constants[slot(name)] = t }
         inputSlots = graph.inputs.map { ($0, slot($0.name)) }
         let ctx = ExecutionContext(pool: pool, threads: threads)
@@ -104,7 +106,10 @@ public final class Session: @unchecked Sendable {
             return (o.name, s)
         }
         live = fuseInstanceNorm(live, constants: constants, keep: Set(outputSlots.map(\.1)))
-        if fusingPads { live = fusePadsIntoInstanceNorms(live, constants: constants, keep: Set(outputSlots.map(\.1))) }
+        if fusingAcrossOps {
+            live = fuseResidualAdds(live, keep: Set(outputSlots.map(\.1)))
+            live = fusePadsIntoInstanceNorms(live, constants: constants, keep: Set(outputSlots.map(\.1)))
+        }
         live = fuseQuantizedConvolutions(live, constants: constants, keep: Set(outputSlots.map(\.1)))
         live = fuse(live)
         steps = chainChannelsLast(removeDeadSteps(live).map(applyingPrecision), keep: Set(outputSlots.map(\.1)))
