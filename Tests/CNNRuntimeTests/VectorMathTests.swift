@@ -14,6 +14,16 @@ final class VectorMathTests: XCTestCase {
         XCTAssertLessThan(worst, 4 * Float.ulpOfOne, "largest relative error")
     }
 
+    /// A NaN (a corrupt model's weights) comes out as NaN, as from expf, instead of trapping.
+    func testNaNPropagatesWithoutTrapping() {
+        XCTAssertTrue(VectorMath.exp(.nan).isNaN)
+        let x: [Float] = [.nan, 1, -.nan]
+        var out = [Float](repeating: 0, count: x.count)
+        SigmoidOp.apply(x, &out, count: x.count)
+        XCTAssertTrue(out[0].isNaN && out[2].isNaN)
+        XCTAssertEqual(out[1], 1 / (1 + expf(-1)), accuracy: 1e-6)
+    }
+
     func testSigmoidSaturates() {
         let x: [Float] = [-200, -90, -20, 0, 20, 90, 200, .infinity, -.infinity]
         var out = [Float](repeating: .nan, count: x.count)
