@@ -9,8 +9,7 @@ extension Session {
     func fuseInstanceNorm(_ input: [Step], constants: [Int: Tensor], keep: Set<Int>) -> [Step] {
         // Fused-away steps become nil (indices never move), so one pass over the graph is enough.
         var steps: [Step?] = input
-        var consumers: [Int: [Int]] = [:]
-        for (i, s) in input.enumerated() { for case let v? in s.inputs { consumers[v, default: []].append(i) } }
+        var consumers = Self.readers(input)
         func users(_ value: Int) -> [Int] { (consumers[value] ?? []).filter { steps[$0] != nil } }
         func only(_ value: Int) -> Int? {
             let c = users(value)

@@ -71,8 +71,7 @@ extension Session {
     /// into the norm: the norm writes y + residual, saving a pass that writes y and one that reads it.
     func fuseResidualAdds(_ input: [Step], keep: Set<Int>) -> [Step] {
         var steps: [Step?] = input
-        var users: [Int: [Int]] = [:]
-        for (i, s) in input.enumerated() { for case let v? in s.inputs { users[v, default: []].append(i) } }
+        let users = Self.readers(input)
         for i in steps.indices {
             guard var norm = steps[i]?.kernel as? FusedInstanceNormKernel, !norm.relu, !norm.residual, norm.pad == nil,
                   let out = steps[i]?.outputs.first, !keep.contains(out), let consumers = users[out], consumers.count == 1,
@@ -86,9 +85,9 @@ extension Session {
             steps[consumers[0]] = Step(node: Node(name: steps[i]!.node.name + "+add", opType: "InstanceNorm+Add (fused)",
                                                   inputs: [], outputs: add.node.outputs),
                                        kernel: norm, inputs: inputs, outputs: add.outputs)
+            // The reader lists now name step i for x, γ, β; no later iteration asks about those values
+            // (they are made before i), so the lists need no update.
             steps[i] = nil
-            for j in users.keys { users[j] = users[j]!.map { $0 == i ? consumers[0] : $0 } }
-            users[others[0], default: []].append(consumers[0])
             report.fusedResidualAdds += 1
         }
         return steps.compactMap { $0 }
@@ -98,8 +97,7 @@ extension Session {
     /// the norm (its pads and value must be constants).
     func fusePadsIntoInstanceNorms(_ input: [Step], constants: [Int: Tensor], keep: Set<Int>) -> [Step] {
         var steps: [Step?] = input
-        var users: [Int: [Int]] = [:]
-        for (i, s) in input.enumerated() { for case let v? in s.inputs { users[v, default: []].append(i) } }
+        let users = Self.readers(input)
         for i in steps.indices {
             guard var norm = steps[i]?.kernel as? FusedInstanceNormKernel, norm.pad == nil,
                   let out = steps[i]?.outputs.first, !keep.contains(out), let consumers = users[out], consumers.count == 1,

@@ -20,11 +20,8 @@ extension Session {
     func fuseQuantizedConvolutions(_ input: [Step], constants: [Int: Tensor], keep: Set<Int>) -> [Step] {
         guard Self.integerConvolutions else { return input }
         var steps: [Step?] = input
-        var consumers: [Int: [Int]] = [:], producer: [Int: Int] = [:]
-        for (i, s) in input.enumerated() {
-            for case let v? in s.inputs { consumers[v, default: []].append(i) }
-            for v in s.outputs { producer[v] = i }
-        }
+        var consumers = Self.readers(input), producer: [Int: Int] = [:]
+        for (i, s) in input.enumerated() { for v in s.outputs { producer[v] = i } }
         // The graph's own node for each value, folded ones included (weight and bias dequantisations).
         var graphProducer: [Int: Node] = [:]
         for node in graph.nodes { for name in node.outputs { if let s = slots[name] { graphProducer[s] = node } } }
@@ -129,8 +126,7 @@ extension Session {
     /// from its producing fused convolution on: no reorder to NCHW and back between the two.
     func chainChannelsLast(_ input: [Step], keep: Set<Int>) -> [Step] {
         var steps = input
-        var readers: [Int: [Int]] = [:]
-        for (i, s) in steps.enumerated() { for case let v? in s.inputs { readers[v, default: []].append(i) } }
+        let readers = Self.readers(steps)
         for i in steps.indices {
             guard var producer = steps[i].kernel as? QuantizedConvKernel, let v = steps[i].outputs.first, !keep.contains(v),
                   let users = readers[v], !users.isEmpty,

@@ -123,12 +123,18 @@ public final class Session: @unchecked Sendable {
         return Step(node: step.node, kernel: conv, inputs: step.inputs, outputs: step.outputs, release: step.release)
     }
 
+    /// For each value, the indices of the steps that read it (the fusion passes' consumer index).
+    static func readers(_ steps: [Step]) -> [Int: [Int]] {
+        var readers: [Int: [Int]] = [:]
+        for (i, s) in steps.enumerated() { for case let v? in s.inputs { readers[v, default: []].append(i) } }
+        return readers
+    }
+
     /// Q→DQ on activations becomes one FakeQuant; Conv followed only by Relu/Clip takes it as its activation.
     /// One pass with a consumer index; fused-away steps become nil and are dropped at the end (linear time).
     private func fuse(_ input: [Step]) -> [Step] {
         var steps: [Step?] = input
-        var consumers: [Int: [Int]] = [:]
-        for (i, step) in input.enumerated() { for case let s? in step.inputs { consumers[s, default: []].append(i) } }
+        var consumers = Self.readers(input)
         func users(_ s: Int) -> [Int] { (consumers[s] ?? []).filter { steps[$0] != nil } }
         let outputs = Set(outputSlots.map(\.1))
         var i = 0

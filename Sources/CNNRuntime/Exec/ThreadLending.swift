@@ -1,4 +1,3 @@
-import Dispatch
 import Synchronization
 
 /// Where a parallel step's extra threads come from.
@@ -37,17 +36,5 @@ public struct ThreadLender: Sendable {
         let extra = max(0, min(limit - 1, lender.borrow(limit - 1)))
         defer { if extra > 0 { lender.giveBack(extra) } }
         return try body(1 + extra)
-    }
-
-    /// Runs `body(part)` for part in 0..<parts on up to `limit` threads (the caller and borrowed
-    /// ones); thread t takes parts t, t + width, t + 2·width, …
-    public static func concurrently(_ parts: Int, upTo limit: Int, _ body: (Int) -> Void) {
-        guard parts > 1 else { if parts == 1 { body(0) }; return }
-        withThreads(upTo: min(limit, parts)) { width in
-            if width == 1 { (0..<parts).forEach(body); return }
-            DispatchQueue.concurrentPerform(iterations: width) { lane in
-                for part in stride(from: lane, to: parts, by: width) { body(part) }
-            }
-        }
     }
 }
