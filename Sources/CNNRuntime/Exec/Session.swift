@@ -39,6 +39,8 @@ public final class Session: @unchecked Sendable {
         public var fusedQuantizedConvolutions = 0
         public var fusedPads = 0
         public var fusedResidualAdds = 0
+        /// Elementwise steps run as chains (ElementwiseChainKernel), counted per step.
+        public var fusedElementwiseOps = 0
     }
 
     /// Accept inputs whose size differs from the declared one (fully convolutional models declared
@@ -112,6 +114,7 @@ public final class Session: @unchecked Sendable {
         }
         live = fuseQuantizedConvolutions(live, constants: constants, keep: Set(outputSlots.map(\.1)))
         live = fuse(live)
+        if fusingAcrossOps { live = fuseElementwiseChains(live, keep: Set(outputSlots.map(\.1))) }
         steps = chainChannelsLast(removeDeadSteps(live).map(applyingPrecision), keep: Set(outputSlots.map(\.1)))
         planReleases()
     }
@@ -288,6 +291,7 @@ public final class Session: @unchecked Sendable {
             defer {
                 if let profile {
                     let key = step.kernel is FakeQuantKernel ? "QDQ (fused)"
+                        : step.kernel is ElementwiseChainKernel && !profile.byNode ? "Elementwise (fused)"
                         : profile.byNode ? step.node.name : step.kernel is QuantizedConvKernel ? "Conv (int8)" : step.node.opType
                     profile.milliseconds[key, default: 0] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
                     profile.calls[key, default: 0] += 1

@@ -90,19 +90,23 @@ struct FakeQuantKernel: Kernel {
         let x = try inputs.required(0, "QDQ")
         let out = try ctx.tensor(x.shape)
         let p = (try x.floatData()), o = out.buffer.pointer
+        ctx.parallel(x.count) { r in apply(p + r.lowerBound, o + r.lowerBound, count: r.count) }
+        return [out]
+    }
+
+    /// o[i] = the grid value of p[i], for i < count (o may be p).
+    @inline(__always)
+    func apply(_ p: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>, count: Int) {
         let s = scale, z = zeroPoint, l = lo, h = hi
         // Round half to even by adding and subtracting 1.5·2²³ (exact for |v| < 2²²; v is clamped just
         // outside the quantized range first, which changes nothing after the final clamp). Unlike
         // rounded(.toNearestOrEven), this plain arithmetic vectorises.
         let magic: Float = 12_582_912, vlo = l - z - 1, vhi = h - z + 1
-        ctx.parallel(x.count) { r in
-            for i in r {
-                let v = min(max(p[i] / s, vlo), vhi)
-                let q = min(max(((v + magic) - magic) + z, l), h)
-                o[i] = (q - z) * s
-            }
+        for i in 0..<count {
+            let v = min(max(p[i] / s, vlo), vhi)
+            let q = min(max(((v + magic) - magic) + z, l), h)
+            o[i] = (q - z) * s
         }
-        return [out]
     }
 }
 

@@ -1,0 +1,109 @@
+import Foundation
+import XCTest
+@testable import CNNRuntime
+
+/// Runs of elementwise ops fused into one blocked pass compute exactly what the ops compute one by
+/// one: per-channel and scalar operands, a per-channel value meeting the feature map, op(v, v), a
+/// broadcast the fused loop does not cover, integer tensors, and the Magenta transformer.
+final class ElementwiseChainTests: XCTestCase {
+    override func tearDown() { Session.elementwiseChains = true }
+
+    /// Both sessions' outputs (fused, then separate) for the same feeds.
+    private func runBoth(_ graph: ModelGraph, _ feeds: [String: Tensor], threads: Int = 2) throws -> (fused: Session, [Tensor], [Tensor]) {
+        Session.elementwiseChains = true
+        let fused = try Session(graph, threads: threads)
+        Session.elementwiseChains = false
+        let separate = try Session(graph, threads: threads)
+        Session.elementwiseChains = true
+        let names = graph.outputs.map(\.name)
+        let a = try fused.run(feeds), b = try separate.run(feeds)
+        return (fused, names.map { a[$0]! }, names.map { b[$0]! })
+    }
+
+    /// The decomposed instance norm of the Magenta transformer, with fake quantisations between its ops.
+    func testDecomposedNormIsBitIdentical() throws {
+        let channels = 4, (h, w) = (65, 70)         // planes of 4550 values: two blocks each, the second partial
+        func q(_ name: String, _ input: String, scale: String) -> [Node] {
+            [Node(name: name + "_q", opType: "QuantizeLinear", inputs: [input, scale, "zp"], outputs: [name + "_i8"]),
+             Node(name: name + "_dq", opType: "DequantizeLinear", inputs: [name + "_i8", scale, "zp"], outputs: [name])]
+        }
+        var nodes = [Node(name: "mean", opType: "GlobalAveragePool", inputs: ["x"], outputs: ["mean"]),
+                     Node(name: "diff", opType: "Sub", inputs: ["x", "mean"], outputs: ["diff"]),
+                     Node(name: "square", opType: "Mul", inputs: ["diff", "diff"], outputs: ["sq_f"])]
+        nodes += q("sq", "sq_f", scale: "s_small")
+        nodes += [Node(name: "var", opType: "GlobalAveragePool", inputs: ["sq"], outputs: ["var"]),
+                  Node(name: "eps", opType: "Add", inputs: ["var", "epsilon"], outputs: ["v_eps"]),
+                  Node(name: "sqrt", opType: "Sqrt", inputs: ["v_eps"], outputs: ["std"]),
+                  Node(name: "inv", opType: "Reciprocal", inputs: ["std"], outputs: ["inv"]),
+                  Node(name: "scale", opType: "Mul", inputs: ["inv", "gamma"], outputs: ["scale"]),
+                  // mean · scale, then β − that, then added to the scaled map: the per-channel value meets the map.
+                  Node(name: "ms", opType: "Mul", inputs: ["mean", "scale"], outputs: ["ms"]),
+                  Node(name: "shift", opType: "Sub", inputs: ["beta", "ms"], outputs: ["shift"]),
+                  Node(name: "xs", opType: "Mul", inputs: ["x", "scale"], outputs: ["xs"]),
+                  Node(name: "add", opType: "Add", inputs: ["xs", "shift"], outputs: ["y_f"])]
+        nodes += q("y", "y_f", scale: "s_big")
+        nodes += [Node(name: "relu", opType: "Relu", inputs: ["y"], outputs: ["r"]),
+                  // One value per row: a broadcast the fused loop leaves to the Mul kernel.
+                  Node(name: "rows", opType: "Mul", inputs: ["r", "row_weights"], outputs: ["rw"]),
+                  Node(name: "half", opType: "Div", inputs: ["rw", "two"], outputs: ["half"]),
+                  Node(name: "sigmoid", opType: "Sigmoid", inputs: ["half"], outputs: ["out"])]
+        let graph = ModelGraph(
+            name: "norm", nodes: nodes,
+            inputs: [ValueInfo(name: "x", elementType: .float, shape: [1, channels, h, w])],
+            outputs: [ValueInfo(name: "out", elementType: nil, shape: nil), ValueInfo(name: "sq", elementType: nil, shape: nil)],
+            initializers: ["s_small": .scalar(0.013), "s_big": .scalar(0.041), "zp": Tensor(shape: [], storage: .int8([3])),
+                           "epsilon": .scalar(1e-3), "two": .scalar(2),
+                           "gamma": Tensor(shape: [1, channels, 1, 1], floats: [0.5, 1.5, -0.7, 2]),
+                           "beta": Tensor(shape: [1, channels, 1, 1], floats: [0.1, -0.2, 0.3, 0]),
+                           "row_weights": Tensor(shape: [1, 1, h, 1], floats: (0..<h).map { Float($0) / Float(h) })],
+            opsetVersion: 13)
+        let x = Tensor(shape: [1, channels, h, w], floats: Tensor.deterministic([1, channels, h, w], seed: 5).floats.map { $0 * 3 })
+        let (fused, a, b) = try runBoth(graph, ["x": x])
+        // sub → square → Q/DQ (its result is an output); mul → sub → add (the swap) → Q/DQ → relu → mul → div → sigmoid;
+        // add → sqrt → reciprocal → mul.
+        XCTAssertEqual(fused.report.fusedElementwiseOps, 3 + 8 + 4)
+        XCTAssertEqual(a[0].shape, [1, channels, h, w])
+        XCTAssertEqual(a[0].floats, b[0].floats)
+        XCTAssertEqual(a[1].floats, b[1].floats)
+        XCTAssertEqual(try Session(graph, threads: 1).run(["x": x])["out"]!.floats, b[0].floats, "one thread")
+    }
+
+    /// Integer tensors (shape arithmetic) run the ops' own kernels.
+    func testIntegerChainRunsTheOps() throws {
+        let graph = ModelGraph(
+            name: "shape", nodes: [
+                Node(name: "shape", opType: "Shape", inputs: ["x"], outputs: ["s"]),
+                Node(name: "add", opType: "Add", inputs: ["s", "one"], outputs: ["a"]),
+                Node(name: "mul", opType: "Mul", inputs: ["a", "a"], outputs: ["y"]),
+            ],
+            inputs: [ValueInfo(name: "x", elementType: .float, shape: nil)],
+            outputs: [ValueInfo(name: "y", elementType: nil, shape: nil)],
+            initializers: ["one": Tensor(shape: [1], int64s: [1])], opsetVersion: 13)
+        let (fused, a, _) = try runBoth(graph, ["x": Tensor(shape: [2, 3, 4], floats: Array(repeating: 0, count: 24))])
+        XCTAssertEqual(fused.report.fusedElementwiseOps, 2)
+        XCTAssertEqual(a[0].int64s, [9, 16, 25])
+    }
+
+    func testMagentaTransformerIsUnchangedByTheChains() throws {
+        let model = ParityTests.models + "/arbitrary_transform.onnx"
+        guard FileManager.default.fileExists(atPath: model) else { throw XCTSkip("no \(model)") }
+        let graph = try ONNXImporter.load(path: model)
+        let (h, w) = (64, 96)
+        let photo = Tensor.deterministic([1, h, w, 3], seed: 9).floats.map { $0 * 0.5 + 0.5 }
+        let style = Tensor.deterministic([1, 1, 1, 100], seed: 4).floats.map { $0 * 0.3 }
+        let feeds = [graph.inputs[0].name: Tensor(shape: [1, h, w, 3], floats: photo),
+                     graph.inputs[1].name: Tensor(shape: [1, 1, 1, 100], floats: style)]
+        let sessions = try [true, false].map { on -> Session in
+            Session.elementwiseChains = on
+            let s = try Session(graph, threads: 2)
+            s.acceptsAnyInputSize = true
+            return s
+        }
+        Session.elementwiseChains = true
+        XCTAssertGreaterThan(sessions[0].report.fusedElementwiseOps, 200)
+        XCTAssertEqual(sessions[1].report.fusedElementwiseOps, 0)
+        let a = try XCTUnwrap(try sessions[0].run(feeds).values.first), b = try XCTUnwrap(try sessions[1].run(feeds).values.first)
+        XCTAssertEqual(a.shape, [1, h, w, 3])
+        XCTAssertEqual(a.floats, b.floats)
+    }
+}
