@@ -84,6 +84,26 @@ final class ElementwiseChainTests: XCTestCase {
         XCTAssertEqual(a[0].int64s, [9, 16, 25])
     }
 
+    /// A QuantizeLinear after the chain: the chain writes the 8-bit tensor itself.
+    func testChainEndingInQuantizeLinearWritesTheSameBytes() throws {
+        let graph = ModelGraph(
+            name: "quantised", nodes: [
+                Node(name: "scale", opType: "Mul", inputs: ["x", "k"], outputs: ["s"]),
+                Node(name: "relu", opType: "Relu", inputs: ["s"], outputs: ["r"]),
+                Node(name: "q", opType: "QuantizeLinear", inputs: ["r", "scale", "zp"], outputs: ["y"]),
+            ],
+            inputs: [ValueInfo(name: "x", elementType: .float, shape: nil)],
+            outputs: [ValueInfo(name: "y", elementType: nil, shape: nil)],
+            initializers: ["k": Tensor(shape: [1, 3, 1, 1], floats: [0.5, -1, 3]), "scale": .scalar(0.02),
+                           "zp": Tensor(shape: [], storage: .uint8([7]))], opsetVersion: 13)
+        let x = Tensor(shape: [2, 3, 70, 61], floats: Tensor.deterministic([2, 3, 70, 61], seed: 8).floats.map { $0 * 10 })
+        let (fused, a, b) = try runBoth(graph, ["x": x])
+        XCTAssertEqual(fused.report.fusedElementwiseOps, 3)
+        XCTAssertEqual(a[0].elementType, .uint8)
+        XCTAssertEqual(a[0].int64s, b[0].int64s)
+        XCTAssertTrue(a[0].int64s.contains(255) && a[0].int64s.contains(7), "saturated and zero values both occur")
+    }
+
     func testMagentaTransformerIsUnchangedByTheChains() throws {
         let model = ParityTests.models + "/arbitrary_transform.onnx"
         guard FileManager.default.fileExists(atPath: model) else { throw XCTSkip("no \(model)") }
@@ -102,6 +122,8 @@ final class ElementwiseChainTests: XCTestCase {
         Session.elementwiseChains = true
         XCTAssertGreaterThan(sessions[0].report.fusedElementwiseOps, 200)
         XCTAssertEqual(sessions[1].report.fusedElementwiseOps, 0)
+        // Every Pad but the photo's (a Transpose reads its QuantizeLinear) pads 8-bit values for an int8 convolution.
+        XCTAssertEqual(sessions[0].report.quantizedBeforePads, Session.integerConvolutions ? 15 : 0)
         let a = try XCTUnwrap(try sessions[0].run(feeds).values.first), b = try XCTUnwrap(try sessions[1].run(feeds).values.first)
         XCTAssertEqual(a.shape, [1, h, w, 3])
         XCTAssertEqual(a.floats, b.floats)

@@ -7,7 +7,7 @@ extension Session {
     /// On unless CNNPIPE_CHAINS=0 (to measure against the unfused ops; tests flip it).
     nonisolated(unsafe) static var elementwiseChains = ProcessInfo.processInfo.environment["CNNPIPE_CHAINS"] != "0"
 
-    func fuseElementwiseChains(_ input: [Step], keep: Set<Int>) -> [Step] {
+    func fuseElementwiseChains(_ input: [Step], constants: [Int: Tensor], keep: Set<Int>) -> [Step] {
         guard Self.elementwiseChains else { return input }
         var steps: [Step?] = input
         let readers = Self.readers(input).mapValues { Array(Set($0)) }
@@ -53,11 +53,51 @@ extension Session {
                 links.append(l)
                 members.append(j)
             }
-            guard links.count >= 2, let last = members.last, let end = steps[last] else { continue }
+            // A QuantizeLinear after the last op: the chain writes its 8-bit result.
+            var quantization: ElementwiseChainKernel.OutputQuantization?
+            if let j = soleReader(value), let q = steps[j], let (scale, zeroPoint) = perTensorQuantization(q, constants),
+               q.inputs.first == value {
+                quantization = .init(kernel: q.kernel, scale: scale, zeroPoint: zeroPoint)
+                members.append(j)
+            }
+            guard links.count >= 2 || quantization != nil, let last = members.last, let end = steps[last] else { continue }
             for m in members { steps[m] = nil }
-            steps[last] = Step(node: end.node, kernel: ElementwiseChainKernel(links: links), inputs: inputs, outputs: end.outputs)
+            let chain = ElementwiseChainKernel(links: links, quantization: quantization)
+            steps[last] = Step(node: end.node, kernel: chain, inputs: inputs, outputs: end.outputs)
             report.fusedElementwiseOps += members.count
         }
         return steps.compactMap { $0 }
+    }
+
+    /// A reflect or edge Pad whose only reader is a per-tensor QuantizeLinear feeding int8 convolutions
+    /// becomes the QuantizeLinear, then the Pad on the 8-bit values: the same bytes (padding copies
+    /// values, and quantising is per element), with the border work on a quarter of the memory. The
+    /// QuantizeLinear can then join the elementwise chain before it.
+    func quantizeBeforePads(_ input: [Step], constants: [Int: Tensor], keep: Set<Int>) -> [Step] {
+        guard Self.elementwiseChains else { return input }
+        var steps = input
+        let readers = Self.readers(input)
+        // The DequantizeLinear a fused convolution read from is still here (dead steps go later).
+        func isDead(_ s: Step) -> Bool { s.outputs.allSatisfy { readers[$0] == nil && !keep.contains($0) } }
+        for (i, pad) in input.enumerated() {
+            guard let padKernel = pad.kernel as? PadKernel, padKernel.mode != "constant", let padded = pad.outputs.first,
+                  pad.outputs.count == 1, !keep.contains(padded), let r = readers[padded], r.count == 1, let j = r.first,
+                  perTensorQuantization(steps[j], constants) != nil, steps[j].inputs.first == padded,
+                  let users = readers[steps[j].outputs[0]],
+                  users.allSatisfy({ steps[$0].kernel is QuantizedConvKernel || isDead(steps[$0]) }) else { continue }
+            let q = steps[j], unpadded = slot(q.node.outputs[0] + "#before-pad")
+            steps[i] = Step(node: q.node, kernel: q.kernel, inputs: [pad.inputs[0]] + q.inputs.dropFirst(), outputs: [unpadded])
+            steps[j] = Step(node: pad.node, kernel: pad.kernel, inputs: [unpadded] + pad.inputs.dropFirst(), outputs: q.outputs)
+            report.quantizedBeforePads += 1
+        }
+        return steps
+    }
+
+    /// The scale and zero point of a QuantizeLinear step with one of each, both constant.
+    func perTensorQuantization(_ step: Step, _ constants: [Int: Tensor]) -> (scale: Tensor, zeroPoint: Tensor)? {
+        guard step.kernel is QuantizeKernel, step.inputs.count == 3, let s = step.inputs[1], let z = step.inputs[2],
+              let scale = constants[s], let zeroPoint = constants[z], scale.count == 1, zeroPoint.count == 1,
+              scale.elementType == .float, zeroPoint.elementType == .int8 || zeroPoint.elementType == .uint8 else { return nil }
+        return (scale, zeroPoint)
     }
 }

@@ -41,6 +41,8 @@ public final class Session: @unchecked Sendable {
         public var fusedResidualAdds = 0
         /// Elementwise steps run as chains (ElementwiseChainKernel), counted per step.
         public var fusedElementwiseOps = 0
+        /// Pads moved after the QuantizeLinear that read them (to pad 8-bit values).
+        public var quantizedBeforePads = 0
     }
 
     /// Accept inputs whose size differs from the declared one (fully convolutional models declared
@@ -66,7 +68,7 @@ public final class Session: @unchecked Sendable {
         try self.init(try ONNXImporter.load(path: path), threads: threads, precision: precision)
     }
 
-    private func slot(_ name: String) -> Int {
+    func slot(_ name: String) -> Int {
         if let s = slots[name] { return s }
         slots[name] = slots.count
         return slots.count - 1
@@ -113,8 +115,9 @@ public final class Session: @unchecked Sendable {
             live = fusePadsIntoInstanceNorms(live, constants: constants, keep: Set(outputSlots.map(\.1)))
         }
         live = fuseQuantizedConvolutions(live, constants: constants, keep: Set(outputSlots.map(\.1)))
+        if fusingAcrossOps { live = quantizeBeforePads(live, constants: constants, keep: Set(outputSlots.map(\.1))) }
         live = fuse(live)
-        if fusingAcrossOps { live = fuseElementwiseChains(live, keep: Set(outputSlots.map(\.1))) }
+        if fusingAcrossOps { live = fuseElementwiseChains(live, constants: constants, keep: Set(outputSlots.map(\.1))) }
         steps = chainChannelsLast(removeDeadSteps(live).map(applyingPrecision), keep: Set(outputSlots.map(\.1)))
         planReleases()
     }

@@ -18,8 +18,17 @@ struct ElementwiseChainKernel: Kernel {
         let valueFirst: ChainLinkFunction?, valueSecond: ChainLinkFunction?, valueBoth: ChainLinkFunction?
     }
 
+    /// A per-tensor QuantizeLinear after the last op: the chain's result is its int8 / uint8 tensor
+    /// (the constants are kept here, not as inputs, so the fused loop sees only float inputs).
+    struct OutputQuantization {
+        let kernel: Kernel
+        let scale: Tensor, zeroPoint: Tensor
+        var signed: Bool { zeroPoint.elementType == .int8 }
+    }
+
     /// The running value starts as input 0; every other input is an operand of some link.
     let links: [Link]
+    var quantization: OutputQuantization? = nil
 
     /// Elements of one block: small enough to stay in L1 across the chain.
     static let block = 4096
@@ -50,7 +59,7 @@ struct ElementwiseChainKernel: Kernel {
             default: throw ModelError("elementwise chain: a link with \(link.inputs.count) inputs")
             }
         }
-        return [try segment.result(ctx)]
+        return [try segment.result(ctx, quantization)]
     }
 
     /// The original kernels in order (integer tensors).
@@ -59,6 +68,7 @@ struct ElementwiseChainKernel: Kernel {
         for link in links {
             value = try link.kernel.run(link.inputs.map { $0.map { inputs[$0] } ?? value }, ctx)[0]
         }
+        if let q = quantization { value = try q.kernel.run([value, q.scale, q.zeroPoint], ctx)[0] }
         return value
     }
 
@@ -82,13 +92,35 @@ struct ElementwiseChainKernel: Kernel {
             return .perPlane(batchStride: s[0], channelStride: s[1])
         }
 
-        func result(_ ctx: ExecutionContext) throws -> Tensor {
+        /// The links run over every block; the last one writes the output, or with `quantization`
+        /// a scratch block that is then quantised into the 8-bit output.
+        func result(_ ctx: ExecutionContext, _ quantization: OutputQuantization? = nil) throws -> Tensor {
+            guard let q = quantization else {
+                if links.isEmpty { return start }           // the result of an op run by its own kernel
+                let out = try ctx.tensor(start.shape)
+                try run(ctx, writing: out.buffer.pointer, finish: nil)
+                return out
+            }
+            let scale = q.scale.floats[0], zeroPoint = Int32(q.zeroPoint.int64s.first ?? 0)
+            func quantized<T: FixedWidthInteger>(_: T.Type) throws -> [T] {
+                try [T](unsafeUninitializedCapacity: start.count) { o, initialized in
+                    let o = o.baseAddress!
+                    try run(ctx, writing: nil) { offset, n, values in
+                        Quantization.quantize(values, o + offset, count: n, scale: scale, zeroPoint: zeroPoint)
+                    }
+                    initialized = start.count
+                }
+            }
+            return Tensor(shape: start.shape, storage: q.signed ? .int8(try quantized(Int8.self)) : .uint8(try quantized(UInt8.self)))
+        }
+
+        private func run(_ ctx: ExecutionContext, writing o: UnsafeMutablePointer<Float>?,
+                         finish: ((_ offset: Int, _ count: Int, _ values: UnsafePointer<Float>) -> Void)?) throws {
             let shape = start.shape
-            let out = try ctx.tensor(shape)
-            if start.count == 0 { return out }
+            if start.count == 0 { return }
             let planes = shape.count >= 2 ? shape[0] * shape[1] : 1, channels = shape.count >= 2 ? shape[1] : 1
             let planeSize = start.count / planes
-            let source = try start.floatData(), o = out.buffer.pointer
+            let source = try start.floatData()
             let operands = try links.map { try $0.operand.map { (try $0.tensor.floatData(), $0.placement) } }
             let block = min(ElementwiseChainKernel.block, planeSize), blocksPerPlane = (planeSize + block - 1) / block
             let links = self.links, last = links.count - 1
@@ -100,9 +132,10 @@ struct ElementwiseChainKernel: Kernel {
                     for item in items {
                         let plane = item / blocksPerPlane, begin = (item % blocksPerPlane) * block
                         let n = min(block, planeSize - begin), offset = plane * planeSize + begin
+                        var input = UnsafePointer(source + offset)
                         for (l, link) in links.enumerated() {
-                            let input = UnsafePointer(l == 0 ? source + offset : buffers[(l - 1) % 2])
-                            let output = l == last ? o + offset : buffers[l % 2]
+                            let output = l == last && o != nil ? o! + offset : buffers[l % 2]
+                            defer { input = UnsafePointer(output) }
                             guard let (p, placement) = operands[l] else { link.apply(input, output, n, nil, 0); continue }
                             switch placement {
                             case .scalar: link.apply(input, output, n, p, 0)
@@ -111,10 +144,10 @@ struct ElementwiseChainKernel: Kernel {
                                 link.apply(input, output, n, p + (plane / channels) * sb + (plane % channels) * sc, 0)
                             }
                         }
+                        finish?(offset, n, input)
                     }
                 }
             }
-            return out
         }
     }
 }

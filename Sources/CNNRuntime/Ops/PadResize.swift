@@ -30,6 +30,7 @@ struct PadKernel: RegisteredKernel {
             pads = full
         }
         guard pads.count == 2 * r else { throw ModelError("Pad: \(pads.count) pads for rank \(r)") }
+        if r == 0 { return [x] }        // a scalar has nothing to pad
         let shape = (0..<r).map { x.shape[$0] + pads[$0] + pads[$0 + r] }
         guard shape.allSatisfy({ $0 >= 0 }) else { throw ModelError("Pad: negative output size") }
         try TensorLimits.elementCount(shape, elementSize: x.elementType == .float ? 4 : 8, "Pad")
@@ -56,7 +57,20 @@ struct PadKernel: RegisteredKernel {
                 }
             }
         }
-        guard x.elementType == .float else {     // integer tensors: gather through the same maps
+        let geometry = PadRows(shape: shape, inShape: x.shape, pads: pads, maps: maps)
+        switch x.storage {
+        case .float:
+            let out = try ctx.tensor(shape)
+            geometry.copy(from: try x.floatData(), to: out.buffer.pointer, value: value, ctx)
+            return [out]
+        case .int8(let v):      // a QDQ model's quantised maps (see Session.quantizeBeforePads)
+            let fill = Int8(truncatingIfNeeded: inputs.count > 2 ? inputs[2]?.int64s.first ?? 0 : 0)
+            return [Tensor(shape: shape, storage: .int8(geometry.copy(v, value: fill, ctx)))]
+        case .uint8(let v):
+            let fill = UInt8(truncatingIfNeeded: inputs.count > 2 ? inputs[2]?.int64s.first ?? 0 : 0)
+            return [Tensor(shape: shape, storage: .uint8(geometry.copy(v, value: fill, ctx)))]
+        default:                // shape-sized integer tensors: gather through the same maps
+            let r = x.shape.count
             var inStrides = [Int](repeating: 1, count: r)
             for i in stride(from: r - 2, through: 0, by: -1) { inStrides[i] = inStrides[i + 1] * x.shape[i + 1] }
             let padValue = inputs.count > 2 ? inputs[2]?.int64s.first ?? 0 : 0
@@ -72,15 +86,37 @@ struct PadKernel: RegisteredKernel {
             }
             return [Tensor(shape: shape, storage: .int64(values)).converted(to: x.elementType)]
         }
-        let out = try ctx.tensor(shape)
-        let xp = (try x.floatData()), op = out.buffer.pointer
-        // Copy whole rows of the last axis at once: the interior is one contiguous block per row.
-        let last = r - 1, rowLen = shape[last], inLen = x.shape[last]
+    }
+}
+
+/// A padded copy row by row along the last axis: the interior of each row is one contiguous copy,
+/// only the padded ends are gathered through the per-axis source maps (-1 = the constant).
+private struct PadRows {
+    let shape: [Int], inShape: [Int], maps: [[Int]]
+    let interiorStart: Int, interiorSource: Int, interiorCount: Int, edgeIndices: [Int]
+
+    init(shape: [Int], inShape: [Int], pads: [Int], maps: [[Int]]) {
+        (self.shape, self.inShape, self.maps) = (shape, inShape, maps)
+        let last = shape.count - 1, rowLen = shape[last], inLen = inShape[last]
+        interiorStart = max(0, pads[last])
+        interiorSource = max(0, -pads[last])
+        interiorCount = max(0, min(rowLen - interiorStart, inLen - interiorSource))
+        let (start, count) = (interiorStart, interiorCount)
+        edgeIndices = (0..<rowLen).filter { $0 < start || $0 >= start + count }
+    }
+
+    func copy<T: FixedWidthInteger>(_ source: [T], value: T, _ ctx: ExecutionContext) -> [T] {
+        let n = shape.reduce(1, *)
+        return [T](unsafeUninitializedCapacity: n) { out, initialized in
+            source.withUnsafeBufferPointer { copy(from: $0.baseAddress!, to: out.baseAddress!, value: value, ctx) }
+            initialized = n
+        }
+    }
+
+    func copy<T>(from xp: UnsafePointer<T>, to op: UnsafeMutablePointer<T>, value: T, _ ctx: ExecutionContext) {
+        let last = shape.count - 1, rowLen = shape[last], inLen = inShape[last]
         let rows = shape.dropLast().reduce(1, *)
         let lastMap = maps[last]
-        let interiorStart = max(0, pads[last]), interiorSource = max(0, -pads[last])
-        let interiorCount = max(0, min(rowLen - interiorStart, inLen - interiorSource))
-        let edgeIndices = (0..<rowLen).filter { $0 < interiorStart || $0 >= interiorStart + interiorCount }
         ctx.parallel(rows, minimumPerThread: max(1, 16_384 / max(1, rowLen))) { range in
             var idx = [Int](repeating: 0, count: max(0, last))
             for row in range {
@@ -90,12 +126,11 @@ struct PadKernel: RegisteredKernel {
                     let s = maps[ax][idx[ax]]
                     if s < 0 { valid = false }
                     srcRow += s * mul
-                    mul *= x.shape[ax]
+                    mul *= inShape[ax]
                 }
                 let d = op + row * rowLen
                 guard valid else { d.update(repeating: value, count: rowLen); continue }
                 let s = xp + srcRow
-                // The interior is one contiguous copy; only the padded ends are gathered.
                 if interiorCount > 0 { (d + interiorStart).update(from: s + interiorSource, count: interiorCount) }
                 for o in edgeIndices {
                     let j = lastMap[o]
@@ -103,7 +138,6 @@ struct PadKernel: RegisteredKernel {
                 }
             }
         }
-        return [out]
     }
 }
 

@@ -119,23 +119,30 @@ enum Quantization {
     /// saturate(round_half_to_even(x / scale) + zeroPoint) as int8 or uint8.
     static func quantize(_ x: Tensor, scale: Float, zeroPoint: Int32, signed: Bool, _ ctx: ExecutionContext) -> Tensor {
         let n = x.count, p = x.floatBuffer!.pointer
-        let z = Float(zeroPoint), (lo, hi): (Float, Float) = signed ? (-128, 127) : (0, 255)
-        let vlo = lo - z - 1, vhi = hi - z + 1, m = magic
         func fill<T: FixedWidthInteger>(_: T.Type) -> [T] {
             var values = [T](repeating: 0, count: n)
             values.withUnsafeMutableBufferPointer { o in
                 let o = o.baseAddress!
                 ctx.parallel(n) { r in
-                    for i in r {
-                        let v = min(max(p[i] / scale, vlo), vhi)
-                        let q = min(max((v + m) + z, lo + m), hi + m)
-                        o[i] = T(truncatingIfNeeded: q.bitPattern)
-                    }
+                    quantize(p + r.lowerBound, o + r.lowerBound, count: r.count, scale: scale, zeroPoint: zeroPoint)
                 }
             }
             return values
         }
         return Tensor(shape: x.shape, storage: signed ? .int8(fill(Int8.self)) : .uint8(fill(UInt8.self)))
+    }
+
+    /// o[i] = saturate(round_half_to_even(p[i] / scale) + zeroPoint) for i < count; T is Int8 or UInt8.
+    @inline(__always)
+    static func quantize<T: FixedWidthInteger>(_ p: UnsafePointer<Float>, _ o: UnsafeMutablePointer<T>, count: Int,
+                                               scale: Float, zeroPoint: Int32) {
+        let z = Float(zeroPoint), (lo, hi): (Float, Float) = T.isSigned ? (-128, 127) : (0, 255)
+        let vlo = lo - z - 1, vhi = hi - z + 1, m = magic
+        for i in 0..<count {
+            let v = min(max(p[i] / scale, vlo), vhi)
+            let q = min(max((v + m) + z, lo + m), hi + m)
+            o[i] = T(truncatingIfNeeded: q.bitPattern)
+        }
     }
 
     /// (q − zeroPoint) · scale for an int8 or uint8 tensor.

@@ -125,6 +125,12 @@ struct TransposeKernel: RegisteredKernel {
         var inStrides = [Int](repeating: 1, count: r)
         for i in stride(from: r - 2, through: 0, by: -1) { inStrides[i] = inStrides[i + 1] * x.shape[i + 1] }
         let strides = p.map { inStrides[$0] }
+        // 8-bit activations (a QDQ model's quantised input and output maps) move as bytes in strided runs.
+        switch x.storage {
+        case .int8(let v): return [Tensor(shape: outShape, storage: .int8(Self.permuted(v, outShape, strides)))]
+        case .uint8(let v): return [Tensor(shape: outShape, storage: .uint8(Self.permuted(v, outShape, strides)))]
+        default: break
+        }
         guard case .float(let src) = x.storage else {
             var idx: [Int] = []
             idx.reserveCapacity(x.count)
@@ -140,6 +146,18 @@ struct TransposeKernel: RegisteredKernel {
             if st == 1 { dst.update(from: base, count: n) } else { for i in 0..<n { dst[i] = base[i * st] } }
         }
         return [out]
+    }
+
+    private static func permuted<T: FixedWidthInteger>(_ values: [T], _ outShape: [Int], _ strides: [Int]) -> [T] {
+        [T](unsafeUninitializedCapacity: values.count) { o, initialized in
+            values.withUnsafeBufferPointer { s in
+                forEachRun(shape: outShape, strides: [strides]) { off, offs, n, inner in
+                    let base = s.baseAddress! + offs[0], st = inner[0], dst = o.baseAddress! + off
+                    for i in 0..<n { dst[i] = base[i * st] }
+                }
+            }
+            initialized = values.count
+        }
     }
 }
 
