@@ -20,36 +20,36 @@ extension Session {
             return s.kernel as? ChainableKernel
         }
 
-        /// The step as a link of a chain whose running value is `value`, its other inputs appended to `inputs`.
-        func link(_ s: Step, _ kernel: ChainableKernel, value: Int, inputs: inout [Int?]) -> ElementwiseChainKernel.Link? {
+        /// The step as a link of a chain whose running value is `value`; its other inputs join `inputs`
+        /// (each slot once, found through `index`).
+        func link(_ s: Step, _ kernel: ChainableKernel, value: Int, inputs: inout [Int?],
+                  index: inout [Int: Int]) -> ElementwiseChainKernel.Link? {
             let positions = s.inputs.indices.filter { s.inputs[$0] == value }
-            guard !positions.isEmpty, s.inputs.count <= 2 else { return nil }
-            let link = ElementwiseChainKernel.Link(
-                kernel: s.kernel,
-                inputs: s.inputs.map { slot in
-                    guard slot != value else { return nil }
-                    inputs.append(slot)
-                    return inputs.count - 1
-                },
-                valueFirst: kernel.chainLink(valueAt: 0), valueSecond: kernel.chainLink(valueAt: 1),
-                valueBoth: kernel.chainLink(valueAt: nil))
+            let (first, second, both) = (kernel.chainLink(valueAt: 0), kernel.chainLink(valueAt: 1), kernel.chainLink(valueAt: nil))
             switch (s.inputs.count, positions.count) {
-            case (1, 1): return link.valueFirst == nil ? nil : link
-            case (2, 1): return link.valueFirst == nil || link.valueSecond == nil ? nil : link
-            case (2, 2): return link.valueBoth == nil ? nil : link
+            case (1, 1): guard first != nil else { return nil }
+            case (2, 1): guard first != nil, second != nil else { return nil }
+            case (2, 2): guard both != nil else { return nil }
             default: return nil
             }
+            let mapped: [Int?] = s.inputs.map { slot in
+                guard let slot, slot != value else { return nil }
+                if let k = index[slot] { return k }
+                inputs.append(slot)
+                index[slot] = inputs.count - 1
+                return inputs.count - 1
+            }
+            return .init(kernel: s.kernel, inputs: mapped, valueFirst: first, valueSecond: second, valueBoth: both)
         }
 
         for i in steps.indices {
             guard let start = steps[i], let kernel = chainable(start), let x = start.inputs.first ?? nil else { continue }
-            var inputs: [Int?] = [x]
-            guard let first = link(start, kernel, value: x, inputs: &inputs) else { continue }
+            var inputs: [Int?] = [x], index: [Int: Int] = [:]
+            guard let first = link(start, kernel, value: x, inputs: &inputs, index: &index) else { continue }
             var links = [first], members = [i], value = start.outputs[0]
-            while let j = soleReader(value), let next = steps[j], let k = chainable(next) {
-                var extended = inputs
-                guard let l = link(next, k, value: value, inputs: &extended) else { break }
-                (inputs, value) = (extended, next.outputs[0])
+            while let j = soleReader(value), let next = steps[j], let k = chainable(next),
+                  let l = link(next, k, value: value, inputs: &inputs, index: &index) {
+                value = next.outputs[0]
                 links.append(l)
                 members.append(j)
             }
