@@ -72,6 +72,32 @@ final class DNNLConvolutionTests: XCTestCase {
         XCTAssertEqual(kernel.oneDNN.count, 1)
     }
 
+    /// Without CNNPIPE_DNNL, oneDNN takes the layers of dlib's face ResNet (small maps, ≥ 32 channels)
+    /// and nothing with a larger map or fewer channels; its output matches the im2col path's.
+    func testSmallMapsWithManyChannelsGoToOneDNN() throws {
+        let saved = (DNNL.enabled, DNNL.smallMaps)
+        defer { (DNNL.enabled, DNNL.smallMaps) = saved }
+        DNNL.enabled = false
+        let shapes: [(input: [Int], weights: [Int], oneDNN: Bool)] = [
+            ([1, 32, 36, 36], [32, 32, 3, 3], true),        // res1: 36² with 1 pixel of padding
+            ([1, 128, 9, 9], [256, 128, 3, 3], true),
+            ([1, 32, 64, 64], [32, 32, 3, 3], false),       // 4096 output pixels
+            ([1, 16, 20, 20], [64, 16, 3, 3], false),       // 16 input channels
+        ]
+        for shape in shapes {
+            let node = Node(name: "conv", opType: "Conv", inputs: ["x", "w"], outputs: ["y"], attributes: ["pads": .ints([1, 1, 1, 1])])
+            let inputs = [Tensor.deterministic(shape.input, seed: 1), Tensor.deterministic(shape.weights, seed: 2)]
+            DNNL.smallMaps = false
+            let expected = try OpRegistry.kernel(for: node, opset: 13).run(inputs, ExecutionContext(threads: 2))[0]
+            DNNL.smallMaps = true
+            let kernel = try XCTUnwrap(try OpRegistry.kernel(for: node, opset: 13) as? ConvKernel)
+            let got = try kernel.run(inputs, ExecutionContext(threads: 2))[0]
+            XCTAssertEqual(kernel.oneDNN.count, shape.oneDNN ? 1 : 0, "\(shape.input) ⊛ \(shape.weights)")
+            let worst = zip(got.floats, expected.floats).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
+            XCTAssertLessThanOrEqual(worst, 1e-4, "\(shape.input) ⊛ \(shape.weights)")
+        }
+    }
+
     private func node(_ c: Case) -> Node {
         Node(name: "conv", opType: "Conv", inputs: ["x", "w"] + (c.bias ? ["b"] : []),
              outputs: [c.activation == nil ? "y" : "conv_out"], attributes: c.attributes)

@@ -64,13 +64,27 @@ enum DNNL {
 
     static let library: Library? = load()
 
+    /// Whether fp32 convolutions on small maps with many channels use oneDNN (unless CNNPIPE_DNNL=0):
+    /// there its blocked kernels beat im2col + sgemm on every layer of dlib's face ResNet (150² input:
+    /// maps of 36² down to 5², 32 to 256 channels; 7.0 vs 10.4 ms of convolutions at one thread). On
+    /// large maps (the style networks' 128² residual layers, MMOD's detector) the runtime's own paths stay
+    /// ahead, by far at two threads. Tests flip it.
+    nonisolated(unsafe) static var smallMaps: Bool = {
+        ProcessInfo.processInfo.environment["CNNPIPE_DNNL"] != "0" && available
+    }()
+
+    /// The layers `smallMaps` covers: 2D, both channel counts ≥ 32, at most 40 × 40 output pixels.
+    static func coversSmallMap(channels c: Int, outChannels m: Int, outputPixels: Int, spatialRank: Int) -> Bool {
+        smallMaps && spatialRank == 2 && min(c, m) >= 32 && outputPixels <= 1600
+    }
+
     /// oneDNN can be used: the library loaded and CNNPIPE_NO_DNNL is not set. bf16 sessions need it.
     static let available: Bool = {
         let off = ProcessInfo.processInfo.environment["CNNPIPE_NO_DNNL"].map { !$0.isEmpty && $0 != "0" } ?? false
         return !off && library != nil
     }()
 
-    /// Whether fp32 convolutions use oneDNN: opt-in with CNNPIPE_DNNL=1. On an idle Zen 4 (AVX-512)
+    /// Whether every fp32 convolution uses oneDNN: opt-in with CNNPIPE_DNNL=1. On an idle Zen 4 (AVX-512)
     /// the im2col + OpenBLAS path measured faster (multistyle26 at 512²: 118 vs 146 ms, 2 threads;
     /// docs/RUNTIME-SPEED.md). Tests flip it to run both paths in one process.
     nonisolated(unsafe) static var enabled: Bool = {

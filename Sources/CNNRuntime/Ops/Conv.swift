@@ -20,7 +20,8 @@ enum Activation: Sendable, Hashable {
 /// through OpenBLAS sgemm; the columns come from im2col (or are the input itself for 1×1 convs).
 /// Depthwise convolutions run direct, vectorised along output rows; thin 2D layers (few input or
 /// output channels, stride 1, or 2 with AVX-512) run on the C kernels of DirectConv.
-/// 1D and 2D float convolutions go to oneDNN instead with CNNPIPE_DNNL=1, and bf16 ones always (see DNNL).
+/// Small maps with many channels go to oneDNN (`DNNL.smallMaps`); every 1D and 2D float convolution
+/// with CNNPIPE_DNNL=1, and bf16 ones always (see DNNL).
 struct ConvKernel: RegisteredKernel {
     static let opTypes = ["Conv"]
     static func make(_ a: AttributeReader, opset: Int) throws -> Kernel { try ConvKernel(a) }
@@ -64,7 +65,9 @@ struct ConvKernel: RegisteredKernel {
         let depthwise = cg == 1 && mg == 1 && g.input.count <= 2
         let direct = !depthwise && DirectConv.applies(channels: c, outChannels: m, group: group, g)
         // bf16 only pays where the direct fp32 kernels do not run (they measured faster than oneDNN's bf16).
-        if DNNL.enabled || (precision == .bf16 && DNNL.available && !direct), let bufferOfWeights = w.floatBuffer, bias?.floatBuffer != nil || bias == nil,
+        let smallMap = !direct && !depthwise && group == 1
+            && DNNL.coversSmallMap(channels: c, outChannels: m, outputPixels: p, spatialRank: g.input.count)
+        if DNNL.enabled || smallMap || (precision == .bf16 && DNNL.available && !direct), let bufferOfWeights = w.floatBuffer, bias?.floatBuffer != nil || bias == nil,
            let shape = DNNLConvolutionShape(input: x.shape, weights: w.shape, group: group, geometry: g,
                                             hasBias: bias != nil, activation: activation, layout: DNNL.layout,
                                             precision: precision),
