@@ -32,7 +32,7 @@ struct ModelInspect: ParsableCommand {
         let session = try orFail(model) { try Session(graph) }
         let r = session.report
         print("prepared: \(session.plannedNodes.count) nodes run per inference (\(r.folded) folded as constants, "
-            + "\(r.removed) dead; fused: \(r.fusedActivations) conv activations, \(r.fusedQDQ) Q/DQ pairs, \(r.fusedInstanceNorms) instance norms (\(r.fusedResidualAdds) with the residual Add after them, \(r.fusedPads) with the Pad), \(r.fusedQuantizedConvolutions) int8 convolutions, \(r.fusedElementwiseOps) elementwise ops in chains; \(r.quantizedBeforePads) Pads moved after their QuantizeLinear)")
+            + "\(r.removed) dead; fused: \(r.fusedActivations) conv activations, \(r.fusedQDQ) Q/DQ pairs, \(r.fusedInstanceNorms) instance norms (\(r.fusedResidualAdds) with the residual Add after them, \(r.fusedPads) with the Pad), \(r.fusedQuantizedConvolutions) int8 convolutions, \(r.fusedElementwiseOps) elementwise ops in chains; \(r.quantizedBeforeCopies) Pads / Resizes moved after their QuantizeLinear)")
         var (h, w) = try parseSize(size)
         let feeds = try orFail(model) { try zeroFeeds(graph, h: h, w: w) }
         if let fixed = imageSize(graph, feeds) { (h, w) = fixed }

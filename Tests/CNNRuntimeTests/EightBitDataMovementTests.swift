@@ -40,4 +40,41 @@ final class EightBitDataMovementTests: XCTestCase {
             }
         }
     }
+
+    /// A photo in NHWC padded in H and W (the channels axis unpadded is folded into W's rows): every
+    /// mode against index arithmetic, in float and in bytes.
+    func testPadOfChannelsLastMatchesIndexArithmetic() throws {
+        let (h, w, c) = (4, 5, 3)
+        let x = Tensor.deterministic([1, h, w, c], seed: 6)
+        func source(_ i: Int, _ n: Int, _ mode: String) -> Int? {
+            if i >= 0 && i < n { return i }
+            switch mode {
+            case "edge": return min(max(i, 0), n - 1)
+            case "reflect": return i < 0 ? -i : 2 * (n - 1) - i
+            default: return nil
+            }
+        }
+        for mode in ["reflect", "edge", "constant"] {
+            let pads = [0, 1, 2, 0, 0, 2, 1, 0]
+            let node = Node(name: "pad", opType: "Pad", inputs: ["x", "pads", "value"], outputs: ["y"], attributes: ["mode": .string(mode)])
+            let kernel = try PadKernel(AttributeReader(node))
+            let y = try kernel.run([x, Tensor(shape: [8], int64s: pads.map(Int64.init)), .scalar(0.5)], ExecutionContext(threads: 2))[0]
+            let (oh, ow) = (h + 3, w + 3)
+            XCTAssertEqual(y.shape, [1, oh, ow, c])
+            var expected: [Float] = []
+            for i in 0..<oh { for j in 0..<ow { for k in 0..<c {
+                if let si = source(i - 1, h, mode), let sj = source(j - 2, w, mode) {
+                    expected.append(x.floats[(si * w + sj) * c + k])
+                } else {
+                    expected.append(0.5)
+                }
+            } } }
+            XCTAssertEqual(y.floats, expected, mode)
+            guard mode != "constant" else { continue }
+            let bytes = x.floats.map { Int8(clamping: Int(($0 * 100).rounded())) }
+            let yb = try kernel.run([Tensor(shape: x.shape, storage: .int8(bytes)), Tensor(shape: [8], int64s: pads.map(Int64.init))],
+                                    ExecutionContext(threads: 2))[0]
+            XCTAssertEqual(yb.int64s.map(Float.init), expected.map { Float(Int8(clamping: Int(($0 * 100).rounded()))) }, mode)
+        }
+    }
 }

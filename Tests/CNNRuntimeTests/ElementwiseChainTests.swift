@@ -122,8 +122,8 @@ final class ElementwiseChainTests: XCTestCase {
         Session.elementwiseChains = true
         XCTAssertGreaterThan(sessions[0].report.fusedElementwiseOps, 200)
         XCTAssertEqual(sessions[1].report.fusedElementwiseOps, 0)
-        // Every Pad but the photo's (a Transpose reads its QuantizeLinear) pads 8-bit values for an int8 convolution.
-        XCTAssertEqual(sessions[0].report.quantizedBeforePads, Session.integerConvolutions ? 15 : 0)
+        // Every Pad but the photo's (a Transpose reads its QuantizeLinear) and the 3 upsampling Resizes move 8-bit values.
+        XCTAssertEqual(sessions[0].report.quantizedBeforeCopies, Session.integerConvolutions ? 15 + 3 : 0)
         let a = try XCTUnwrap(try sessions[0].run(feeds).values.first), b = try XCTUnwrap(try sessions[1].run(feeds).values.first)
         XCTAssertEqual(a.shape, [1, h, w, 3])
         XCTAssertEqual(a.floats, b.floats)

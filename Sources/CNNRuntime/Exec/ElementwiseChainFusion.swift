@@ -69,26 +69,47 @@ extension Session {
         return steps.compactMap { $0 }
     }
 
-    /// A reflect or edge Pad whose only reader is a per-tensor QuantizeLinear feeding int8 convolutions
-    /// becomes the QuantizeLinear, then the Pad on the 8-bit values: the same bytes (padding copies
-    /// values, and quantising is per element), with the border work on a quarter of the memory. The
-    /// QuantizeLinear can then join the elementwise chain before it.
-    func quantizeBeforePads(_ input: [Step], constants: [Int: Tensor], keep: Set<Int>) -> [Step] {
+    /// A per-tensor QuantizeLinear feeding int8 convolutions is moved before the ops that only copy
+    /// values into it (a reflect or edge Pad, a nearest Resize: the upsample-and-pad before each of the
+    /// Magenta transformer's convolutions): the same bytes, since quantising is per element, with the
+    /// copies moving a quarter of the memory and the QuantizeLinear reading the smaller map, where the
+    /// elementwise chain before it can take it in.
+    func quantizeBeforeCopies(_ input: [Step], constants: [Int: Tensor], keep: Set<Int>) -> [Step] {
         guard Self.elementwiseChains else { return input }
         var steps = input
         let readers = Self.readers(input)
+        var producer: [Int: Int] = [:]
+        for (i, s) in input.enumerated() { for v in s.outputs { producer[v] = i } }
         // The DequantizeLinear a fused convolution read from is still here (dead steps go later).
         func isDead(_ s: Step) -> Bool { s.outputs.allSatisfy { readers[$0] == nil && !keep.contains($0) } }
-        for (i, pad) in input.enumerated() {
-            guard let padKernel = pad.kernel as? PadKernel, padKernel.mode != "constant", let padded = pad.outputs.first,
-                  pad.outputs.count == 1, !keep.contains(padded), let r = readers[padded], r.count == 1, let j = r.first,
-                  perTensorQuantization(steps[j], constants) != nil, steps[j].inputs.first == padded,
-                  let users = readers[steps[j].outputs[0]],
+        func copiesValues(_ s: Step) -> Bool {
+            guard s.outputs.count == 1, s.inputs.dropFirst().allSatisfy({ $0 == nil || constants[$0!] != nil }) else { return false }
+            if let pad = s.kernel as? PadKernel { return pad.mode != "constant" }
+            if let resize = s.kernel as? ResizeKernel { return resize.mode == "nearest" }
+            return false
+        }
+        for (j, q) in input.enumerated() {
+            guard perTensorQuantization(q, constants) != nil, let v = q.inputs[0], let users = readers[q.outputs[0]],
                   users.allSatisfy({ steps[$0].kernel is QuantizedConvKernel || isDead(steps[$0]) }) else { continue }
-            let q = steps[j], unpadded = slot(q.node.outputs[0] + "#before-pad")
-            steps[i] = Step(node: q.node, kernel: q.kernel, inputs: [pad.inputs[0]] + q.inputs.dropFirst(), outputs: [unpadded])
-            steps[j] = Step(node: pad.node, kernel: pad.kernel, inputs: [unpadded] + pad.inputs.dropFirst(), outputs: q.outputs)
-            report.quantizedBeforePads += 1
+            // The copies between the QuantizeLinear and the value it should quantise, nearest first.
+            var copies: [Int] = [], value = v
+            while !keep.contains(value), readers[value]?.count == 1, let p = producer[value], copiesValues(input[p]),
+                  let before = input[p].inputs[0] {
+                copies.append(p)
+                value = before
+            }
+            guard !copies.isEmpty else { continue }
+            // Quantise first (where the earliest copy ran), then each copy on the 8-bit values in the same order.
+            var current = slot(q.node.outputs[0] + "#before-copies")
+            steps[copies.last!] = Step(node: q.node, kernel: q.kernel, inputs: [value] + q.inputs.dropFirst(), outputs: [current])
+            let order = Array(copies.reversed()), places = Array(copies.reversed().dropFirst()) + [j]
+            for (k, (c, place)) in zip(order, places).enumerated() {
+                let copy = input[c]
+                let output = k == order.count - 1 ? q.outputs[0] : slot(copy.node.outputs[0] + "#8-bit")
+                steps[place] = Step(node: copy.node, kernel: copy.kernel, inputs: [current] + copy.inputs.dropFirst(), outputs: [output])
+                current = output
+            }
+            report.quantizedBeforeCopies += copies.count
         }
         return steps
     }

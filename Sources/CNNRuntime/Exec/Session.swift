@@ -41,8 +41,8 @@ public final class Session: @unchecked Sendable {
         public var fusedResidualAdds = 0
         /// Elementwise steps run as chains (ElementwiseChainKernel), counted per step.
         public var fusedElementwiseOps = 0
-        /// Pads moved after the QuantizeLinear that read them (to pad 8-bit values).
-        public var quantizedBeforePads = 0
+        /// Pads and nearest Resizes moved after the QuantizeLinear that read them (to copy 8-bit values).
+        public var quantizedBeforeCopies = 0
     }
 
     /// Accept inputs whose size differs from the declared one (fully convolutional models declared
@@ -115,7 +115,7 @@ public final class Session: @unchecked Sendable {
             live = fusePadsIntoInstanceNorms(live, constants: constants, keep: Set(outputSlots.map(\.1)))
         }
         live = fuseQuantizedConvolutions(live, constants: constants, keep: Set(outputSlots.map(\.1)))
-        if fusingAcrossOps { live = quantizeBeforePads(live, constants: constants, keep: Set(outputSlots.map(\.1))) }
+        if fusingAcrossOps { live = quantizeBeforeCopies(live, constants: constants, keep: Set(outputSlots.map(\.1))) }
         live = fuse(live)
         if fusingAcrossOps { live = fuseElementwiseChains(live, constants: constants, keep: Set(outputSlots.map(\.1))) }
         steps = chainChannelsLast(removeDeadSteps(live).map(applyingPrecision), keep: Set(outputSlots.map(\.1)))

@@ -57,13 +57,13 @@ struct PadKernel: RegisteredKernel {
                 }
             }
         }
-        let geometry = PadRows(shape: shape, inShape: x.shape, pads: pads, maps: maps)
+        let geometry = PadRows(shape: shape, inShape: x.shape, pads: pads, maps: maps).mergingUnpaddedTrailingAxes(pads: pads)
         switch x.storage {
         case .float:
             let out = try ctx.tensor(shape)
             geometry.copy(from: try x.floatData(), to: out.buffer.pointer, value: value, ctx)
             return [out]
-        case .int8(let v):      // a QDQ model's quantised maps (see Session.quantizeBeforePads)
+        case .int8(let v):      // a QDQ model's quantised maps (see Session.quantizeBeforeCopies)
             let fill = Int8(truncatingIfNeeded: inputs.count > 2 ? inputs[2]?.int64s.first ?? 0 : 0)
             return [Tensor(shape: shape, storage: .int8(geometry.copy(v, value: fill, ctx)))]
         case .uint8(let v):
@@ -103,6 +103,21 @@ private struct PadRows {
         interiorCount = max(0, min(rowLen - interiorStart, inLen - interiorSource))
         let (start, count) = (interiorStart, interiorCount)
         edgeIndices = (0..<rowLen).filter { $0 < start || $0 >= start + count }
+    }
+
+    /// The same copy with the trailing axes that have no padding folded into the last padded one, so
+    /// rows are long: an NHWC photo padded in H and W copies rows of W·C values, not of C.
+    func mergingUnpaddedTrailingAxes(pads: [Int]) -> PadRows {
+        let r = shape.count
+        var k = r - 1
+        while k >= 1, pads[k] == 0, pads[k + r] == 0 { k -= 1 }
+        guard k < r - 1 else { return self }
+        let n = shape[(k + 1)...].reduce(1, *), outer = maps[k]
+        let merged = (0..<shape[k] * n).map { o in outer[o / n] < 0 ? -1 : outer[o / n] * n + o % n }
+        var newPads = [Int](repeating: 0, count: 2 * (k + 1))
+        (newPads[k], newPads[2 * k + 1]) = (pads[k] * n, pads[k + r] * n)
+        return PadRows(shape: Array(shape[..<k]) + [shape[k] * n], inShape: Array(inShape[..<k]) + [inShape[k] * n],
+                       pads: newPads, maps: Array(maps[..<k]) + [merged])
     }
 
     func copy<T: FixedWidthInteger>(_ source: [T], value: T, _ ctx: ExecutionContext) -> [T] {
@@ -221,8 +236,6 @@ struct ResizeKernel: RegisteredKernel {
         let x = try inputs.required(0, "Resize")
         let r = x.shape.count
         let (shape, coords) = try plan(x, inputs)
-        let out = try ctx.tensor(shape)
-        let xp = (try x.floatData()), op = out.buffer.pointer
         var inStrides = [Int](repeating: 1, count: r)
         for i in stride(from: r - 2, through: 0, by: -1) { inStrides[i] = inStrides[i + 1] * x.shape[i + 1] }
         if mode == "nearest" {
@@ -239,17 +252,20 @@ struct ResizeKernel: RegisteredKernel {
                     return min(max(i, 0), n - 1) * inStrides[ax]
                 }
             }
-            let last = r - 1, rowLen = shape[last], rows = shape.dropLast().reduce(1, *)
-            ctx.parallel(rows, minimumPerThread: max(1, 16_384 / max(1, rowLen))) { range in
-                for row in range {
-                    var q = row, base = 0
-                    for ax in stride(from: last - 1, through: 0, by: -1) { base += index[ax][q % shape[ax]]; q /= shape[ax] }
-                    let d = op + row * rowLen, s = xp + base, li = index[last]
-                    for o in 0..<rowLen { d[o] = s[li[o]] }
-                }
+            let nearest = NearestCopy(shape: shape, index: index)
+            switch x.storage {
+            case .int8(let v):      // a QDQ model's quantised maps (see Session.quantizeBeforeCopies)
+                return [Tensor(shape: shape, storage: .int8(nearest.copy(v, ctx)))]
+            case .uint8(let v):
+                return [Tensor(shape: shape, storage: .uint8(nearest.copy(v, ctx)))]
+            default:
+                let out = try ctx.tensor(shape)
+                nearest.copy(from: try x.floatData(), to: out.buffer.pointer, ctx)
+                return [out]
             }
-            return [out]
         }
+        let out = try ctx.tensor(shape)
+        let xp = (try x.floatData()), op = out.buffer.pointer
         // Linear: separable weights per axis; axes with scale 1 and identity coordinates stay exact.
         let taps: [[(Int, Int, Float)]] = (0..<r).map { ax in
             let n = x.shape[ax]
@@ -280,5 +296,30 @@ struct ResizeKernel: RegisteredKernel {
             }
         }
         return [out]
+    }
+}
+
+/// Nearest-neighbour resampling row by row along the last axis, through per-axis source offsets.
+private struct NearestCopy {
+    let shape: [Int], index: [[Int]]
+
+    func copy<T: FixedWidthInteger>(_ source: [T], _ ctx: ExecutionContext) -> [T] {
+        let n = shape.reduce(1, *)
+        return [T](unsafeUninitializedCapacity: n) { out, initialized in
+            source.withUnsafeBufferPointer { copy(from: $0.baseAddress!, to: out.baseAddress!, ctx) }
+            initialized = n
+        }
+    }
+
+    func copy<T>(from xp: UnsafePointer<T>, to op: UnsafeMutablePointer<T>, _ ctx: ExecutionContext) {
+        let last = shape.count - 1, rowLen = shape[last], rows = shape.dropLast().reduce(1, *)
+        ctx.parallel(rows, minimumPerThread: max(1, 16_384 / max(1, rowLen))) { range in
+            for row in range {
+                var q = row, base = 0
+                for ax in stride(from: last - 1, through: 0, by: -1) { base += index[ax][q % shape[ax]]; q /= shape[ax] }
+                let d = op + row * rowLen, s = xp + base, li = index[last]
+                for o in 0..<rowLen { d[o] = s[li[o]] }
+            }
+        }
     }
 }
