@@ -60,9 +60,16 @@ extension Session {
                 quantization = .init(kernel: q.kernel, scale: scale, zeroPoint: zeroPoint)
                 members.append(j)
             }
-            guard links.count >= 2 || quantization != nil, let last = members.last, let end = steps[last] else { continue }
+            // Or a GlobalAveragePool: the chain returns the means.
+            var averages: Kernel?
+            if quantization == nil, let j = soleReader(value), let pool = steps[j], let kernel = pool.kernel as? GlobalPoolKernel,
+               !kernel.isMax, pool.inputs == [value] {
+                averages = kernel
+                members.append(j)
+            }
+            guard links.count >= 2 || quantization != nil || averages != nil, let last = members.last, let end = steps[last] else { continue }
             for m in members { steps[m] = nil }
-            let chain = ElementwiseChainKernel(links: links, quantization: quantization)
+            let chain = ElementwiseChainKernel(links: links, quantization: quantization, averages: averages)
             steps[last] = Step(node: end.node, kernel: chain, inputs: inputs, outputs: end.outputs)
             report.fusedElementwiseOps += members.count
         }

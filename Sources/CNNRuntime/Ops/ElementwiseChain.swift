@@ -29,6 +29,9 @@ struct ElementwiseChainKernel: Kernel {
     /// The running value starts as input 0; every other input is an operand of some link.
     let links: [Link]
     var quantization: OutputQuantization? = nil
+    /// A GlobalAveragePool after the last op (a norm's variance): the chain returns the per-plane means
+    /// and never writes the map.
+    var averages: Kernel? = nil
 
     /// Elements of one block: small enough to stay in L1 across the chain.
     static let block = 4096
@@ -59,6 +62,7 @@ struct ElementwiseChainKernel: Kernel {
             default: throw ModelError("elementwise chain: a link with \(link.inputs.count) inputs")
             }
         }
+        if let pool = averages { return [try segment.means(ctx, pool)] }
         return [try segment.result(ctx, quantization)]
     }
 
@@ -69,6 +73,7 @@ struct ElementwiseChainKernel: Kernel {
             value = try link.kernel.run(link.inputs.map { $0.map { inputs[$0] } ?? value }, ctx)[0]
         }
         if let q = quantization { value = try q.kernel.run([value, q.scale, q.zeroPoint], ctx)[0] }
+        if let pool = averages { value = try pool.run([value], ctx)[0] }
         return value
     }
 
@@ -114,7 +119,37 @@ struct ElementwiseChainKernel: Kernel {
             return Tensor(shape: start.shape, storage: q.signed ? .int8(try quantized(Int8.self)) : .uint8(try quantized(UInt8.self)))
         }
 
-        private func run(_ ctx: ExecutionContext, writing o: UnsafeMutablePointer<Float>?,
+        /// GlobalAveragePool of the result without writing it: each plane's blocks in order on one thread,
+        /// summed in Double lanes exactly as `accurateSum` does over the whole plane (blocks are multiples
+        /// of 8 values, the leftover comes last), so the means are bit-identical to the pool's. Tiled
+        /// inference (whole-image statistics) and unusual shapes go through the pool itself.
+        func means(_ ctx: ExecutionContext, _ pool: Kernel) throws -> Tensor {
+            let shape = start.shape
+            guard ctx.statistics == nil, shape.count >= 3, start.count > 0 else { return try pool.run([try result(ctx)], ctx)[0] }
+            let planes = shape[0] * shape[1], size = start.count / planes
+            let out = try ctx.tensor(Array(shape[..<2]) + Array(repeating: 1, count: shape.count - 2))
+            let o = out.buffer.pointer
+            var lanes = [SIMD8<Double>](repeating: .zero, count: planes)
+            try lanes.withUnsafeMutableBufferPointer { lanes in
+                let lanes = lanes.baseAddress!
+                try run(ctx, writing: nil, planeByPlane: true) { offset, n, p in
+                    let plane = offset / size
+                    var i = 0, acc = lanes[plane]
+                    while i + 8 <= n {
+                        acc += SIMD8<Double>(SIMD8<Float>(p[i], p[i + 1], p[i + 2], p[i + 3], p[i + 4], p[i + 5], p[i + 6], p[i + 7]))
+                        i += 8
+                    }
+                    lanes[plane] = acc
+                    guard offset + n == (plane + 1) * size else { return }
+                    var sum = acc.sum()
+                    while i < n { sum += Double(p[i]); i += 1 }
+                    o[plane] = Float(sum / Double(size))
+                }
+            }
+            return out
+        }
+
+        private func run(_ ctx: ExecutionContext, writing o: UnsafeMutablePointer<Float>?, planeByPlane: Bool = false,
                          finish: ((_ offset: Int, _ count: Int, _ values: UnsafePointer<Float>) -> Void)?) throws {
             let shape = start.shape
             if start.count == 0 { return }
@@ -124,7 +159,10 @@ struct ElementwiseChainKernel: Kernel {
             let operands = try links.map { try $0.operand.map { (try $0.tensor.floatData(), $0.placement) } }
             let block = min(ElementwiseChainKernel.block, planeSize), blocksPerPlane = (planeSize + block - 1) / block
             let links = self.links, last = links.count - 1
-            ctx.parallel(planes * blocksPerPlane, minimumPerThread: max(1, 32_768 / block)) { items in
+            // Plane by plane: a plane's blocks in order on one thread (for `means`); else any block anywhere.
+            let (count, per) = planeByPlane ? (planes, blocksPerPlane) : (planes * blocksPerPlane, 1)
+            ctx.parallel(count, minimumPerThread: max(1, 32_768 / (block * per))) { range in
+                let items = range.lowerBound * per..<range.upperBound * per
                 // Each op reads one buffer and writes another (in place, the compiler's overlap check
                 // would send every loop down its scalar path): two scratch blocks, the last op writes the output.
                 withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * block) { scratch in
