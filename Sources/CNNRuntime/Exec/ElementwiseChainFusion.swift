@@ -39,7 +39,7 @@ extension Session {
                 index[slot] = inputs.count - 1
                 return inputs.count - 1
             }
-            return .init(kernel: s.kernel, inputs: mapped, valueFirst: first, valueSecond: second, valueBoth: both)
+            return .init(node: s.node, kernel: s.kernel, inputs: mapped, valueFirst: first, valueSecond: second, valueBoth: both)
         }
 
         for i in steps.indices {

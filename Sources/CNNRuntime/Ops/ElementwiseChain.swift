@@ -11,6 +11,8 @@
 struct ElementwiseChainKernel: Kernel {
     /// One op of the chain.
     struct Link {
+        /// The op's node, named in its errors.
+        let node: Node
         let kernel: Kernel
         /// For each of the op's inputs, the chain kernel's input holding it; nil = the running value.
         let inputs: [Int?]
@@ -57,7 +59,7 @@ struct ElementwiseChainKernel: Kernel {
                     segment.links.append((swapped, (value, placement)))
                 } else {
                     let value = try segment.result(ctx)
-                    segment = Segment(start: try link.kernel.run(operands.map { $0 ?? value }, ctx)[0])
+                    segment = Segment(start: try link.run(operands.map { $0 ?? value }, ctx))
                 }
             default: throw ModelError("elementwise chain: a link with \(link.inputs.count) inputs")
             }
@@ -70,7 +72,7 @@ struct ElementwiseChainKernel: Kernel {
     private func runUnfused(_ inputs: [Tensor?], _ ctx: ExecutionContext) throws -> Tensor {
         var value = try inputs.required(0, "elementwise chain")
         for link in links {
-            value = try link.kernel.run(link.inputs.map { $0.map { inputs[$0] } ?? value }, ctx)[0]
+            value = try link.run(link.inputs.map { $0.map { inputs[$0] } ?? value }, ctx)
         }
         if let q = quantization { value = try q.kernel.run([value, q.scale, q.zeroPoint], ctx)[0] }
         if let pool = averages { value = try pool.run([value], ctx)[0] }
@@ -250,5 +252,14 @@ extension FakeQuantKernel: ChainableKernel {
     func chainLink(valueAt position: Int?) -> ChainLinkFunction? {
         guard position == 0 else { return nil }
         return { v, o, n, _, _ in apply(v, o, count: n) }
+    }
+}
+
+extension ElementwiseChainKernel.Link {
+    /// The op's own kernel; an error names the op within the chain.
+    func run(_ inputs: [Tensor?], _ ctx: ExecutionContext) throws -> Tensor {
+        do { return try kernel.run(inputs, ctx)[0] } catch {
+            throw ModelError("op '\(node.name)' (\(node.opType)) of an elementwise chain: \(error)")
+        }
     }
 }
