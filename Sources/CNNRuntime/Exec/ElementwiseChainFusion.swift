@@ -107,12 +107,12 @@ extension Session {
             }
             guard !copies.isEmpty else { continue }
             // Quantise first (where the earliest copy ran), then each copy on the 8-bit values in the same order.
-            var current = slot(q.node.outputs[0] + "#before-copies")
+            var current = newSlot(q.node.outputs[0] + "#before-copies")
             steps[copies.last!] = Step(node: q.node, kernel: q.kernel, inputs: [value] + q.inputs.dropFirst(), outputs: [current])
             let order = Array(copies.reversed()), places = Array(copies.reversed().dropFirst()) + [j]
             for (k, (c, place)) in zip(order, places).enumerated() {
                 let copy = input[c]
-                let output = k == order.count - 1 ? q.outputs[0] : slot(copy.node.outputs[0] + "#8-bit")
+                let output = k == order.count - 1 ? q.outputs[0] : newSlot(copy.node.outputs[0] + "#8-bit")
                 steps[place] = Step(node: copy.node, kernel: copy.kernel, inputs: [current] + copy.inputs.dropFirst(), outputs: [output])
                 current = output
             }

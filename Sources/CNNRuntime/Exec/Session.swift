@@ -68,10 +68,17 @@ public final class Session: @unchecked Sendable {
         try self.init(try ONNXImporter.load(path: path), threads: threads, precision: precision)
     }
 
-    func slot(_ name: String) -> Int {
+    private func slot(_ name: String) -> Int {
         if let s = slots[name] { return s }
         slots[name] = slots.count
         return slots.count - 1
+    }
+
+    /// A new value for a rewrite, named after `base` but never one of the model's own names.
+    func newSlot(_ base: String) -> Int {
+        var name = base
+        while slots[name] != nil { name += "'" }
+        return slot(name)
     }
 
     // MARK: preparation
