@@ -1,3 +1,4 @@
+import CNNRuntime
 import Foundation
 
 /// Labelled embeddings (rows × 128, row-major) and the split into training and held-out rows.
@@ -79,16 +80,3 @@ public struct TrainingSet: Sendable {
     }
 }
 
-/// SplitMix64: reproducible shuffles and samples.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e3779b97f4a7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58476d1ce4e5b9
-        z = (z ^ (z >> 27)) &* 0x94d049bb133111eb
-        return z ^ (z >> 31)
-    }
-    mutating func shuffled<T>(_ a: [T]) -> [T] { a.shuffled(using: &self) }
-}
