@@ -84,9 +84,7 @@ extension Session {
     func quantizeBeforeCopies(_ input: [Step], constants: [Int: Tensor], keep: Set<Int>) -> [Step] {
         guard Self.elementwiseChains else { return input }
         var steps = input
-        let readers = Self.readers(input)
-        var producer: [Int: Int] = [:]
-        for (i, s) in input.enumerated() { for v in s.outputs { producer[v] = i } }
+        let readers = Self.readers(input), producer = Self.producers(input)
         // The DequantizeLinear a fused convolution read from is still here (dead steps go later).
         func isDead(_ s: Step) -> Bool { s.outputs.allSatisfy { readers[$0] == nil && !keep.contains($0) } }
         func copiesValues(_ s: Step) -> Bool {

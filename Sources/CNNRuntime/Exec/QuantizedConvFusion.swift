@@ -20,8 +20,8 @@ extension Session {
     func fuseQuantizedConvolutions(_ input: [Step], constants: [Int: Tensor], keep: Set<Int>) -> [Step] {
         guard Self.integerConvolutions else { return input }
         var steps: [Step?] = input
-        var consumers = Self.readers(input), producer: [Int: Int] = [:]
-        for (i, s) in input.enumerated() { for v in s.outputs { producer[v] = i } }
+        var consumers = Self.readers(input)
+        let producer = Self.producers(input)
         // The graph's own node for each value, folded ones included (weight and bias dequantisations).
         var graphProducer: [Int: Node] = [:]
         for node in graph.nodes { for name in node.outputs { if let s = slots[name] { graphProducer[s] = node } } }

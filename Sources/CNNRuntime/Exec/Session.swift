@@ -143,6 +143,13 @@ public final class Session: @unchecked Sendable {
         return readers
     }
 
+    /// For each value, the index of the step that makes it.
+    static func producers(_ steps: [Step]) -> [Int: Int] {
+        var producers: [Int: Int] = [:]
+        for (i, s) in steps.enumerated() { for v in s.outputs { producers[v] = i } }
+        return producers
+    }
+
     /// Q→DQ on activations becomes one FakeQuant; Conv followed only by Relu/Clip takes it as its activation.
     /// One pass with a consumer index; fused-away steps become nil and are dropped at the end (linear time).
     private func fuse(_ input: [Step]) -> [Step] {

@@ -58,19 +58,15 @@ struct PadKernel: RegisteredKernel {
             }
         }
         let geometry = PadRows(shape: shape, inShape: x.shape, pads: pads, maps: maps).mergingUnpaddedTrailingAxes(pads: pads)
+        // 8-bit maps (a QDQ model's, see Session.quantizeBeforeCopies): the pad value's low byte is the same either sign.
+        let byte = UInt8(truncatingIfNeeded: inputs.count > 2 ? inputs[2]?.int64s.first ?? 0 : 0)
+        if let moved = x.movingBytes(to: shape, { geometry.copy(from: $0, to: $1, value: byte, ctx) }) { return [moved] }
         switch x.storage {
         case .float:
             let out = try ctx.tensor(shape)
             geometry.copy(from: try x.floatData(), to: out.buffer.pointer, value: value, ctx)
             return [out]
-        case .int8(let v):      // a QDQ model's quantised maps (see Session.quantizeBeforeCopies)
-            let fill = Int8(truncatingIfNeeded: inputs.count > 2 ? inputs[2]?.int64s.first ?? 0 : 0)
-            return [Tensor(shape: shape, storage: .int8(geometry.copy(v, value: fill, ctx)))]
-        case .uint8(let v):
-            let fill = UInt8(truncatingIfNeeded: inputs.count > 2 ? inputs[2]?.int64s.first ?? 0 : 0)
-            return [Tensor(shape: shape, storage: .uint8(geometry.copy(v, value: fill, ctx)))]
         default:                // shape-sized integer tensors: gather through the same maps
-            let r = x.shape.count
             var inStrides = [Int](repeating: 1, count: r)
             for i in stride(from: r - 2, through: 0, by: -1) { inStrides[i] = inStrides[i + 1] * x.shape[i + 1] }
             let padValue = inputs.count > 2 ? inputs[2]?.int64s.first ?? 0 : 0
@@ -118,14 +114,6 @@ private struct PadRows {
         (newPads[k], newPads[2 * k + 1]) = (pads[k] * n, pads[k + r] * n)
         return PadRows(shape: Array(shape[..<k]) + [shape[k] * n], inShape: Array(inShape[..<k]) + [inShape[k] * n],
                        pads: newPads, maps: Array(maps[..<k]) + [merged])
-    }
-
-    func copy<T: FixedWidthInteger>(_ source: [T], value: T, _ ctx: ExecutionContext) -> [T] {
-        let n = shape.reduce(1, *)
-        return [T](unsafeUninitializedCapacity: n) { out, initialized in
-            source.withUnsafeBufferPointer { copy(from: $0.baseAddress!, to: out.baseAddress!, value: value, ctx) }
-            initialized = n
-        }
     }
 
     func copy<T>(from xp: UnsafePointer<T>, to op: UnsafeMutablePointer<T>, value: T, _ ctx: ExecutionContext) {
@@ -253,16 +241,11 @@ struct ResizeKernel: RegisteredKernel {
                 }
             }
             let nearest = NearestCopy(shape: shape, index: index)
-            switch x.storage {
-            case .int8(let v):      // a QDQ model's quantised maps (see Session.quantizeBeforeCopies)
-                return [Tensor(shape: shape, storage: .int8(nearest.copy(v, ctx)))]
-            case .uint8(let v):
-                return [Tensor(shape: shape, storage: .uint8(nearest.copy(v, ctx)))]
-            default:
-                let out = try ctx.tensor(shape)
-                nearest.copy(from: try x.floatData(), to: out.buffer.pointer, ctx)
-                return [out]
-            }
+            // 8-bit maps: a QDQ model's (see Session.quantizeBeforeCopies).
+            if let moved = x.movingBytes(to: shape, { nearest.copy(from: $0, to: $1, ctx) }) { return [moved] }
+            let out = try ctx.tensor(shape)
+            nearest.copy(from: try x.floatData(), to: out.buffer.pointer, ctx)
+            return [out]
         }
         let out = try ctx.tensor(shape)
         let xp = (try x.floatData()), op = out.buffer.pointer
@@ -302,14 +285,6 @@ struct ResizeKernel: RegisteredKernel {
 /// Nearest-neighbour resampling row by row along the last axis, through per-axis source offsets.
 private struct NearestCopy {
     let shape: [Int], index: [[Int]]
-
-    func copy<T: FixedWidthInteger>(_ source: [T], _ ctx: ExecutionContext) -> [T] {
-        let n = shape.reduce(1, *)
-        return [T](unsafeUninitializedCapacity: n) { out, initialized in
-            source.withUnsafeBufferPointer { copy(from: $0.baseAddress!, to: out.baseAddress!, ctx) }
-            initialized = n
-        }
-    }
 
     func copy<T>(from xp: UnsafePointer<T>, to op: UnsafeMutablePointer<T>, _ ctx: ExecutionContext) {
         let last = shape.count - 1, rowLen = shape[last], rows = shape.dropLast().reduce(1, *)

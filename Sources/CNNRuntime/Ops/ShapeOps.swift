@@ -17,6 +17,29 @@ extension Tensor {
         case .bool(let v): return Tensor(shape: shape, storage: .bool(indices.map { v[$0] }))
         }
     }
+
+    /// For an int8 or uint8 tensor (a QDQ model's quantised maps): a tensor of the same type and `shape`
+    /// whose bytes `move` writes from this one's — moving values does not care about their sign. nil for
+    /// other types and for empty tensors, which take the caller's general path.
+    func movingBytes(to shape: [Int], _ move: (UnsafePointer<UInt8>, UnsafeMutablePointer<UInt8>) -> Void) -> Tensor? {
+        let n = shape.reduce(1, *)
+        guard n > 0, count > 0 else { return nil }
+        func moved<T>(_ values: [T]) -> [T] {
+            [T](unsafeUninitializedCapacity: n) { out, initialized in
+                values.withUnsafeBytes { source in
+                    UnsafeMutableRawBufferPointer(out).withMemoryRebound(to: UInt8.self) { destination in
+                        move(source.baseAddress!.assumingMemoryBound(to: UInt8.self), destination.baseAddress!)
+                    }
+                }
+                initialized = n
+            }
+        }
+        switch storage {
+        case .int8(let v): return Tensor(shape: shape, storage: .int8(moved(v)))
+        case .uint8(let v): return Tensor(shape: shape, storage: .uint8(moved(v)))
+        default: return nil
+        }
+    }
 }
 
 struct IdentityKernel: RegisteredKernel {
@@ -126,11 +149,7 @@ struct TransposeKernel: RegisteredKernel {
         for i in stride(from: r - 2, through: 0, by: -1) { inStrides[i] = inStrides[i + 1] * x.shape[i + 1] }
         let strides = p.map { inStrides[$0] }
         // 8-bit activations (a QDQ model's quantised input and output maps) move as bytes in strided runs.
-        switch x.storage {
-        case .int8(let v): return [Tensor(shape: outShape, storage: .int8(Self.permuted(v, outShape, strides)))]
-        case .uint8(let v): return [Tensor(shape: outShape, storage: .uint8(Self.permuted(v, outShape, strides)))]
-        default: break
-        }
+        if let moved = x.movingBytes(to: outShape, { Self.permute($0, $1, outShape, strides) }) { return [moved] }
         guard case .float(let src) = x.storage else {
             var idx: [Int] = []
             idx.reserveCapacity(x.count)
@@ -140,23 +159,15 @@ struct TransposeKernel: RegisteredKernel {
             return [x.gathered(outShape, idx, pool: ctx.pool)]
         }
         let out = try ctx.tensor(outShape)
-        let s = src.pointer, o = out.buffer.pointer
-        forEachRun(shape: outShape, strides: [strides]) { off, offs, n, inner in
-            let base = s + offs[0], st = inner[0], dst = o + off
-            if st == 1 { dst.update(from: base, count: n) } else { for i in 0..<n { dst[i] = base[i * st] } }
-        }
+        Self.permute(src.pointer, out.buffer.pointer, outShape, strides)
         return [out]
     }
 
-    private static func permuted<T: FixedWidthInteger>(_ values: [T], _ outShape: [Int], _ strides: [Int]) -> [T] {
-        [T](unsafeUninitializedCapacity: values.count) { o, initialized in
-            values.withUnsafeBufferPointer { s in
-                forEachRun(shape: outShape, strides: [strides]) { off, offs, n, inner in
-                    let base = s.baseAddress! + offs[0], st = inner[0], dst = o.baseAddress! + off
-                    for i in 0..<n { dst[i] = base[i * st] }
-                }
-            }
-            initialized = values.count
+    /// The output in order, each run gathered from the input at its stride (a plain copy at stride 1).
+    private static func permute<T>(_ s: UnsafePointer<T>, _ o: UnsafeMutablePointer<T>, _ outShape: [Int], _ strides: [Int]) {
+        forEachRun(shape: outShape, strides: [strides]) { off, offs, n, inner in
+            let base = s + offs[0], st = inner[0], dst = o + off
+            if st == 1 { dst.update(from: base, count: n) } else { for i in 0..<n { dst[i] = base[i * st] } }
         }
     }
 }
