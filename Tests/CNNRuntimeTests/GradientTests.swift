@@ -104,6 +104,12 @@ final class GradientTests: XCTestCase {
                   parameters: ["w", "b"])
     }
 
+    func testDepthwiseConvInputOnly() throws {
+        // No weight gradient asked for (what optimising an image needs); rows wider than 16 lanes.
+        try check([node("Conv", ["x", "w"], ["group": .int(4), "dilations": .ints([1, 2]), "pads": .ints([1, 2, 1, 0])])],
+                  inputs: ["x": random([1, 4, 6, 37])], constants: ["w": random([4, 1, 3, 3])])
+    }
+
     func testPointwiseConv() throws {
         try check([node("Conv", ["x", "w"])], inputs: ["x": random([2, 5, 4, 3])], constants: ["w": random([3, 5, 1, 1])],
                   parameters: ["w"])

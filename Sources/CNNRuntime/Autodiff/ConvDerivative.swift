@@ -151,7 +151,7 @@ extension ConvKernel: DifferentiableKernel {
         return sum
     }
 
-    /// One filter per channel: per tap, ∂X rows += w · ∂Y rows and ∂w += ∂Y · X along the rows.
+    /// One filter per channel: ∂X by DepthwiseRows; ∂w per tap, the dot of ∂Y with X along the rows.
     private func depthwiseBackward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ g: UnsafePointer<Float>,
                                    _ gx: UnsafeMutablePointer<Float>?, _ gw: UnsafeMutablePointer<Float>?,
                                    channels: Int, _ geo: Geometry, _ ctx: ExecutionContext) {
@@ -159,11 +159,14 @@ extension ConvKernel: DifferentiableKernel {
         let (oh, ow) = (geo.output[0], geo.output[1]), (sh, sw) = (geo.strides[0], geo.strides[1])
         let (dh, dw) = (geo.dilations[0], geo.dilations[1]), (ph, pw) = (geo.padBegin[0], geo.padBegin[1])
         ctx.parallel(channels, minimumPerThread: max(1, 8_192 / max(1, oh * ow))) { chans in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: DepthwiseRows.scratchCount(geo))
+            defer { scratch.deallocate() }
             for ch in chans {
-                let src = x + ch * ih * iw, gsrc = gx.map { $0 + ch * ih * iw }, gout = g + ch * oh * ow
+                let src = x + ch * ih * iw, gout = g + ch * oh * ow
+                if let gx { DepthwiseRows.inputGradient(gout, w + ch * kh * kw, gx + ch * ih * iw, geo, scratch: scratch) }
+                guard let gw else { continue }
                 for ky in 0..<kh {
                     for kx in 0..<kw {
-                        let weight = w[ch * kh * kw + ky * kw + kx]
                         let offset = kx * dw - pw
                         let x0 = min(ow, max(0, (-offset + sw - 1) / sw)), x1 = min(ow, max(x0, (iw - offset + sw - 1) / sw))
                         var acc: Float = 0
@@ -173,13 +176,11 @@ extension ConvKernel: DifferentiableKernel {
                             let s = src + iy * iw + offset, d = gout + oy * ow
                             if sw == 1 {
                                 acc += Self.dot(d + x0, s + x0, x1 - x0)
-                                if let gsrc { let t = gsrc + iy * iw + offset; for ox in x0..<x1 { t[ox] += weight * d[ox] } }
                             } else {
                                 for ox in x0..<x1 { acc += d[ox] * s[ox * sw] }
-                                if let gsrc { let t = gsrc + iy * iw + offset; for ox in x0..<x1 { t[ox * sw] += weight * d[ox] } }
                             }
                         }
-                        if let gw { gw[ch * kh * kw + ky * kw + kx] += acc }
+                        gw[ch * kh * kw + ky * kw + kx] += acc
                     }
                 }
             }

@@ -68,7 +68,9 @@ public final class GradientSession: @unchecked Sendable {
     /// loss does not depend on gets a zero gradient.
     public func backward(_ tape: Tape, seeds: [String: Tensor], wrt: [String],
                          context: ExecutionContext? = nil) throws -> [String: Tensor] {
-        let ctx = context ?? ExecutionContext(threads: session.threads)
+        // The session's pool: the gradients have the activations' shapes, so the buffers the last
+        // evaluation gave back serve this one (a fresh pool page-faulted every buffer in again).
+        let ctx = context ?? ExecutionContext(pool: session.pool, threads: session.threads)
         var targets: [Int] = []
         for name in wrt {
             guard let s = session.slots[name], session.inputSlots.contains(where: { $0.1 == s }) else {

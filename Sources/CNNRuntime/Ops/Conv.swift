@@ -181,34 +181,14 @@ struct ConvKernel: RegisteredKernel {
         }
     }
 
-    /// One filter per channel: for each kernel tap, an axpy along each output row.
+    /// One filter per channel, channels in parallel (DepthwiseRows: the taps along each output row).
     private func depthwiseConv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
                                channels: Int, _ g: Geometry, _ ctx: ExecutionContext) {
-        let (ih, iw) = (g.input[0], g.input[1]), (kh, kw) = (g.kernel[0], g.kernel[1])
-        let (oh, ow) = (g.output[0], g.output[1]), (sh, sw) = (g.strides[0], g.strides[1])
-        let (dh, dw) = (g.dilations[0], g.dilations[1]), (ph, pw) = (g.padBegin[0], g.padBegin[1])
-        ctx.parallel(channels, minimumPerThread: max(1, 8_192 / max(1, oh * ow))) { chans in
-            for ch in chans {
-                let src = x + ch * ih * iw, dst = out + ch * oh * ow, wk = w + ch * kh * kw
-                dst.update(repeating: 0, count: oh * ow)
-                for ky in 0..<kh {
-                    for kx in 0..<kw {
-                        let weight = wk[ky * kw + kx]
-                        let offset = kx * dw - pw
-                        let x0 = min(ow, max(0, (-offset + sw - 1) / sw)), x1 = min(ow, max(x0, (iw - offset + sw - 1) / sw))
-                        for oy in 0..<oh {
-                            let iy = oy * sh - ph + ky * dh
-                            guard iy >= 0 && iy < ih else { continue }
-                            let s = src + iy * iw + offset, d = dst + oy * ow
-                            if sw == 1 {
-                                for ox in x0..<x1 { d[ox] += weight * s[ox] }
-                            } else {
-                                for ox in x0..<x1 { d[ox] += weight * s[ox * sw] }
-                            }
-                        }
-                    }
-                }
-            }
+        let inSize = g.input[0] * g.input[1], outSize = g.output[0] * g.output[1], taps = g.kernel[0] * g.kernel[1]
+        ctx.parallel(channels, minimumPerThread: max(1, 8_192 / max(1, outSize))) { chans in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: DepthwiseRows.scratchCount(g))
+            defer { scratch.deallocate() }
+            for ch in chans { DepthwiseRows.forward(x + ch * inSize, w + ch * taps, out + ch * outSize, g, scratch: scratch) }
         }
     }
 }
