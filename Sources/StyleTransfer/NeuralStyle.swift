@@ -127,7 +127,7 @@ public final class NeuralStyle: @unchecked Sendable {
             let s = try activations(resized.samples, width: resized.width, height: resized.height).outputs
             for layer in settings.styleLayers {
                 let a = s[layer.name]!
-                let g = StyleCosts.gram(a.floats, channels: a.shape[1])
+                let g = StyleCosts.gram(a.floats, channels: a.shape[1], threads: network.session.threads)
                 grams[layer.name] = zip(grams[layer.name] ?? [Float](repeating: 0, count: g.count), g).map { $0 + $1 * weight / total }
             }
         }
@@ -150,7 +150,8 @@ public final class NeuralStyle: @unchecked Sendable {
         var style: Double = 0
         for layer in settings.styleLayers {
             let a = tape.outputs[layer.name]!
-            let s = StyleCosts.style(a.floats, channels: a.shape[1], target: targets.grams[layer.name]!)
+            let s = StyleCosts.style(a.floats, channels: a.shape[1], target: targets.grams[layer.name]!,
+                                     threads: network.session.threads)
             style += Double(layer.weight) * s.cost
             seed(layer.name, s.gradient, settings.styleWeight * layer.weight)
         }

@@ -16,6 +16,7 @@ final class DepthwiseRowsTests: XCTestCase {
         Case(ih: 8, iw: 40, kh: 3, kw: 5, dy: 2, dx: 2, pads: [1, 2, 2, 0]),   // dilated, uneven pads
         Case(ih: 11, iw: 33, kh: 3, kw: 3, sy: 2, sx: 2, pads: [1, 1, 1, 1]),  // MobileNet's downsampling
         Case(ih: 7, iw: 5, kh: 3, kw: 3, sy: 1, sx: 2, pads: [0, 1, 2, 1]),
+        Case(ih: 5, iw: 70, kh: 3, kw: 3, sy: 2, sx: 2, pads: [0, 0, 1, 1]),  // two 32-column splits and a tail
         Case(ih: 6, iw: 29, kh: 3, kw: 4, sy: 3, sx: 3, pads: [2, 3, 0, 1]),  // three column phases, negative offsets
         Case(ih: 1, iw: 1, kh: 3, kw: 3, pads: [1, 1, 1, 1]),                  // only the centre tap lands
         Case(ih: 4, iw: 4, kh: 5, kw: 5, pads: [0, 0, 0, 0]),                  // kernel larger than the image: empty output

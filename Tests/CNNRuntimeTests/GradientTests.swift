@@ -110,6 +110,11 @@ final class GradientTests: XCTestCase {
                   inputs: ["x": random([1, 4, 6, 37])], constants: ["w": random([4, 1, 3, 3])])
     }
 
+    func testPointwiseConvInputOnlyOnTheDirectKernels() throws {
+        // ∂X as the pointwise convolution of ∂Y with Wᵀ (24 → 40 channels over 70-pixel rows: a direct-kernel shape).
+        try check([node("Conv", ["x", "w"])], inputs: ["x": random([1, 40, 2, 70])], constants: ["w": random([24, 40, 1, 1])])
+    }
+
     func testPointwiseConv() throws {
         try check([node("Conv", ["x", "w"])], inputs: ["x": random([2, 5, 4, 3])], constants: ["w": random([3, 5, 1, 1])],
                   parameters: ["w"])

@@ -17,12 +17,20 @@ extension ConvKernel: DifferentiableKernel {
         case .clip(let lo, let hi): g = try Derivatives.passing(g, where: y, above: lo, below: hi, ctx)
         }
         let mg = m / group, kc = cg * geo.kernelSize, p = geo.outputSize, inSize = geo.inputSize
-        let gx = needs[0] ? try Derivatives.zeros(input.shape, ctx) : nil
-        let gw = needs.count > 1 && needs[1] ? try Derivatives.zeros(w.shape, ctx) : nil
-        let xp = try input.floatData(), wp = try w.floatData(), gp = try g.floatData()
         let depthwise = cg == 1 && mg == 1 && geo.input.count <= 2
         let pointwise = geo.kernel.allSatisfy { $0 == 1 } && geo.strides.allSatisfy { $0 == 1 }
             && geo.padBegin.allSatisfy { $0 == 0 } && geo.padEnd.allSatisfy { $0 == 0 }
+        // A pointwise convolution without groups writes each input gradient element exactly once.
+        let overwrites = pointwise && group == 1
+        let gx = needs[0] ? try (overwrites ? ctx.tensor(input.shape) : Derivatives.zeros(input.shape, ctx)) : nil
+        let gw = needs.count > 1 && needs[1] ? try Derivatives.zeros(w.shape, ctx) : nil
+        let xp = try input.floatData(), wp = try w.floatData(), gp = try g.floatData()
+        // ∂X of a pointwise convolution is the pointwise convolution of ∂Y with Wᵀ: the direct kernels
+        // take it where they take the forward pass's shapes (thin channel counts, wide rows).
+        let transposedGeometry = Geometry(input: geo.output, kernel: geo.kernel, strides: geo.strides, dilations: geo.dilations,
+                                          padBegin: geo.padBegin, padEnd: geo.padEnd, output: geo.output)
+        let directAdjoint = overwrites && gx != nil && DirectConv.applies(channels: m, outChannels: c, group: 1, transposedGeometry)
+        let transposedWeights = directAdjoint ? (0..<(c * m)).map { wp[($0 % m) * c + $0 / m] } : []
         ctx.multiplyAdds += 2 * n * m * p * kc
         for b in 0..<n {
             if depthwise {
@@ -38,8 +46,11 @@ extension ConvKernel: DifferentiableKernel {
                     if let gweights {
                         BLAS.sgemm(transB: true, m: mg, n: kc, k: p, a: gout, lda: p, b: src, ldb: p, beta: 1, c: gweights, ldc: kc, threads: ctx.threads)
                     }
-                    if let gsrc {
-                        BLAS.sgemm(transA: true, m: kc, n: p, k: mg, a: weights, lda: kc, b: gout, ldb: p, beta: 1, c: gsrc, ldc: p, threads: ctx.threads)
+                    if let gsrc, directAdjoint {
+                        try DirectConv.run(gout, channels: m, transposedWeights, outChannels: c, gsrc, transposedGeometry, ctx)
+                    } else if let gsrc {
+                        BLAS.sgemm(transA: true, m: kc, n: p, k: mg, a: weights, lda: kc, b: gout, ldb: p, beta: overwrites ? 0 : 1,
+                                   c: gsrc, ldc: p, threads: ctx.threads)
                     }
                 } else if geo.input.count <= 2 {
                     try blockedBackward2D(src, weights, gout, gsrc, gweights, channels: cg, outChannels: mg, geo.as2D, ctx)

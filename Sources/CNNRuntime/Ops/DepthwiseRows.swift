@@ -83,9 +83,19 @@ enum DepthwiseRows {
         let (ih, iw, sw) = (g.input[0], g.input[1], g.strides[1]), width = phaseWidth(g)
         for iy in 0..<ih {
             let row = plane + iy * iw
+            var start = 0
+            if sw == 2 {
+                let even = phases + iy * 2 * width, odd = even + width
+                while start + 32 <= iw {
+                    let pair = UnsafeRawPointer(row + start).loadUnaligned(as: SIMD32<Float>.self)
+                    UnsafeMutableRawPointer(even + start / 2).storeBytes(of: pair.evenHalf, as: SIMD16<Float>.self)
+                    UnsafeMutableRawPointer(odd + start / 2).storeBytes(of: pair.oddHalf, as: SIMD16<Float>.self)
+                    start += 32
+                }
+            }
             for p in 0..<sw {
                 let out = phases + (iy * sw + p) * width
-                var j = 0, c = p
+                var j = start / sw, c = start + p
                 while c < iw { out[j] = row[c]; j += 1; c += sw }
             }
         }
@@ -95,9 +105,20 @@ enum DepthwiseRows {
         let (ih, iw, sw) = (g.input[0], g.input[1], g.strides[1]), width = phaseWidth(g)
         for iy in 0..<ih {
             let row = plane + iy * iw
+            var start = 0
+            if sw == 2 {
+                let even = phases + iy * 2 * width, odd = even + width
+                while start + 32 <= iw {
+                    var pair = SIMD32<Float>()
+                    pair.evenHalf = UnsafeRawPointer(even + start / 2).loadUnaligned(as: SIMD16<Float>.self)
+                    pair.oddHalf = UnsafeRawPointer(odd + start / 2).loadUnaligned(as: SIMD16<Float>.self)
+                    UnsafeMutableRawPointer(row + start).storeBytes(of: pair, as: SIMD32<Float>.self)
+                    start += 32
+                }
+            }
             for p in 0..<sw {
                 let from = phases + (iy * sw + p) * width
-                var j = 0, c = p
+                var j = start / sw, c = start + p
                 while c < iw { row[c] = from[j]; j += 1; c += sw }
             }
         }
