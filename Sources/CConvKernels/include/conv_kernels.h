@@ -24,4 +24,10 @@ void cp_direct_conv2d(const float *x, int c, int ih, int iw,
                       const float *w, int m, int kh, int kw, int sy, int sx,
                       float *out, int y0, int y1, int isa);
 
+/* y[i] += a · x[i] for i < n (a multiply, then an add). */
+void cp_add_scaled(float a, const float *x, float *y, long n, int isa);
+
+/* out[i] = g[i] where lo < v[i] < hi, else 0 (a Relu's or Clip's gradient). */
+void cp_pass_between(const float *g, const float *v, float lo, float hi, float *out, long n, int isa);
+
 #endif

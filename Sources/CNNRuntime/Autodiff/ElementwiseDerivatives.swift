@@ -1,3 +1,4 @@
+import CConvKernels
 import Foundation
 
 // Helper ops for the derivatives of the broadcasting binary ops.
@@ -168,17 +169,9 @@ extension Derivatives {
     static func passing(_ g: Tensor, where v: Tensor, above lo: Float, below hi: Float, _ ctx: ExecutionContext) throws -> Tensor {
         guard g.count == v.count else { throw ModelError("gradient size \(g.count) ≠ value size \(v.count)") }
         let out = try ctx.tensor(v.shape), gp = try g.floatData(), vp = try v.floatData(), o = out.buffer.pointer
-        // Explicit lanes: the compiler kept the two comparisons as branches, which a Relu's mask mispredicts.
+        // In C: Swift kept the two comparisons as branches, which a Relu's mask mispredicts.
         ctx.parallel(v.count) { r in
-            var i = r.lowerBound
-            while i + 16 <= r.upperBound {
-                let value = UnsafeRawPointer(vp + i).loadUnaligned(as: SIMD16<Float>.self)
-                var grad = UnsafeRawPointer(gp + i).loadUnaligned(as: SIMD16<Float>.self)
-                grad.replace(with: 0, where: .!(value .> lo .& value .< hi))
-                UnsafeMutableRawPointer(o + i).storeBytes(of: grad, as: SIMD16<Float>.self)
-                i += 16
-            }
-            while i < r.upperBound { o[i] = vp[i] > lo && vp[i] < hi ? gp[i] : 0; i += 1 }
+            cp_pass_between(gp + r.lowerBound, vp + r.lowerBound, lo, hi, o + r.lowerBound, r.count, DirectConv.isa)
         }
         return out
     }

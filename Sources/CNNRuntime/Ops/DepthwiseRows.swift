@@ -1,3 +1,5 @@
+import CConvKernels
+
 /// Depthwise (one filter per channel) 2D convolution and its input gradient, one row at a time:
 /// every kernel tap adds a shifted input row, scaled by its weight, into one output row, which stays
 /// in L1 across the taps. (Walking the taps outermost streamed the whole output plane through the
@@ -135,15 +137,10 @@ enum DepthwiseRows {
         }
     }
 
-    /// y[i] += a · x[i] (a multiply, then an add: the same rounding as the scalar loop).
+    /// y[i] += a · x[i] (a multiply, then an add: the same rounding as the scalar loop) in the CPU's
+    /// widest lanes.
+    @inline(__always)
     static func addScaled(_ a: Float, _ x: UnsafePointer<Float>, to y: UnsafeMutablePointer<Float>, _ n: Int) {
-        let k = SIMD16<Float>(repeating: a)
-        var i = 0
-        while i + 16 <= n {
-            let sum = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD16<Float>.self) + k * UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
-            UnsafeMutableRawPointer(y + i).storeBytes(of: sum, as: SIMD16<Float>.self)
-            i += 16
-        }
-        while i < n { y[i] += a * x[i]; i += 1 }
+        cp_add_scaled(a, x, y, n, DirectConv.isa)
     }
 }
