@@ -95,7 +95,7 @@ public struct LBFGS: Sendable {
         var alphas = [Double](repeating: 0, count: steps.count)
         for i in steps.indices.reversed() {
             alphas[i] = steps[i].rho * Self.dot(steps[i].s, q)
-            q = Self.axpy(q, Float(-alphas[i]), steps[i].y)
+            Self.addScaled(&q, Float(-alphas[i]), steps[i].y)
         }
         if let last = steps.last {
             let gamma = Float(Self.dot(last.s, last.y) / Self.dot(last.y, last.y))
@@ -103,7 +103,7 @@ public struct LBFGS: Sendable {
         }
         for i in steps.indices {
             let beta = steps[i].rho * Self.dot(steps[i].y, q)
-            q = Self.axpy(q, Float(alphas[i] - beta), steps[i].s)
+            Self.addScaled(&q, Float(alphas[i] - beta), steps[i].s)
         }
         return q.map { -$0 }
     }
@@ -131,7 +131,12 @@ public struct LBFGS: Sendable {
     /// x + t·d.
     static func axpy(_ x: [Float], _ t: Float, _ d: [Float]) -> [Float] {
         var out = x
-        out.withUnsafeMutableBufferPointer { o in d.withUnsafeBufferPointer { p in for i in 0..<o.count { o[i] += t * p[i] } } }
+        addScaled(&out, t, d)
         return out
+    }
+
+    /// y += t·d in place (the direction's 2 × history updates of one image-sized vector: no copies).
+    static func addScaled(_ y: inout [Float], _ t: Float, _ d: [Float]) {
+        y.withUnsafeMutableBufferPointer { o in d.withUnsafeBufferPointer { p in for i in 0..<o.count { o[i] += t * p[i] } } }
     }
 }
