@@ -72,6 +72,28 @@ final class DNNLConvolutionTests: XCTestCase {
         XCTAssertEqual(kernel.oneDNN.count, 1)
     }
 
+    /// oneDNN fixes a primitive's OpenMP threads when it makes it, so a run that got one thread and a
+    /// run that got two use different primitives (before, every primitive made after the first one-thread
+    /// execution ran on one thread, even with two to use); both give the same output.
+    func testEachThreadCountGetsItsOwnPrimitive() throws {
+        let saved = (DNNL.enabled, ThreadLender.current)
+        defer { (DNNL.enabled, ThreadLender.current) = saved }
+        DNNL.enabled = true
+        let c = Self.cases[0]
+        let kernel = try XCTUnwrap(try OpRegistry.kernel(for: node(c), opset: 13) as? ConvKernel)
+        let inputs = [Tensor.deterministic(c.input, seed: 1), Tensor.deterministic(c.weights, seed: 2), Tensor.deterministic([c.weights[0]], seed: 3)]
+        ThreadLender.current = ThreadLender(borrow: { _ in 0 }, giveBack: { _ in })   // every thread busy
+        let alone = try kernel.run(inputs, ExecutionContext(threads: 2))[0]
+        XCTAssertEqual(kernel.oneDNN.count, 1)
+        ThreadLender.current = .unlimited
+        let both = try kernel.run(inputs, ExecutionContext(threads: 2))[0]
+        XCTAssertEqual(kernel.oneDNN.count, 2, "one primitive per thread count")
+        _ = try kernel.run(inputs, ExecutionContext(threads: 2))
+        XCTAssertEqual(kernel.oneDNN.count, 2)
+        let worst = zip(alone.floats, both.floats).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
+        XCTAssertLessThanOrEqual(worst, 1e-5)
+    }
+
     /// Without CNNPIPE_DNNL, oneDNN takes the layers of dlib's face ResNet (small maps, ≥ 32 channels)
     /// and nothing with a larger map or fewer channels; its output matches the im2col path's.
     func testSmallMapsWithManyChannelsGoToOneDNN() throws {

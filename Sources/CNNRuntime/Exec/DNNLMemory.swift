@@ -83,6 +83,8 @@ extension DNNL {
         private var memories: [dnnl_memory_t] = []
         /// Threads borrowed from the thread lender for this execution, given back when it ends.
         private let borrowed: Int
+        /// The OpenMP threads it runs on (also set for primitives made while it is open).
+        var threads: Int { 1 + borrowed }
         private let lender = ThreadLender.current
 
         /// Runs on up to `threads` OpenMP threads: the caller and what the thread lender gives.

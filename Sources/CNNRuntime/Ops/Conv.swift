@@ -67,13 +67,18 @@ struct ConvKernel: RegisteredKernel {
         // bf16 only pays where the direct fp32 kernels do not run (they measured faster than oneDNN's bf16).
         let smallMap = !direct && !depthwise && group == 1
             && DNNL.coversSmallMap(channels: c, outChannels: m, outputPixels: p, spatialRank: g.input.count)
-        if DNNL.enabled || smallMap || (precision == .bf16 && DNNL.available && !direct), let bufferOfWeights = w.floatBuffer, bias?.floatBuffer != nil || bias == nil,
-           let shape = DNNLConvolutionShape(input: x.shape, weights: w.shape, group: group, geometry: g,
+        if DNNL.enabled || smallMap || (precision == .bf16 && DNNL.available && !direct), let lib = DNNL.library,
+           let bufferOfWeights = w.floatBuffer, bias?.floatBuffer != nil || bias == nil,
+           var shape = DNNLConvolutionShape(input: x.shape, weights: w.shape, group: group, geometry: g,
                                             hasBias: bias != nil, activation: activation, layout: DNNL.layout,
-                                            precision: precision),
-           let convolution = oneDNN.convolution(shape) ?? (precision == .fp32 ? nil : oneDNN.convolution(shape.inFP32)) {
-            try convolution.run(x: xp, weights: bufferOfWeights, bias: try bias?.floatData(), out: op, ctx)
-            return [out]
+                                            precision: precision) {
+            // The threads first: the primitive is the one made for as many as this run got.
+            let exec = try DNNL.Execution(lib, threads: ctx.threads)
+            shape.threads = exec.threads
+            if let convolution = oneDNN.convolution(shape) ?? (precision == .fp32 ? nil : oneDNN.convolution(shape.inFP32)) {
+                try convolution.run(x: xp, weights: bufferOfWeights, bias: try bias?.floatData(), out: op, exec, ctx)
+                return [out]
+            }
         }
         for b in 0..<n {
             if direct {

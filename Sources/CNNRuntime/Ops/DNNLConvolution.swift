@@ -16,6 +16,9 @@ struct DNNLConvolutionShape: Hashable {
     var activation: Activation
     var layout: DNNL.Layout
     var precision: Precision
+    /// The OpenMP threads the primitive is made for: oneDNN fixes them when it makes one (a primitive
+    /// made while one thread was set ran on one thread ever after), so each count gets its own.
+    var threads = 1
 
     init(input: [Int], weights: [Int], group: Int, strides: [Int], dilations: [Int], padBegin: [Int], padEnd: [Int],
          output: [Int], hasBias: Bool, activation: Activation, layout: DNNL.Layout, precision: Precision) {
@@ -136,9 +139,9 @@ final class DNNLConvolution: @unchecked Sendable {
     var implementation: String { convolution.implementation }
 
     /// out = activation(conv(x, w) + bias), all in NCHW / OIHW as the runtime stores them.
+    /// `exec` holds the threads the primitive was made for (`shape.threads`).
     func run(x: UnsafeMutablePointer<Float>, weights w: FloatBuffer, bias: UnsafeMutablePointer<Float>?,
-             out: UnsafeMutablePointer<Float>, _ ctx: ExecutionContext) throws {
-        let exec = try DNNL.Execution(lib, threads: ctx.threads)
+             out: UnsafeMutablePointer<Float>, _ exec: DNNL.Execution, _ ctx: ExecutionContext) throws {
         var temporaries: [Tensor] = []
         func buffer(_ desc: dnnl_memory_desc_t) throws -> UnsafeMutablePointer<Float> {
             let t = try ctx.tensor([max(1, DNNL.floatCount(lib, desc))])
@@ -175,9 +178,8 @@ final class DNNLConvolution: @unchecked Sendable {
         if constant {
             return try weightStore.weights(w, layout: weights, lib) {
                 let data = FloatBuffer(count: max(1, DNNL.floatCount(lib, weights)))
-                let once = try DNNL.Execution(lib, threads: 1)
-                try once.reorder(weightsReorder, plainWeights, w.pointer, weights, data.pointer)
-                try once.finish()
+                try exec.reorder(weightsReorder, plainWeights, w.pointer, weights, data.pointer)
+                try exec.finish()
                 return data
             }.pointer
         }

@@ -132,8 +132,8 @@ final class DNNLQuantizedConvolution: @unchecked Sendable {
     }()
 
     /// `out` (bytes of the output type) = the requantised convolution of `x` (bytes of the input type).
-    func run(x: UnsafeRawPointer, out: UnsafeMutableRawPointer, _ ctx: ExecutionContext) throws {
-        let exec = try DNNL.Execution(lib, threads: ctx.threads)
+    /// `exec` holds the threads the primitive was made for (`shape.threads`).
+    func run(x: UnsafeRawPointer, out: UnsafeMutableRawPointer, _ exec: DNNL.Execution, _ ctx: ExecutionContext) throws {
         var temporaries: [Tensor] = []
         func buffer(_ desc: dnnl_memory_desc_t) throws -> UnsafeMutableRawPointer {
             let t = try ctx.tensor([max(1, DNNL.floatCount(lib, desc))])

@@ -23,24 +23,27 @@ struct QuantizedConvKernel: Kernel {
         let w = parameters.weightShape
         let g = try conv.spatial.resolve(input: Array(x.shape[2...]), kernel: Array(w[2...]), op: "Conv '\(conv.name)'")
         if DNNL.available, let lib = DNNL.library,
-           let shape = DNNLConvolutionShape(input: x.shape, weights: w, group: parameters.group, geometry: g,
-                                            hasBias: parameters.bias != nil, activation: .none, layout: .blocked),
-           let primitive = primitives.convolution(lib, .init(shape: shape, inputChannelsLast: inputChannelsLast,
-                                                             outputChannelsLast: outputChannelsLast), parameters) {
-            ctx.multiplyAdds += x.shape[0] * w[0] * g.output.reduce(1, *) * w[1] * g.kernelSize
-            let count = shape.output.reduce(1, *)
-            return [try withBytes(of: x) { src in
-                if parameters.outputSigned {
-                    return Tensor(shape: shape.output, storage: .int8(try [Int8](unsafeUninitializedCapacity: count) { o, n in
-                        try primitive.run(x: src, out: UnsafeMutableRawPointer(o.baseAddress!), ctx)
+           var shape = DNNLConvolutionShape(input: x.shape, weights: w, group: parameters.group, geometry: g,
+                                            hasBias: parameters.bias != nil, activation: .none, layout: .blocked) {
+            let exec = try DNNL.Execution(lib, threads: ctx.threads)   // the threads first (DNNLConvolutionShape.threads)
+            shape.threads = exec.threads
+            if let primitive = primitives.convolution(lib, .init(shape: shape, inputChannelsLast: inputChannelsLast,
+                                                                 outputChannelsLast: outputChannelsLast), parameters) {
+                ctx.multiplyAdds += x.shape[0] * w[0] * g.output.reduce(1, *) * w[1] * g.kernelSize
+                let count = shape.output.reduce(1, *)
+                return [try withBytes(of: x) { src in
+                    if parameters.outputSigned {
+                        return Tensor(shape: shape.output, storage: .int8(try [Int8](unsafeUninitializedCapacity: count) { o, n in
+                            try primitive.run(x: src, out: UnsafeMutableRawPointer(o.baseAddress!), exec, ctx)
+                            n = count
+                        }))
+                    }
+                    return Tensor(shape: shape.output, storage: .uint8(try [UInt8](unsafeUninitializedCapacity: count) { o, n in
+                        try primitive.run(x: src, out: UnsafeMutableRawPointer(o.baseAddress!), exec, ctx)
                         n = count
                     }))
-                }
-                return Tensor(shape: shape.output, storage: .uint8(try [UInt8](unsafeUninitializedCapacity: count) { o, n in
-                    try primitive.run(x: src, out: UnsafeMutableRawPointer(o.baseAddress!), ctx)
-                    n = count
-                }))
-            }]
+                }]
+            }
         }
         return [try runInFloat(x, ctx)]
     }
