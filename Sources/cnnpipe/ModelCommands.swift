@@ -102,6 +102,8 @@ struct ModelBench: ParsableCommand {
     @Argument(help: "Model name, .onnx or dlib .dat path.") var model: String
     @Option(help: "Spatial size HxW for symbolic (or all image) dimensions.") var size: String?
     @Option(help: "Timed runs.") var runs: Int = 10
+    @Option(help: "Images per run (the first dimension of image inputs): the identify stage runs all faces of a photo as one batch.")
+    var batch: Int = 1
     @Flag(help: "Print one JSON object instead of text.") var json = false
     @Flag(help: "Also print the time spent per op type (one extra run).") var profile = false
     @Flag(help: "With --profile: per node instead of per op type.") var byNode = false
@@ -111,7 +113,9 @@ struct ModelBench: ParsableCommand {
         let (graph, _, session) = try sessionOptions.open(model)
         let threads = sessionOptions.threads
         var (h, w) = try size.map(parseSize) ?? (256, 256)
-        let feeds = try orFail(model) { try zeroFeeds(graph, h: h, w: w, random: true, fixedSpatial: size != nil) }
+        guard (1...1024).contains(batch) else { throw ValidationError("--batch must be 1…1024, got \(batch)") }
+        if batch > 1 { session.acceptsAnyInputSize = true }
+        let feeds = try orFail(model) { try zeroFeeds(graph, h: h, w: w, random: true, fixedSpatial: size != nil, batch: batch) }
         if size == nil, let fixed = imageSize(graph, feeds) { (h, w) = fixed }
         let ctx = ExecutionContext(threads: threads)
         _ = try orFail(model) { try session.run(feeds, context: ctx) }     // warm-up (and FLOPs count)
@@ -132,10 +136,11 @@ struct ModelBench: ParsableCommand {
         }
         let gflops = Double(ctx.multiplyAdds) * 2 / 1e9
         if json {
-            print("{\"model\": \"\(model)\", \"size\": \"\(h)x\(w)\", \"threads\": \(threads), \"precision\": \"\(session.precision.rawValue)\", \"median_ms\": \(median), \"gflop\": \(gflops), \"gflops_per_s\": \(gflops / median * 1000)}")
+            print("{\"model\": \"\(model)\", \"size\": \"\(h)x\(w)\", \"batch\": \(batch), \"threads\": \(threads), \"precision\": \"\(session.precision.rawValue)\", \"median_ms\": \(median), \"median_ms_per_image\": \(median / Double(batch)), \"gflop\": \(gflops), \"gflops_per_s\": \(gflops / median * 1000)}")
         } else {
-            print(String(format: "%@ %dx%d threads=%d %@: median %.2f ms over %d runs (min %.2f), %.2f GFLOP → %.1f GFLOP/s",
-                         model, h, w, threads, session.precision.rawValue, median, times.count, times[0], gflops, gflops / median * 1000))
+            let perImage = batch > 1 ? String(format: " (%.2f ms per image of %d)", median / Double(batch), batch) : ""
+            print(String(format: "%@ %dx%d threads=%d %@: median %.2f ms%@ over %d runs (min %.2f), %.2f GFLOP → %.1f GFLOP/s",
+                         model, h, w, threads, session.precision.rawValue, median, perImage, times.count, times[0], gflops, gflops / median * 1000))
         }
     }
 }
@@ -166,7 +171,7 @@ func imageSize(_ graph: ModelGraph, _ feeds: [String: Tensor]) -> (Int, Int)? {
 }
 
 /// Inputs filled with zeros (or a fixed pseudo-random pattern) at a spatial size for symbolic dims.
-func zeroFeeds(_ graph: ModelGraph, h: Int, w: Int, random: Bool = false, fixedSpatial: Bool = false) throws -> [String: Tensor] {
+func zeroFeeds(_ graph: ModelGraph, h: Int, w: Int, random: Bool = false, fixedSpatial: Bool = false, batch: Int = 1) throws -> [String: Tensor] {
     var feeds: [String: Tensor] = [:]
     for info in graph.inputs {
         guard var shape = info.shape else { throw ModelError("input '\(info.name)' has no declared shape") }
@@ -176,6 +181,7 @@ func zeroFeeds(_ graph: ModelGraph, h: Int, w: Int, random: Bool = false, fixedS
         for i in shape.indices where shape[i] == nil || (fixedSpatial && spatial[i] != nil) {
             shape[i] = spatial[i] ?? 1
         }
+        if nchw || nhwc { shape[0] = batch }
         let dims = shape.map { $0! }
         let n = try TensorLimits.elementCount(dims, elementSize: info.elementType == .int64 ? 8 : 4, "input '\(info.name)'")
         if info.elementType == .int64 { feeds[info.name] = Tensor(shape: dims, int64s: Array(repeating: 0, count: n)); continue }

@@ -94,6 +94,28 @@ final class DNNLConvolutionTests: XCTestCase {
         XCTAssertLessThanOrEqual(worst, 1e-5)
     }
 
+    /// Batches on small maps run 3×3 stride-1 layers as Winograd (where oneDNN has the kernel; else
+    /// direct): the same output as im2col within 1e-4, with and without it.
+    func testBatchedSmallMapsWithWinogradMatchIm2col() throws {
+        let saved = (DNNL.enabled, DNNL.smallMaps, DNNL.winograd)
+        defer { (DNNL.enabled, DNNL.smallMaps, DNNL.winograd) = saved }
+        DNNL.enabled = false
+        let node = Node(name: "conv", opType: "Conv", inputs: ["x", "w", "b"], outputs: ["y"], attributes: ["pads": .ints([1, 1, 1, 1])])
+        let inputs = [Tensor.deterministic([3, 64, 17, 17], seed: 1), Tensor.deterministic([64, 64, 3, 3], seed: 2),
+                      Tensor.deterministic([64], seed: 3)]
+        DNNL.smallMaps = false
+        let expected = try OpRegistry.kernel(for: node, opset: 13).run(inputs, ExecutionContext(threads: 2))[0]
+        DNNL.smallMaps = true
+        for winograd in [true, false] {
+            DNNL.winograd = winograd
+            let kernel = try XCTUnwrap(try OpRegistry.kernel(for: node, opset: 13) as? ConvKernel)
+            let got = try kernel.run(inputs, ExecutionContext(threads: 2))[0]
+            XCTAssertEqual(kernel.oneDNN.count, 1)
+            let worst = zip(got.floats, expected.floats).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
+            XCTAssertLessThanOrEqual(worst, 1e-4, "winograd \(winograd)")
+        }
+    }
+
     /// Without CNNPIPE_DNNL, oneDNN takes the layers of dlib's face ResNet (small maps, ≥ 32 channels)
     /// and nothing with a larger map or fewer channels; its output matches the im2col path's.
     func testSmallMapsWithManyChannelsGoToOneDNN() throws {

@@ -67,6 +67,29 @@ final class ElementwiseChainTests: XCTestCase {
         XCTAssertEqual(try Session(graph, threads: 1).run(["x": x])["out"]!.floats, b[0].floats, "one thread")
     }
 
+    /// dlib's add_prev (ZeroPaddedAdd) then Relu: one pass where the shapes agree; where they differ
+    /// (a downsampling block adds 32 channels to 64) the op's own kernel zero-pads, never broadcasts.
+    func testZeroPaddedAddJoinsAChainOnlyWithEqualShapes() throws {
+        let graph = ModelGraph(
+            name: "residual", nodes: [
+                Node(name: "add", opType: "ZeroPaddedAdd", domain: OpRegistry.customDomain, inputs: ["x", "skip"], outputs: ["s"]),
+                Node(name: "relu", opType: "Relu", inputs: ["s"], outputs: ["y"]),
+            ],
+            inputs: [ValueInfo(name: "x", elementType: .float, shape: nil), ValueInfo(name: "skip", elementType: .float, shape: nil)],
+            outputs: [ValueInfo(name: "y", elementType: nil, shape: nil)], initializers: [:], opsetVersion: 13)
+        let x = Tensor.deterministic([2, 4, 9, 7], seed: 11)
+        for skip in [Tensor.deterministic([2, 4, 9, 7], seed: 12), Tensor.deterministic([2, 2, 9, 7], seed: 13),
+                     Tensor.deterministic([2, 4, 1, 1], seed: 14)] {
+            let (fused, a, b) = try runBoth(graph, ["x": x, "skip": skip])
+            XCTAssertEqual(fused.report.fusedElementwiseOps, 2)
+            XCTAssertEqual(a[0].shape, [2, 4, 9, 7])
+            XCTAssertEqual(a[0].floats, b[0].floats, "skip \(skip.shape)")
+        }
+        // Zero-padded, not broadcast: where the [2, 4, 1, 1] operand does not reach, the sum is x alone.
+        let (_, a, _) = try runBoth(graph, ["x": x, "skip": Tensor.deterministic([2, 4, 1, 1], seed: 14)])
+        XCTAssertEqual(a[0].floats[1], max(0, x.floats[1]))
+    }
+
     /// Integer tensors (shape arithmetic) run the ops' own kernels.
     func testIntegerChainRunsTheOps() throws {
         let graph = ModelGraph(

@@ -78,6 +78,13 @@ enum DNNL {
         smallMaps && spatialRank == 2 && min(c, m) >= 32 && outputPixels <= 1600
     }
 
+    /// Whether batches (N ≥ 2) on the `smallMaps` layers that allow it (3×3, stride 1) run Winograd
+    /// F(2×2, 3×3) (unless CNNPIPE_WINOGRAD=0). The face ResNet, by hand (`model bench --batch 8`): 2 threads
+    /// 3.6–4.0 → 3.0–3.2 ms per face, 1 thread 5.7–6.7 → 4.0–4.2; one face gained nothing at one thread
+    /// (7.1 vs 7.9 ms) and was a toss-up at two, so it stays direct. The weights' Winograd transform costs
+    /// about 70 ms once. Descriptors against dlib: the same 2–4e-7 as the direct kernels.
+    nonisolated(unsafe) static var winograd = ProcessInfo.processInfo.environment["CNNPIPE_WINOGRAD"] != "0"
+
     /// oneDNN can be used: the library loaded and CNNPIPE_NO_DNNL is not set. bf16 sessions need it.
     static let available: Bool = {
         let off = ProcessInfo.processInfo.environment["CNNPIPE_NO_DNNL"].map { !$0.isEmpty && $0 != "0" } ?? false

@@ -39,7 +39,8 @@ extension Session {
                 index[slot] = inputs.count - 1
                 return inputs.count - 1
             }
-            return .init(node: s.node, kernel: s.kernel, inputs: mapped, valueFirst: first, valueSecond: second, valueBoth: both)
+            return .init(node: s.node, kernel: s.kernel, inputs: mapped, valueFirst: first, valueSecond: second, valueBoth: both,
+                         sameShapeOnly: kernel.chainsOnlySameShapes)
         }
 
         for i in steps.indices {

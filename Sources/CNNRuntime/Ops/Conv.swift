@@ -75,6 +75,7 @@ struct ConvKernel: RegisteredKernel {
             // The threads first: the primitive is the one made for as many as this run got.
             let exec = try DNNL.Execution(lib, threads: ctx.threads)
             shape.threads = exec.threads
+            shape.winograd = smallMap && n > 1 && !DNNL.enabled && DNNL.winograd && shape.allowsWinograd
             if let convolution = oneDNN.convolution(shape) ?? (precision == .fp32 ? nil : oneDNN.convolution(shape.inFP32)) {
                 try convolution.run(x: xp, weights: bufferOfWeights, bias: try bias?.floatData(), out: op, exec, ctx)
                 return [out]

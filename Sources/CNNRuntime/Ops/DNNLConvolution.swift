@@ -19,6 +19,14 @@ struct DNNLConvolutionShape: Hashable {
     /// The OpenMP threads the primitive is made for: oneDNN fixes them when it makes one (a primitive
     /// made while one thread was set ran on one thread ever after), so each count gets its own.
     var threads = 1
+    /// Winograd F(2×2, 3×3) (3×3, stride 1, no dilation): fewer multiplications, slightly other sums.
+    var winograd = false
+
+    /// The layers DNNL.winograd may take.
+    var allowsWinograd: Bool {
+        weights.count == 4 && weights[2] == 3 && weights[3] == 3 && strides == [1, 1] && dilations == [1, 1]
+            && group == 1 && precision == .fp32
+    }
 
     init(input: [Int], weights: [Int], group: Int, strides: [Int], dilations: [Int], padBegin: [Int], padEnd: [Int],
          output: [Int], hasBias: Bool, activation: Activation, layout: DNNL.Layout, precision: Precision) {
@@ -88,10 +96,11 @@ final class DNNLConvolution: @unchecked Sendable {
         // oneDNN counts dilation from 0 (0 = dense); ONNX from 1.
         let strides = shape.strides.map(Int64.init), dilations = shape.dilations.map { Int64($0 - 1) }
         let padL = shape.padBegin.map(Int64.init), padR = shape.padEnd.map(Int64.init)
+        let algo = shape.winograd ? dnnl_convolution_winograd : dnnl_convolution_direct
         let status = shape.hasBias
-            ? lib.convolutionDescInit(&op, dnnl_forward_inference, dnnl_convolution_direct, &src, &wts, &bias, &dst,
+            ? lib.convolutionDescInit(&op, dnnl_forward_inference, algo, &src, &wts, &bias, &dst,
                                       strides, dilations, padL, padR)
-            : lib.convolutionDescInit(&op, dnnl_forward_inference, dnnl_convolution_direct, &src, &wts, nil, &dst,
+            : lib.convolutionDescInit(&op, dnnl_forward_inference, algo, &src, &wts, nil, &dst,
                                       strides, dilations, padL, padR)
         try DNNL.check(status, "convolution_forward_desc_init")
         convolution = try Self.makePrimitive(lib, &op, shape.activation)
@@ -234,7 +243,12 @@ final class DNNLConvolutionCache: @unchecked Sendable {
         if let i = recent.firstIndex(of: shape) { recent.remove(at: i) }
         recent.append(shape)
         if let known = byShape[shape] { return known }
-        let made = try? DNNLConvolution(lib, shape, weightStore: weightStore)
+        var made = try? DNNLConvolution(lib, shape, weightStore: weightStore)
+        if made == nil && shape.winograd {     // no Winograd kernel on this CPU (oneDNN 2.6 has AVX-512 ones only)
+            var direct = shape
+            direct.winograd = false
+            made = try? DNNLConvolution(lib, direct, weightStore: weightStore)
+        }
         byShape[shape] = made
         if recent.count > Self.limit { byShape[recent.removeFirst()] = nil }
         return made

@@ -18,6 +18,8 @@ struct ElementwiseChainKernel: Kernel {
         let inputs: [Int?]
         /// The op on a run of the running value at input 0, at input 1 (binary ops), or at both (op(v, v)).
         let valueFirst: ChainLinkFunction?, valueSecond: ChainLinkFunction?, valueBoth: ChainLinkFunction?
+        /// The functions hold only where both operands have the same shape (else the op's own kernel runs).
+        var sameShapeOnly = false
     }
 
     /// A per-tensor QuantizeLinear after the last op: the chain's result is its int8 / uint8 tensor
@@ -50,7 +52,10 @@ struct ElementwiseChainKernel: Kernel {
                 let position = operands[0] == nil ? 0 : 1, t = operands[1 - position]!
                 let own = position == 0 ? link.valueFirst! : link.valueSecond!
                 let swapped = position == 0 ? link.valueSecond! : link.valueFirst!
-                if let placement = Segment.placement(of: t.shape, in: segment.start.shape) {
+                if link.sameShapeOnly && t.shape != segment.start.shape {
+                    let value = try segment.result(ctx)
+                    segment = Segment(start: try link.run(operands.map { $0 ?? value }, ctx))
+                } else if let placement = Segment.placement(of: t.shape, in: segment.start.shape) {
                     segment.links.append((own, (t, placement)))
                 } else if let placement = Segment.placement(of: segment.start.shape, in: t.shape) {
                     // The operand is the larger one (x − mean after the mean's own ops): it becomes the running value.
@@ -202,6 +207,12 @@ protocol ChainableKernel: Kernel {
     /// The op as a function of the chain value at input `position` (nil: at every input,
     /// as in Mul(v, v)), or nil when it cannot be a link.
     func chainLink(valueAt position: Int?) -> ChainLinkFunction?
+    /// Whether the link functions need both operands of the same shape (no broadcasting).
+    var chainsOnlySameShapes: Bool { get }
+}
+
+extension ChainableKernel {
+    var chainsOnlySameShapes: Bool { false }
 }
 
 // The link functions are made with the op type spelled out: from the generic kernel (called
@@ -227,6 +238,12 @@ private func binaryLink<Op: BinaryFloatOp>(_: Op.Type, _ position: Int?) -> Chai
     case 1: return { v, o, n, a, sa in BinaryKernel<Op>.loop(a!, sa, v, 1, o, n) }
     default: return nil
     }
+}
+
+/// dlib's add_prev: a plain Add where the shapes agree (every residual block but the downsampling ones).
+extension ZeroPaddedAddKernel: ChainableKernel {
+    func chainLink(valueAt position: Int?) -> ChainLinkFunction? { binaryLink(AddOp.self, position) }
+    var chainsOnlySameShapes: Bool { true }
 }
 
 extension UnaryKernel: ChainableKernel {
