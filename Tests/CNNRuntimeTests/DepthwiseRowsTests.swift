@@ -51,13 +51,13 @@ final class DepthwiseRowsTests: XCTestCase {
                 exact[o] += Double(w[t]) * Double(x[i])
                 tapByTap[o] += w[t] * x[i]
             }
-            for phases in [true, false] {   // strided: through column phases, and the strided loop without scratch
+            do {
                 var out = [Float](repeating: .nan, count: outCount + 16)
                 var scratch = [Float](repeating: .nan, count: DepthwiseRows.scratchCount(g) + 16)
                 out.withUnsafeMutableBufferPointer { o in
-                    scratch.withUnsafeMutableBufferPointer { DepthwiseRows.forward(x, w, o.baseAddress!, g, scratch: phases ? $0.baseAddress : nil) }
+                    scratch.withUnsafeMutableBufferPointer { DepthwiseRows.forward(x, w, o.baseAddress!, g, scratch: $0.baseAddress!) }
                 }
-                XCTAssertTrue(Array(out.prefix(outCount)) == tapByTap, "case \(n), phases \(phases): not the tap-by-tap sums")
+                XCTAssertTrue(Array(out.prefix(outCount)) == tapByTap, "case \(n): not the tap-by-tap sums")
                 XCTAssertLessThan(zip(out, exact).map { abs(Double($0) - $1) }.max() ?? 0, 1e-5, "case \(n)")
                 XCTAssertTrue(out.suffix(16).allSatisfy(\.isNaN), "case \(n): wrote past the output")
                 XCTAssertTrue(scratch.suffix(16).allSatisfy(\.isNaN), "case \(n): wrote past the scratch")
@@ -76,15 +76,15 @@ final class DepthwiseRowsTests: XCTestCase {
                 exact[i] += Double(w[t]) * Double(dy[o])
                 tapByTap[i] += w[t] * dy[o]
             }
-            for phases in [true, false] {
+            do {
                 var dx = start + [Float](repeating: .nan, count: 16)
                 var scratch = [Float](repeating: .nan, count: DepthwiseRows.scratchCount(g) + 16)
                 dx.withUnsafeMutableBufferPointer { d in
                     scratch.withUnsafeMutableBufferPointer {
-                        DepthwiseRows.inputGradient(dy, w, d.baseAddress!, g, scratch: phases ? $0.baseAddress : nil)
+                        DepthwiseRows.inputGradient(dy, w, d.baseAddress!, g, scratch: $0.baseAddress!)
                     }
                 }
-                XCTAssertTrue(Array(dx.prefix(start.count)) == tapByTap, "case \(n), phases \(phases): not the tap-by-tap sums")
+                XCTAssertTrue(Array(dx.prefix(start.count)) == tapByTap, "case \(n): not the tap-by-tap sums")
                 XCTAssertLessThan(zip(dx, exact).map { abs(Double($0) - $1) }.max() ?? 0, 1e-5, "case \(n)")
                 XCTAssertTrue(dx.suffix(16).allSatisfy(\.isNaN), "case \(n): wrote past the input")
                 XCTAssertTrue(scratch.suffix(16).allSatisfy(\.isNaN), "case \(n): wrote past the scratch")
