@@ -40,8 +40,9 @@ final class DNNLConvolutionTests: XCTestCase {
     }
 
     func testOneDNNMatchesIm2colPathInBothLayouts() throws {
-        let saved = (DNNL.enabled, DNNL.layout)
-        defer { (DNNL.enabled, DNNL.layout) = saved }
+        let saved = (DNNL.enabled, DNNL.layout, DNNL.smallMaps)
+        defer { (DNNL.enabled, DNNL.layout, DNNL.smallMaps) = saved }
+        DNNL.smallMaps = false      // the reference runs take the runtime's own paths only
         for c in Self.cases {
             DNNL.enabled = false
             let expected = try run(c)
@@ -113,6 +114,26 @@ final class DNNLConvolutionTests: XCTestCase {
             XCTAssertEqual(kernel.oneDNN.count, 1)
             let worst = zip(got.floats, expected.floats).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
             XCTAssertLessThanOrEqual(worst, 1e-4, "winograd \(winograd)")
+        }
+    }
+
+    /// Stride-2 layers with kernels of 3×3 and up go to oneDNN by default (MMOD's 5×5 ones), the same
+    /// output as the direct kernels within 1e-4; a 2×2 stride-2 layer does not.
+    func testStridedLayersGoToOneDNN() throws {
+        let saved = (DNNL.enabled, DNNL.smallMaps)
+        defer { (DNNL.enabled, DNNL.smallMaps) = saved }
+        DNNL.enabled = false
+        for (weights, oneDNN) in [([32, 16, 5, 5], true), ([8, 16, 3, 3], true), ([8, 16, 2, 2], false)] {
+            let node = Node(name: "conv", opType: "Conv", inputs: ["x", "w"], outputs: ["y"], attributes: ["strides": .ints([2, 2])])
+            let inputs = [Tensor.deterministic([1, 16, 41, 70], seed: 1), Tensor.deterministic(weights, seed: 2)]
+            DNNL.smallMaps = false
+            let expected = try OpRegistry.kernel(for: node, opset: 13).run(inputs, ExecutionContext(threads: 2))[0]
+            DNNL.smallMaps = true
+            let kernel = try XCTUnwrap(try OpRegistry.kernel(for: node, opset: 13) as? ConvKernel)
+            let got = try kernel.run(inputs, ExecutionContext(threads: 2))[0]
+            XCTAssertEqual(kernel.oneDNN.count, oneDNN ? 1 : 0, "\(weights)")
+            let worst = zip(got.floats, expected.floats).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
+            XCTAssertLessThanOrEqual(worst, 1e-4, "\(weights)")
         }
     }
 

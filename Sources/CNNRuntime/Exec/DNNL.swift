@@ -85,6 +85,15 @@ enum DNNL {
     /// about 70 ms once. Descriptors against dlib: the same 2–4e-7 as the direct kernels.
     nonisolated(unsafe) static var winograd = ProcessInfo.processInfo.environment["CNNPIPE_WINOGRAD"] != "0"
 
+    /// `smallMaps` also covers 2D stride-2 layers with kernels of 3×3 and up (unless CNNPIPE_DNNL_STRIDED=0):
+    /// the direct kernels gather every other input column with a permute there. MMOD at 1000×750, 2 threads,
+    /// three interleaved rounds by hand: 33.3–36.0 → 31.6–34.6 ms (its 5×5 stride-2 layers); multistyle26's
+    /// two 3×3 stride-2 layers: a toss-up.
+    static func coversStrided(strides: [Int], kernel: [Int]) -> Bool {
+        smallMaps && strided && strides == [2, 2] && kernel.count == 2 && kernel.allSatisfy { $0 >= 3 }
+    }
+    static let strided = ProcessInfo.processInfo.environment["CNNPIPE_DNNL_STRIDED"] != "0"
+
     /// oneDNN can be used: the library loaded and CNNPIPE_NO_DNNL is not set. bf16 sessions need it.
     static let available: Bool = {
         let off = ProcessInfo.processInfo.environment["CNNPIPE_NO_DNNL"].map { !$0.isEmpty && $0 != "0" } ?? false

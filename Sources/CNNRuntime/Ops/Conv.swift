@@ -65,8 +65,9 @@ struct ConvKernel: RegisteredKernel {
         let depthwise = cg == 1 && mg == 1 && g.input.count <= 2
         let direct = !depthwise && DirectConv.applies(channels: c, outChannels: m, group: group, g)
         // bf16 only pays where the direct fp32 kernels do not run (they measured faster than oneDNN's bf16).
-        let smallMap = !direct && !depthwise && group == 1
-            && DNNL.coversSmallMap(channels: c, outChannels: m, outputPixels: p, spatialRank: g.input.count)
+        let smallMap = !depthwise && group == 1
+            && (DNNL.coversStrided(strides: g.strides, kernel: g.kernel)
+                || !direct && DNNL.coversSmallMap(channels: c, outChannels: m, outputPixels: p, spatialRank: g.input.count))
         if DNNL.enabled || smallMap || (precision == .bf16 && DNNL.available && !direct), let lib = DNNL.library,
            let bufferOfWeights = w.floatBuffer, bias?.floatBuffer != nil || bias == nil,
            var shape = DNNLConvolutionShape(input: x.shape, weights: w.shape, group: group, geometry: g,
