@@ -64,11 +64,12 @@ struct ConvKernel: RegisteredKernel {
         let xp = (try x.floatData()), wp = (try w.floatData()), op = out.buffer.pointer
         let depthwise = cg == 1 && mg == 1 && g.input.count <= 2
         let direct = !depthwise && DirectConv.applies(channels: c, outChannels: m, group: group, g)
-        // bf16 only pays where the direct fp32 kernels do not run (they measured faster than oneDNN's bf16).
-        let smallMap = !depthwise && group == 1
+        // The layers oneDNN measured faster on: small maps with many channels, stride 2.
+        let oneDNNByDefault = !depthwise && group == 1
             && (DNNL.coversStrided(strides: g.strides, kernel: g.kernel)
                 || !direct && DNNL.coversSmallMap(channels: c, outChannels: m, outputPixels: p, spatialRank: g.input.count))
-        if DNNL.enabled || smallMap || (precision == .bf16 && DNNL.available && !direct), let lib = DNNL.library,
+        // bf16 only pays where the direct fp32 kernels do not run (they measured faster than oneDNN's bf16).
+        if DNNL.enabled || oneDNNByDefault || (precision == .bf16 && DNNL.available && !direct), let lib = DNNL.library,
            let bufferOfWeights = w.floatBuffer, bias?.floatBuffer != nil || bias == nil,
            var shape = DNNLConvolutionShape(input: x.shape, weights: w.shape, group: group, geometry: g,
                                             hasBias: bias != nil, activation: activation, layout: DNNL.layout,
@@ -76,7 +77,7 @@ struct ConvKernel: RegisteredKernel {
             // The threads first: the primitive is the one made for as many as this run got.
             let exec = try DNNL.Execution(lib, threads: ctx.threads)
             shape.threads = exec.threads
-            shape.winograd = smallMap && n > 1 && !DNNL.enabled && DNNL.winograd && shape.allowsWinograd
+            shape.winograd = oneDNNByDefault && n > 1 && !DNNL.enabled && DNNL.winograd && shape.allowsWinograd
             if let convolution = oneDNN.convolution(shape) ?? (precision == .fp32 ? nil : oneDNN.convolution(shape.inFP32)) {
                 try convolution.run(x: xp, weights: bufferOfWeights, bias: try bias?.floatData(), out: op, exec, ctx)
                 return [out]
