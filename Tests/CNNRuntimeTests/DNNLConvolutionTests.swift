@@ -104,17 +104,26 @@ final class DNNLConvolutionTests: XCTestCase {
         let node = Node(name: "conv", opType: "Conv", inputs: ["x", "w", "b"], outputs: ["y"], attributes: ["pads": .ints([1, 1, 1, 1])])
         let inputs = [Tensor.deterministic([3, 64, 17, 17], seed: 1), Tensor.deterministic([64, 64, 3, 3], seed: 2),
                       Tensor.deterministic([64], seed: 3)]
+        for winograd in [true, false] {
+            DNNL.winograd = winograd
+            let (worst, primitives) = try defaultRouteAgainstOwnPaths(node, inputs)
+            XCTAssertEqual(primitives, 1)
+            XCTAssertLessThanOrEqual(worst, 1e-4, "winograd \(winograd)")
+        }
+    }
+
+    /// The node on the default oneDNN route (`smallMaps`) against the runtime's own paths: the largest
+    /// relative difference, and how many oneDNN primitives the route made.
+    private func defaultRouteAgainstOwnPaths(_ node: Node, _ inputs: [Tensor]) throws -> (worst: Float, primitives: Int) {
+        let saved = DNNL.smallMaps
+        defer { DNNL.smallMaps = saved }
         DNNL.smallMaps = false
         let expected = try OpRegistry.kernel(for: node, opset: 13).run(inputs, ExecutionContext(threads: 2))[0]
         DNNL.smallMaps = true
-        for winograd in [true, false] {
-            DNNL.winograd = winograd
-            let kernel = try XCTUnwrap(try OpRegistry.kernel(for: node, opset: 13) as? ConvKernel)
-            let got = try kernel.run(inputs, ExecutionContext(threads: 2))[0]
-            XCTAssertEqual(kernel.oneDNN.count, 1)
-            let worst = zip(got.floats, expected.floats).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
-            XCTAssertLessThanOrEqual(worst, 1e-4, "winograd \(winograd)")
-        }
+        let kernel = try XCTUnwrap(try OpRegistry.kernel(for: node, opset: 13) as? ConvKernel)
+        let got = try kernel.run(inputs, ExecutionContext(threads: 2))[0]
+        XCTAssertEqual(got.shape, expected.shape)
+        return (zip(got.floats, expected.floats).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0, kernel.oneDNN.count)
     }
 
     /// Stride-2 layers with kernels of 3×3 and up go to oneDNN by default (MMOD's 5×5 ones), the same
@@ -126,13 +135,8 @@ final class DNNLConvolutionTests: XCTestCase {
         for (weights, oneDNN) in [([32, 16, 5, 5], true), ([8, 16, 3, 3], true), ([8, 16, 2, 2], false)] {
             let node = Node(name: "conv", opType: "Conv", inputs: ["x", "w"], outputs: ["y"], attributes: ["strides": .ints([2, 2])])
             let inputs = [Tensor.deterministic([1, 16, 41, 70], seed: 1), Tensor.deterministic(weights, seed: 2)]
-            DNNL.smallMaps = false
-            let expected = try OpRegistry.kernel(for: node, opset: 13).run(inputs, ExecutionContext(threads: 2))[0]
-            DNNL.smallMaps = true
-            let kernel = try XCTUnwrap(try OpRegistry.kernel(for: node, opset: 13) as? ConvKernel)
-            let got = try kernel.run(inputs, ExecutionContext(threads: 2))[0]
-            XCTAssertEqual(kernel.oneDNN.count, oneDNN ? 1 : 0, "\(weights)")
-            let worst = zip(got.floats, expected.floats).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
+            let (worst, primitives) = try defaultRouteAgainstOwnPaths(node, inputs)
+            XCTAssertEqual(primitives, oneDNN ? 1 : 0, "\(weights)")
             XCTAssertLessThanOrEqual(worst, 1e-4, "\(weights)")
         }
     }
@@ -152,13 +156,8 @@ final class DNNLConvolutionTests: XCTestCase {
         for shape in shapes {
             let node = Node(name: "conv", opType: "Conv", inputs: ["x", "w"], outputs: ["y"], attributes: ["pads": .ints([1, 1, 1, 1])])
             let inputs = [Tensor.deterministic(shape.input, seed: 1), Tensor.deterministic(shape.weights, seed: 2)]
-            DNNL.smallMaps = false
-            let expected = try OpRegistry.kernel(for: node, opset: 13).run(inputs, ExecutionContext(threads: 2))[0]
-            DNNL.smallMaps = true
-            let kernel = try XCTUnwrap(try OpRegistry.kernel(for: node, opset: 13) as? ConvKernel)
-            let got = try kernel.run(inputs, ExecutionContext(threads: 2))[0]
-            XCTAssertEqual(kernel.oneDNN.count, shape.oneDNN ? 1 : 0, "\(shape.input) ⊛ \(shape.weights)")
-            let worst = zip(got.floats, expected.floats).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
+            let (worst, primitives) = try defaultRouteAgainstOwnPaths(node, inputs)
+            XCTAssertEqual(primitives, shape.oneDNN ? 1 : 0, "\(shape.input) ⊛ \(shape.weights)")
             XCTAssertLessThanOrEqual(worst, 1e-4, "\(shape.input) ⊛ \(shape.weights)")
         }
     }
