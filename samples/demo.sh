@@ -34,7 +34,7 @@ if [ -d "$corpus/content" ]; then
   run run -v -e "stylize-classic style-image=$corpus/styles/starry_night.jpg size=384 iterations=60" \
     "$corpus/content/golden_gate.jpg" -o "$out/golden-gate-classic.jpg"
   # What a network sees: the 9 patches that excite each of 9 units of a deep MobileNetV2 layer.
-  run run top-patches --set visualize-activations.layer=Relu6__40:0 "$corpus"/content/*.jpg -o "$out/top-patches.jpg"
+  run run top-patches --set top-patches.layer=Relu6__40:0 "$corpus"/content/*.jpg -o "$out/top-patches.jpg"
 fi
 # 5. Faces: detected, drawn and tagged as XMP face regions (exiftool -j -XMP-mwg-rs:all shows them).
 run run face-detect-and-tag "$corpus/faces/group/obama_biden_two_people.jpg" -o "$out/faces-tagged.jpg"
