@@ -109,11 +109,14 @@ struct ModelBench: ParsableCommand {
     @Flag(help: "With --profile: per node instead of per op type.") var byNode = false
     @OptionGroup var sessionOptions: SessionOptions
 
+    func validate() throws {
+        guard (1...1024).contains(batch) else { throw ValidationError("--batch must be 1…1024, got \(batch)") }
+    }
+
     func run() throws {
         let (graph, _, session) = try sessionOptions.open(model)
         let threads = sessionOptions.threads
         var (h, w) = try size.map(parseSize) ?? (256, 256)
-        guard (1...1024).contains(batch) else { throw ValidationError("--batch must be 1…1024, got \(batch)") }
         if batch > 1 { session.acceptsAnyInputSize = true }
         let feeds = try orFail(model) { try zeroFeeds(graph, h: h, w: w, random: true, fixedSpatial: size != nil, batch: batch) }
         if size == nil, let fixed = imageSize(graph, feeds) { (h, w) = fixed }
@@ -181,7 +184,7 @@ func zeroFeeds(_ graph: ModelGraph, h: Int, w: Int, random: Bool = false, fixedS
         for i in shape.indices where shape[i] == nil || (fixedSpatial && spatial[i] != nil) {
             shape[i] = spatial[i] ?? 1
         }
-        if nchw || nhwc { shape[0] = batch }
+        if batch > 1 && (nchw || nhwc) { shape[0] = batch }
         let dims = shape.map { $0! }
         let n = try TensorLimits.elementCount(dims, elementSize: info.elementType == .int64 ? 8 : 4, "input '\(info.name)'")
         if info.elementType == .int64 { feeds[info.name] = Tensor(shape: dims, int64s: Array(repeating: 0, count: n)); continue }

@@ -67,8 +67,9 @@ enum DNNL {
     /// Whether fp32 convolutions on small maps with many channels use oneDNN (unless CNNPIPE_DNNL=0):
     /// there its blocked kernels beat im2col + sgemm on every layer of dlib's face ResNet (150² input:
     /// maps of 36² down to 5², 32 to 256 channels; 7.0 vs 10.4 ms of convolutions at one thread). On
-    /// large maps (the style networks' 128² residual layers, MMOD's detector) the runtime's own paths stay
-    /// ahead, by far at two threads. Tests flip it.
+    /// large maps the runtime's own paths stay ahead (multistyle26's 128² residual layers at two threads:
+    /// 1.4 vs 1.6–2.0 ms, measured again after oneDNN got its second thread); stride-2 layers: `coversStrided`.
+    /// Tests flip it.
     nonisolated(unsafe) static var smallMaps: Bool = {
         ProcessInfo.processInfo.environment["CNNPIPE_DNNL"] != "0" && available
     }()

@@ -52,12 +52,10 @@ struct ElementwiseChainKernel: Kernel {
                 let position = operands[0] == nil ? 0 : 1, t = operands[1 - position]!
                 let own = position == 0 ? link.valueFirst! : link.valueSecond!
                 let swapped = position == 0 ? link.valueSecond! : link.valueFirst!
-                if link.sameShapeOnly && t.shape != segment.start.shape {
-                    let value = try segment.result(ctx)
-                    segment = Segment(start: try link.run(operands.map { $0 ?? value }, ctx))
-                } else if let placement = Segment.placement(of: t.shape, in: segment.start.shape) {
+                let linkApplies = !link.sameShapeOnly || t.shape == segment.start.shape
+                if linkApplies, let placement = Segment.placement(of: t.shape, in: segment.start.shape) {
                     segment.links.append((own, (t, placement)))
-                } else if let placement = Segment.placement(of: segment.start.shape, in: t.shape) {
+                } else if linkApplies, let placement = Segment.placement(of: segment.start.shape, in: t.shape) {
                     // The operand is the larger one (x − mean after the mean's own ops): it becomes the running value.
                     let value = try segment.result(ctx)
                     segment = Segment(start: t)
