@@ -1,8 +1,17 @@
+import CConvKernels
 import Foundation
 
 // MARK: binary ops with numpy broadcasting
 
-protocol BinaryFloatOp { static func apply(_ a: Float, _ b: Float) -> Float }
+protocol BinaryFloatOp {
+    static func apply(_ a: Float, _ b: Float) -> Float
+    /// The C kernel (CP_ADD …) that computes `apply` over runs in the CPU's widest lanes, or nil.
+    static var vectorKernel: Int32? { get }
+}
+
+extension BinaryFloatOp {
+    static var vectorKernel: Int32? { nil }
+}
 
 /// A binary op that is an ONNX op of its own (BinaryKernel<Op> registers itself under this name).
 protocol NamedBinaryOp: BinaryFloatOp {
@@ -17,18 +26,22 @@ extension NamedBinaryOp {
 
 enum AddOp: NamedBinaryOp {
     static let opType = "Add"
+    static let vectorKernel: Int32? = Int32(CP_ADD)
     @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a + b }
 }
 enum SubOp: NamedBinaryOp {
     static let opType = "Sub"
+    static let vectorKernel: Int32? = Int32(CP_SUB)
     @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a - b }
 }
 enum MulOp: NamedBinaryOp {
     static let opType = "Mul"
+    static let vectorKernel: Int32? = Int32(CP_MUL)
     @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a * b }
 }
 enum DivOp: NamedBinaryOp {
     static let opType = "Div"
+    static let vectorKernel: Int32? = Int32(CP_DIV)
     @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a / b }
 }
 enum PowOp: NamedBinaryOp {
@@ -179,6 +192,7 @@ struct BinaryKernel<Op: BinaryFloatOp>: Kernel {
     @inline(__always)
     static func loop(_ a: UnsafePointer<Float>, _ sa: Int, _ b: UnsafePointer<Float>, _ sb: Int,
                      _ o: UnsafeMutablePointer<Float>, _ n: Int) {
+        if let op = Op.vectorKernel, sa <= 1, sb <= 1 { return cp_binary(op, a, sa, b, sb, o, n, DirectConv.isa) }
         switch (sa, sb) {
         case (1, 1): for i in 0..<n { o[i] = Op.apply(a[i], b[i]) }
         case (0, 1): let x = a[0]; for i in 0..<n { o[i] = Op.apply(x, b[i]) }
@@ -278,6 +292,10 @@ struct UnaryKernel<Op: UnaryFloatOp>: RegisteredKernel {
         let p = (try x.floatData()), o = out.buffer.pointer
         if let vectorized = Op.self as? any VectorizedUnaryOp.Type {
             ctx.parallel(x.count) { r in vectorized.apply(p + r.lowerBound, o + r.lowerBound, count: r.count) }
+            return [out]
+        }
+        if Op.self == ReluOp.self {
+            ctx.parallel(x.count) { r in cp_relu(p + r.lowerBound, o + r.lowerBound, r.count, DirectConv.isa) }
             return [out]
         }
         ctx.parallel(x.count) { r in

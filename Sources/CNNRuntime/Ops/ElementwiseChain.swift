@@ -1,3 +1,5 @@
+import CConvKernels
+
 /// A run of elementwise ops where each result feeds only the next op (a decomposed norm's
 /// x − mean, ·scale, +shift, fake quantisations and Relu between them), done in one pass: every op
 /// runs on one block of the input while it is in cache, and only the last writes to the output,
@@ -248,7 +250,7 @@ extension UnaryKernel: ChainableKernel {
     func chainLink(valueAt position: Int?) -> ChainLinkFunction? {
         guard position == 0 else { return nil }
         switch Op.self {
-        case is ReluOp.Type: return unaryLink(ReluOp.self)
+        case is ReluOp.Type: return { v, o, n, _, _ in cp_relu(v, o, n, DirectConv.isa) }
         case is SqrtOp.Type: return unaryLink(SqrtOp.self)
         case is ReciprocalOp.Type: return unaryLink(ReciprocalOp.self)
         case is NegOp.Type: return unaryLink(NegOp.self)

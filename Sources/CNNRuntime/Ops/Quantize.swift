@@ -1,3 +1,4 @@
+import CConvKernels
 import Foundation
 
 /// Per-tensor or per-axis quantization parameters, broadcast over a tensor's elements.
@@ -97,25 +98,16 @@ struct FakeQuantKernel: Kernel {
     /// o[i] = the grid value of p[i], for i < count (o may be p).
     @inline(__always)
     func apply(_ p: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>, count: Int) {
-        let s = scale, z = zeroPoint, l = lo, h = hi
         // Round half to even by adding and subtracting 1.5·2²³ (exact for |v| < 2²²; v is clamped just
-        // outside the quantized range first, which changes nothing after the final clamp). Unlike
-        // rounded(.toNearestOrEven), this plain arithmetic vectorises.
-        let magic: Float = 12_582_912, vlo = l - z - 1, vhi = h - z + 1
-        for i in 0..<count {
-            let v = min(max(p[i] / s, vlo), vhi)
-            let q = min(max(((v + magic) - magic) + z, l), h)
-            o[i] = (q - z) * s
-        }
+        // outside the quantized range first, which changes nothing after the final clamp).
+        cp_fake_quant(p, o, count, scale, zeroPoint, lo, hi, DirectConv.isa)
     }
 }
 
-/// Per-tensor QuantizeLinear and DequantizeLinear on whole tensors, written to vectorise.
+/// Per-tensor QuantizeLinear and DequantizeLinear on whole tensors, in the C kernels of
+/// elementwise_kernels.c (round half to even by adding 1.5·2²³; the byte is read from the sum's bit
+/// pattern, so there is no trapping float→int conversion).
 enum Quantization {
-    /// Round half to even by adding 1.5·2²³ (exact for |v| < 2²²): the sum's low mantissa bits are then
-    /// the integer itself, so the byte is read from the bit pattern (no trapping float→int conversion).
-    private static let magic: Float = 12_582_912
-
     /// saturate(round_half_to_even(x / scale) + zeroPoint) as int8 or uint8.
     static func quantize(_ x: Tensor, scale: Float, zeroPoint: Int32, signed: Bool, _ ctx: ExecutionContext) -> Tensor {
         let n = x.count, p = x.floatBuffer!.pointer
@@ -136,12 +128,10 @@ enum Quantization {
     @inline(__always)
     static func quantize<T: FixedWidthInteger>(_ p: UnsafePointer<Float>, _ o: UnsafeMutablePointer<T>, count: Int,
                                                scale: Float, zeroPoint: Int32) {
-        let z = Float(zeroPoint), (lo, hi): (Float, Float) = T.isSigned ? (-128, 127) : (0, 255)
-        let vlo = lo - z - 1, vhi = hi - z + 1, m = magic
-        for i in 0..<count {
-            let v = min(max(p[i] / scale, vlo), vhi)
-            let q = min(max((v + m) + z, lo + m), hi + m)
-            o[i] = T(truncatingIfNeeded: q.bitPattern)
+        if T.self == Int8.self {
+            o.withMemoryRebound(to: Int8.self, capacity: count) { cp_quantize_s8(p, $0, count, scale, zeroPoint, DirectConv.isa) }
+        } else {
+            o.withMemoryRebound(to: UInt8.self, capacity: count) { cp_quantize_u8(p, $0, count, scale, zeroPoint, DirectConv.isa) }
         }
     }
 
@@ -149,15 +139,17 @@ enum Quantization {
     static func dequantize(_ x: Tensor, scale: Float, zeroPoint: Int32, _ ctx: ExecutionContext) throws -> Tensor {
         let out = try ctx.tensor(x.shape)
         let o = out.buffer.pointer, n = x.count
-        func convert<T: BinaryInteger>(_ v: [T]) {
+        switch x.storage {
+        case .int8(let v):
             v.withUnsafeBufferPointer { v in
                 let v = v.baseAddress!
-                ctx.parallel(n) { r in for i in r { o[i] = Float(Int32(v[i]) - zeroPoint) * scale } }
+                ctx.parallel(n) { r in cp_dequantize_s8(v + r.lowerBound, o + r.lowerBound, r.count, scale, zeroPoint, DirectConv.isa) }
             }
-        }
-        switch x.storage {
-        case .int8(let v): convert(v)
-        case .uint8(let v): convert(v)
+        case .uint8(let v):
+            v.withUnsafeBufferPointer { v in
+                let v = v.baseAddress!
+                ctx.parallel(n) { r in cp_dequantize_u8(v + r.lowerBound, o + r.lowerBound, r.count, scale, zeroPoint, DirectConv.isa) }
+            }
         default: throw ModelError("DequantizeLinear: \(x.elementType) is not 8-bit")
         }
         return out

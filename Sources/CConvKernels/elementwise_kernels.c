@@ -1,0 +1,133 @@
+#include "conv_kernels.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#pragma STDC FP_CONTRACT OFF
+
+/* Elementwise loops of the runtime (chain links, quantisation) compiled three times: for AVX-512,
+ * AVX2 and the baseline, chosen by `isa` at run time. Each loop is plain C that the compiler
+ * vectorises; the expressions are those of the Swift kernels, operation for operation (no FMA, no
+ * reciprocal), and min/max are Swift's (`smin`, `smax`: the same operand returned for NaN and for
+ * ±0), so every instruction set gives the Swift loop's bits. */
+
+/* The loops tell the compiler to vectorise without overlap checks: an output is either its input
+ * itself (in place) or disjoint from it, and element i is read before it is written either way. */
+#define VECTORISE _Pragma("clang loop vectorize(assume_safety)")
+
+#define INLINE static inline __attribute__((always_inline))
+#define TARGET_AVX512 __attribute__((target("avx512f")))
+#define TARGET_AVX2 __attribute__((target("avx2,fma")))
+
+/* Swift's min(x, y) and max(x, y). */
+INLINE float smin(float x, float y) { return y < x ? y : x; }
+INLINE float smax(float x, float y) { return y >= x ? y : x; }
+
+/* 1.5·2²³: adding and subtracting it rounds half to even (exact for |v| < 2²²). */
+static const float magic = 12582912.0f;
+
+/* One entry point per kernel: `name` calls name##_loop compiled for the ISA asked for. */
+#define DISPATCH(name, params, args)                                        \
+    static TARGET_AVX512 void name##_avx512 params { name##_loop args; }    \
+    static TARGET_AVX2 void name##_avx2 params { name##_loop args; }        \
+    static void name##_scalar params { name##_loop args; }
+
+#define CALL(name, isa, args)                               \
+    switch (isa) {                                          \
+    case CP_ISA_AVX512: name##_avx512 args; return;         \
+    case CP_ISA_AVX2: name##_avx2 args; return;             \
+    default: name##_scalar args; return;                    \
+    }
+
+/* Binary ops with a's and b's strides 1 or 0 (a scalar). */
+#define BINARY_LOOP(opname, expr)                                                                       \
+    INLINE void opname##_loop(const float *a, long sa, const float *b, long sb,       \
+                              float *o, long n) {                                              \
+        if (sa == 1 && sb == 1) { VECTORISE for (long i = 0; i < n; i++) { float x = a[i], y = b[i]; o[i] = expr; } } \
+        else if (sa == 1) { const float y = b[0]; VECTORISE for (long i = 0; i < n; i++) { float x = a[i]; o[i] = expr; } } \
+        else { const float x = a[0]; VECTORISE for (long i = 0; i < n; i++) { float y = b[i]; o[i] = expr; } }       \
+    }                                                                                                   \
+    DISPATCH(opname, (const float *a, long sa, const float *b, long sb, float *o, long n), (a, sa, b, sb, o, n))
+
+BINARY_LOOP(add, x + y)
+BINARY_LOOP(sub, x - y)
+BINARY_LOOP(mul, x * y)
+BINARY_LOOP(divide, x / y)
+
+void cp_binary(int op, const float *a, long sa, const float *b, long sb, float *o, long n, int isa) {
+    if (sa == 0 && sb == 0) {
+        /* Both scalars: one value, computed once (as the Swift loop does). */
+        float v = op == CP_ADD ? a[0] + b[0] : op == CP_SUB ? a[0] - b[0] : op == CP_MUL ? a[0] * b[0] : a[0] / b[0];
+        for (long i = 0; i < n; i++) o[i] = v;
+        return;
+    }
+    switch (op) {
+    case CP_ADD: CALL(add, isa, (a, sa, b, sb, o, n))
+    case CP_SUB: CALL(sub, isa, (a, sa, b, sb, o, n))
+    case CP_MUL: CALL(mul, isa, (a, sa, b, sb, o, n))
+    default: CALL(divide, isa, (a, sa, b, sb, o, n))
+    }
+}
+
+INLINE void relu_loop(const float *v, float *o, long n) {
+    VECTORISE for (long i = 0; i < n; i++) o[i] = smax(v[i], 0.0f);
+}
+DISPATCH(relu, (const float *v, float *o, long n), (v, o, n))
+
+void cp_relu(const float *v, float *o, long n, int isa) { CALL(relu, isa, (v, o, n)) }
+
+INLINE void fake_quant_loop(const float *p, float *o, long n, float s, float z, float lo, float hi) {
+    const float vlo = lo - z - 1, vhi = hi - z + 1;
+    VECTORISE for (long i = 0; i < n; i++) {
+        const float v = smin(smax(p[i] / s, vlo), vhi);
+        const float q = smin(smax(((v + magic) - magic) + z, lo), hi);
+        o[i] = (q - z) * s;
+    }
+}
+DISPATCH(fake_quant, (const float *p, float *o, long n, float s, float z, float lo, float hi), (p, o, n, s, z, lo, hi))
+
+void cp_fake_quant(const float *p, float *o, long n, float scale, float zero_point, float lo, float hi, int isa) {
+    CALL(fake_quant, isa, (p, o, n, scale, zero_point, lo, hi))
+}
+
+/* The byte is the low bits of v + magic (an integer in [lo, hi] + 1.5·2²³). */
+#define QUANTIZE_LOOP(name, type, lo, hi)                                                               \
+    INLINE void name##_loop(const float *p, type *o, long n, float scale, int32_t zp) { \
+        const float z = (float)zp, vlo = (lo) - z - 1, vhi = (hi) - z + 1;                              \
+        VECTORISE for (long i = 0; i < n; i++) {                                                        \
+            const float v = smin(smax(p[i] / scale, vlo), vhi);                                         \
+            const float q = smin(smax((v + magic) + z, (lo) + magic), (hi) + magic);                    \
+            uint32_t bits;                                                                              \
+            memcpy(&bits, &q, 4);                                                                       \
+            o[i] = (type)bits;                                                                          \
+        }                                                                                               \
+    }                                                                                                   \
+    DISPATCH(name, (const float *p, type *o, long n, float scale, int32_t zp), (p, o, n, scale, zp))
+
+QUANTIZE_LOOP(quantize_s8, int8_t, -128.0f, 127.0f)
+QUANTIZE_LOOP(quantize_u8, uint8_t, 0.0f, 255.0f)
+
+void cp_quantize_s8(const float *p, int8_t *o, long n, float scale, int32_t zero_point, int isa) {
+    CALL(quantize_s8, isa, (p, o, n, scale, zero_point))
+}
+
+void cp_quantize_u8(const float *p, uint8_t *o, long n, float scale, int32_t zero_point, int isa) {
+    CALL(quantize_u8, isa, (p, o, n, scale, zero_point))
+}
+
+#define DEQUANTIZE_LOOP(name, type)                                                                     \
+    INLINE void name##_loop(const type *q, float *o, long n, float scale, int32_t zp) { \
+        VECTORISE for (long i = 0; i < n; i++) o[i] = (float)((int32_t)q[i] - zp) * scale;                        \
+    }                                                                                                   \
+    DISPATCH(name, (const type *q, float *o, long n, float scale, int32_t zp), (q, o, n, scale, zp))
+
+DEQUANTIZE_LOOP(dequantize_s8, int8_t)
+DEQUANTIZE_LOOP(dequantize_u8, uint8_t)
+
+void cp_dequantize_s8(const int8_t *q, float *o, long n, float scale, int32_t zero_point, int isa) {
+    CALL(dequantize_s8, isa, (q, o, n, scale, zero_point))
+}
+
+void cp_dequantize_u8(const uint8_t *q, float *o, long n, float scale, int32_t zero_point, int isa) {
+    CALL(dequantize_u8, isa, (q, o, n, scale, zero_point))
+}
