@@ -52,4 +52,8 @@ void cp_quantize_u8(const float *p, uint8_t *o, long n, float scale, int32_t zer
 void cp_dequantize_s8(const int8_t *q, float *o, long n, float scale, int32_t zero_point, int isa);
 void cp_dequantize_u8(const uint8_t *q, float *o, long n, float scale, int32_t zero_point, int isa);
 
+/* glibc: blocks below mmap_threshold bytes come from the heap, and up to trim_threshold bytes of free
+ * heap stay with the process (HeapReuse.swift says why). 1 when set, 0 elsewhere. */
+int cp_keep_freed_blocks(long mmap_threshold, long trim_threshold);
+
 #endif

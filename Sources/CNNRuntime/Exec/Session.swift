@@ -59,6 +59,7 @@ public final class Session: @unchecked Sendable {
     init(_ graph: ModelGraph, threads: Int, precision: Precision, fusingAcrossOps: Bool) throws {
         self.graph = graph
         self.threads = max(1, threads)
+        _ = HeapReuse.configured
         precisionChoice = PrecisionChoice.resolve(precision)
         try prepare(fusingAcrossOps: fusingAcrossOps)
     }
