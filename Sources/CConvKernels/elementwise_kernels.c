@@ -131,3 +131,30 @@ void cp_dequantize_s8(const int8_t *q, float *o, long n, float scale, int32_t ze
 void cp_dequantize_u8(const uint8_t *q, float *o, long n, float scale, int32_t zero_point, int isa) {
     CALL(dequantize_u8, isa, (q, o, n, scale, zero_point))
 }
+
+/* VectorMath.exp (Cephes' polynomial, 2ⁿ through the exponent bits) with the same constants
+ * (bit-checked against the Swift literals) and the same order of operations. */
+INLINE float exp_poly(float input) {
+    const float x = input != input ? 0.0f : smin(smax(input, -87.3f), 88.3f);
+    const float n = __builtin_roundevenf(x * 1.44269504f);
+    const float r = x - n * 0.693359375f - n * -2.1219444e-4f;
+    float p = 1.98756915e-4f;
+    p = p * r + 1.39819995e-3f;
+    p = p * r + 8.3334519e-3f;
+    p = p * r + 4.16657959e-2f;
+    p = p * r + 1.66666655e-1f;
+    p = p * r + 5.00000012e-1f;
+    p = p * (r * r) + r + 1;
+    const uint32_t bits = (uint32_t)((int32_t)n + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, 4);
+    const float result = p * scale;
+    return input != input ? input : result;
+}
+
+INLINE void sigmoid_loop(const float *x, float *o, long n) {
+    VECTORISE for (long i = 0; i < n; i++) o[i] = 1 / (1 + exp_poly(-x[i]));
+}
+DISPATCH(sigmoid, (const float *x, float *o, long n), (x, o, n))
+
+void cp_sigmoid(const float *x, float *o, long n, int isa) { CALL(sigmoid, isa, (x, o, n)) }

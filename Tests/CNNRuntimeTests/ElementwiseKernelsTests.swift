@@ -1,4 +1,5 @@
 import CConvKernels
+@testable import CNNRuntime
 import XCTest
 
 /// The C elementwise kernels (chain links, quantisation) on every instruction set this CPU has,
@@ -110,5 +111,15 @@ final class ElementwiseKernelsTests: XCTestCase {
         var byHand = [Int8](repeating: 0, count: 5)
         cp_quantize_s8([2.5, 3.5, -2.5, 1000, .nan], &byHand, 5, 1, 0, cp_conv_best_isa())
         XCTAssertEqual(Array(byHand.prefix(4)), [2, 4, -2, 127])
+    }
+
+    func testSigmoidIsVectorMathsExpBitForBit() {
+        for n in 0...70 {
+            let v = values(n, 0).map { $0 / 3 }
+            check(n, v.map { 1 / (1 + VectorMath.exp(-$0)) }, "Sigmoid") { cp_sigmoid(v, $1, n, $0) }
+        }
+        // Inputs from -100 to 100 in steps of 2⁻⁸ (past both clamps, across every step of n).
+        let grid = (-25_600...25_600).map { Float($0) / 256 }
+        check(grid.count, grid.map { 1 / (1 + VectorMath.exp(-$0)) }, "Sigmoid grid") { cp_sigmoid(grid, $1, grid.count, $0) }
     }
 }

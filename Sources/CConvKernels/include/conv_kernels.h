@@ -48,6 +48,9 @@ void cp_fake_quant(const float *p, float *o, long n, float scale, float zero_poi
 void cp_quantize_s8(const float *p, int8_t *o, long n, float scale, int32_t zero_point, int isa);
 void cp_quantize_u8(const float *p, uint8_t *o, long n, float scale, int32_t zero_point, int isa);
 
+/* o[i] = 1 / (1 + e^(-x[i])) with VectorMath.exp's polynomial (the Swift loop's bits). */
+void cp_sigmoid(const float *x, float *o, long n, int isa);
+
 /* o[i] = (q[i] - zero_point) · scale. */
 void cp_dequantize_s8(const int8_t *q, float *o, long n, float scale, int32_t zero_point, int isa);
 void cp_dequantize_u8(const uint8_t *q, float *o, long n, float scale, int32_t zero_point, int isa);

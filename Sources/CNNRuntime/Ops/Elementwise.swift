@@ -251,7 +251,8 @@ enum SigmoidOp: VectorizedUnaryOp {
     static let opType = "Sigmoid"
     @inline(__always) static func apply(_ x: Float) -> Float { 1 / (1 + expf(-x)) }
     static func apply(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count { out[i] = 1 / (1 + VectorMath.exp(-x[i])) }
+        // 1 / (1 + VectorMath.exp(-x)) in C: on the baseline target Swift's rounding in exp is a libm call.
+        cp_sigmoid(x, out, count, DirectConv.isa)
     }
 }
 enum TanhOp: UnaryFloatOp {
