@@ -158,3 +158,70 @@ INLINE void sigmoid_loop(const float *x, float *o, long n) {
 DISPATCH(sigmoid, (const float *x, float *o, long n), (x, o, n))
 
 void cp_sigmoid(const float *x, float *o, long n, int isa) { CALL(sigmoid, isa, (x, o, n)) }
+
+/* One row of an instance norm: ((s - mean) · rstd) · g + b, then + a[j] or Relu. */
+INLINE void norm_row_loop(const float *s, float *d, long n, float mean, float rstd, float g, float b,
+                          const float *a, int relu) {
+    if (a) {
+        VECTORISE for (long j = 0; j < n; j++) d[j] = ((s[j] - mean) * rstd) * g + b + a[j];
+    } else if (relu) {
+        VECTORISE for (long j = 0; j < n; j++) d[j] = smax(((s[j] - mean) * rstd) * g + b, 0.0f);
+    } else {
+        VECTORISE for (long j = 0; j < n; j++) d[j] = ((s[j] - mean) * rstd) * g + b;
+    }
+}
+DISPATCH(norm_row, (const float *s, float *d, long n, float mean, float rstd, float g, float b, const float *a, int relu),
+         (s, d, n, mean, rstd, g, b, a, relu))
+
+void cp_norm_row(const float *s, float *d, long n, float mean, float rstd, float g, float b, const float *a, int relu, int isa) {
+    CALL(norm_row, isa, (s, d, n, mean, rstd, g, b, a, relu))
+}
+
+/* accurateSum and planeMoments' variance sum: eight Double lanes (lane k takes elements ≡ k mod 8),
+ * the lanes added in order as Swift's SIMD8<Double>.sum() does, then the tail one by one. */
+INLINE double lane_total(const double *lanes) {
+    double total = -0.0;
+    for (int k = 0; k < 8; k++) total += lanes[k];
+    return total;
+}
+
+INLINE double sum_loop(const float *p, long n) {
+    double lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    long i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++) lanes[k] += (double)p[i + k];
+    double total = lane_total(lanes);
+    for (; i < n; i++) total += (double)p[i];
+    return total;
+}
+
+INLINE double squared_deviations_loop(const float *p, long n, float mean) {
+    double lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    long i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++) { const float v = p[i + k] - mean; lanes[k] += (double)(v * v); }
+    double total = lane_total(lanes);
+    for (; i < n; i++) { const float v = p[i] - mean; total += (double)(v * v); }
+    return total;
+}
+
+static TARGET_AVX512 double sum_avx512(const float *p, long n) { return sum_loop(p, n); }
+static TARGET_AVX2 double sum_avx2(const float *p, long n) { return sum_loop(p, n); }
+static TARGET_AVX512 double squared_deviations_avx512(const float *p, long n, float mean) { return squared_deviations_loop(p, n, mean); }
+static TARGET_AVX2 double squared_deviations_avx2(const float *p, long n, float mean) { return squared_deviations_loop(p, n, mean); }
+
+double cp_sum(const float *p, long n, int isa) {
+    switch (isa) {
+    case CP_ISA_AVX512: return sum_avx512(p, n);
+    case CP_ISA_AVX2: return sum_avx2(p, n);
+    default: return sum_loop(p, n);
+    }
+}
+
+double cp_squared_deviations(const float *p, long n, float mean, int isa) {
+    switch (isa) {
+    case CP_ISA_AVX512: return squared_deviations_avx512(p, n, mean);
+    case CP_ISA_AVX2: return squared_deviations_avx2(p, n, mean);
+    default: return squared_deviations_loop(p, n, mean);
+    }
+}

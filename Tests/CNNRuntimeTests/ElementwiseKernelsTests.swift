@@ -122,4 +122,43 @@ final class ElementwiseKernelsTests: XCTestCase {
         let grid = (-25_600...25_600).map { Float($0) / 256 }
         check(grid.count, grid.map { 1 / (1 + VectorMath.exp(-$0)) }, "Sigmoid grid") { cp_sigmoid(grid, $1, grid.count, $0) }
     }
+
+    func testNormRowWithResidualReluOrNeither() {
+        for n in 0...70 {
+            let s = values(n, 0), a = values(n, 3)
+            let (mean, rstd, g, b): (Float, Float, Float, Float) = (0.731, 1.37, -0.62, 0.113)
+            func norm(_ x: Float) -> Float { ((x - mean) * rstd) * g + b }
+            check(n, zip(s, a).map { norm($0) + $1 }, "norm + residual") { cp_norm_row(s, $1, n, mean, rstd, g, b, a, 0, $0) }
+            check(n, s.map { max(norm($0), 0) }, "norm, Relu") { cp_norm_row(s, $1, n, mean, rstd, g, b, nil, 1, $0) }
+            check(n, s.map(norm), "norm") { cp_norm_row(s, $1, n, mean, rstd, g, b, nil, 0, $0) }
+        }
+    }
+
+    /// The Swift loops these replaced (accurateSum and planeMoments' variance), lane for lane.
+    func swiftSum(_ p: [Float], _ f: (Float) -> Double) -> Double {
+        var lanes = SIMD8<Double>(repeating: 0), i = 0
+        while i + 8 <= p.count {
+            for k in 0..<8 { lanes[k] += f(p[i + k]) }
+            i += 8
+        }
+        var total = lanes.sum()
+        while i < p.count { total += f(p[i]); i += 1 }
+        return total
+    }
+
+    func testSumsInAccurateSumsOrder() {
+        for n in [0, 1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 1000, 100_003] {
+            // Magnitudes from 1e-18 to 1e18: Double sums of them are inexact, so the order shows.
+            let v: [Float] = (0..<n).map { i in
+                let magnitude = Float(pow(10, Double(i % 37 - 18)))
+                return Float(sin(Double(i) * 0.37)) * magnitude
+            }
+            let mean: Float = 3.7
+            for isa in instructionSets {
+                XCTAssertEqual(cp_sum(v, n, isa).bitPattern, swiftSum(v) { Double($0) }.bitPattern, "sum isa \(isa) n \(n)")
+                XCTAssertEqual(cp_squared_deviations(v, n, mean, isa).bitPattern,
+                               swiftSum(v) { let d = $0 - mean; return Double(d * d) }.bitPattern, "squares isa \(isa) n \(n)")
+            }
+        }
+    }
 }

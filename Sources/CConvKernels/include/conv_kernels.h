@@ -51,6 +51,13 @@ void cp_quantize_u8(const float *p, uint8_t *o, long n, float scale, int32_t zer
 /* o[i] = 1 / (1 + e^(-x[i])) with VectorMath.exp's polynomial (the Swift loop's bits). */
 void cp_sigmoid(const float *x, float *o, long n, int isa);
 
+/* d[j] = ((s[j] - mean) · rstd) · g + b, plus a[j] when a is not NULL, else max(…, 0) when relu. */
+void cp_norm_row(const float *s, float *d, long n, float mean, float rstd, float g, float b, const float *a, int relu, int isa);
+
+/* Σ p[i] and Σ (p[i] - mean)² in Double, in accurateSum's order (eight lanes, then the tail). */
+double cp_sum(const float *p, long n, int isa);
+double cp_squared_deviations(const float *p, long n, float mean, int isa);
+
 /* o[i] = (q[i] - zero_point) · scale. */
 void cp_dequantize_s8(const int8_t *q, float *o, long n, float scale, int32_t zero_point, int isa);
 void cp_dequantize_u8(const uint8_t *q, float *o, long n, float scale, int32_t zero_point, int isa);

@@ -1,3 +1,5 @@
+import CConvKernels
+
 /// Finds instance normalisation written out as elementary ops (what PyTorch exports for
 /// conditional instance norm):
 ///
@@ -122,14 +124,8 @@ struct FusedInstanceNormKernel: Kernel {
                     let g = gamma?[p % c] ?? 1, b = beta?[p % c] ?? 0
                     for y in 0..<h {
                         let s = xp + p * size + y * w, d = plane + (y + pad.top) * ow + pad.left
-                        if let sum {
-                            let a = sum + p * size + y * w
-                            for j in 0..<w { d[j] = ((s[j] - mean) * rstd) * g + b + a[j] }
-                        } else if useRelu {
-                            for j in 0..<w { d[j] = max(((s[j] - mean) * rstd) * g + b, 0) }
-                        } else {
-                            for j in 0..<w { d[j] = ((s[j] - mean) * rstd) * g + b }
-                        }
+                        // ((s − mean)·rstd)·g + b, + the residual or Relu'd, in the C row kernel.
+                        cp_norm_row(s, d, w, mean, rstd, g, b, sum.map { $0 + p * size + y * w }, useRelu ? 1 : 0, DirectConv.isa)
                     }
                     if pad != .none { pad.fillBorders(plane, height: h, width: w) }
                 }
@@ -158,17 +154,7 @@ func planeMoments(_ x: Tensor, into m: UnsafeMutablePointer<Float>, _ ctx: Execu
             for p in r {
                 let s = xp + p * size
                 let mean = Float(accurateSum(s, size) / Double(size))
-                var sq = SIMD8<Double>(repeating: 0)
-                var i = 0
-                while i + 8 <= size {
-                    var v = SIMD8<Float>()
-                    for k in 0..<8 { v[k] = s[i + k] - mean }
-                    v = v * v
-                    sq += SIMD8<Double>(v)
-                    i += 8
-                }
-                var total = sq.sum()
-                while i < size { let v = s[i] - mean; total += Double(v * v); i += 1 }
+                let total = cp_squared_deviations(s, size, mean, DirectConv.isa)
                 m[p] = mean
                 m[planes + p] = Float(total / Double(size))
             }

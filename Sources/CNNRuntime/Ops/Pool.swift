@@ -1,3 +1,5 @@
+import CConvKernels
+
 /// MaxPool and AveragePool in 1D, 2D and 3D (pads, strides, dilations for max, ceil_mode,
 /// count_include_pad, auto_pad), and GlobalAveragePool / GlobalMaxPool.
 struct PoolKernel: RegisteredKernel {
@@ -134,16 +136,9 @@ struct GlobalPoolKernel: RegisteredKernel {
     }
 }
 
-/// A sum accumulated in Double over 8 lanes: long reductions (means over whole feature maps) stay
-/// accurate to float precision, and the lanes keep it vectorisable.
+/// A sum accumulated in Double over 8 lanes (lane k takes the elements ≡ k mod 8, the lanes are added
+/// in order, then the tail): long reductions (means over whole feature maps) stay accurate to float
+/// precision. In C for the CPU's widest lanes; ElementwiseChainKernel's `means` keeps the same order.
 func accurateSum(_ p: UnsafePointer<Float>, _ n: Int) -> Double {
-    var lanes = SIMD8<Double>(repeating: 0)
-    var i = 0
-    while i + 8 <= n {
-        lanes += SIMD8<Double>(SIMD8<Float>(p[i], p[i + 1], p[i + 2], p[i + 3], p[i + 4], p[i + 5], p[i + 6], p[i + 7]))
-        i += 8
-    }
-    var sum = lanes.sum()
-    while i < n { sum += Double(p[i]); i += 1 }
-    return sum
+    cp_sum(p, n, DirectConv.isa)
 }
