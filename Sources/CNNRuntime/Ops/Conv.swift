@@ -21,7 +21,7 @@ enum Activation: Sendable, Hashable {
 /// Depthwise convolutions run direct, vectorised along output rows; thin 2D layers (few input or
 /// output channels, stride 1, or 2 with AVX-512) run on the C kernels of DirectConv.
 /// Small maps with many channels go to oneDNN (`DNNL.smallMaps`); every 1D and 2D float convolution
-/// with CNNPIPE_DNNL=1, and bf16 ones always (see DNNL).
+/// with CNNPIPE_DNNL=1, and bf16 ones with 16 output channels or more (see DNNL).
 struct ConvKernel: RegisteredKernel {
     static let opTypes = ["Conv"]
     static func make(_ a: AttributeReader, opset: Int) throws -> Kernel { try ConvKernel(a) }
@@ -68,8 +68,11 @@ struct ConvKernel: RegisteredKernel {
         let oneDNNByDefault = !depthwise && group == 1
             && (DNNL.coversStrided(strides: g.strides, kernel: g.kernel)
                 || !direct && DNNL.coversSmallMap(channels: c, outChannels: m, outputPixels: p, spatialRank: g.input.count))
-        // bf16 only pays where the direct fp32 kernels do not run (they measured faster than oneDNN's bf16).
-        if DNNL.enabled || oneDNNByDefault || (precision == .bf16 && DNNL.available && !direct), let lib = DNNL.library,
+        // bf16 pays on layers with 16 output channels or more: multistyle26's 32→32 residual layers 0.98–1.16
+        // vs 1.88–1.94 ms on the direct fp32 kernels, its 3→32 9×9 layer 16.3–17.1 vs 18.4–20.0; thinner
+        // outputs are padded to 16 channels in oneDNN's layout (4→3 9×9: 6.7–7.2 vs 2.6–2.7 ms direct).
+        let bf16 = precision == .bf16 && DNNL.available && (!direct || m >= 16)
+        if DNNL.enabled || oneDNNByDefault || bf16, let lib = DNNL.library,
            let bufferOfWeights = w.floatBuffer, bias?.floatBuffer != nil || bias == nil,
            var shape = DNNLConvolutionShape(input: x.shape, weights: w.shape, group: group, geometry: g,
                                             hasBias: bias != nil, activation: activation, layout: DNNL.layout,
