@@ -1,4 +1,5 @@
 #include "conv_kernels.h"
+#include "elementwise_kernels.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -31,6 +32,19 @@ static const float magic = 12582912.0f;
     static TARGET_AVX512 void name##_avx512 params { name##_loop args; }    \
     static TARGET_AVX2 void name##_avx2 params { name##_loop args; }        \
     static void name##_scalar params { name##_loop args; }
+
+/* The same for loops that return a value. */
+#define DISPATCH_RETURNING(type, name, params, args)                              \
+    static TARGET_AVX512 type name##_avx512 params { return name##_loop args; }   \
+    static TARGET_AVX2 type name##_avx2 params { return name##_loop args; }       \
+    static type name##_scalar params { return name##_loop args; }
+
+#define CALL_RETURNING(name, isa, args)                     \
+    switch (isa) {                                          \
+    case CP_ISA_AVX512: return name##_avx512 args;          \
+    case CP_ISA_AVX2: return name##_avx2 args;              \
+    default: return name##_scalar args;                     \
+    }
 
 #define CALL(name, isa, args)                               \
     switch (isa) {                                          \
@@ -99,7 +113,7 @@ void cp_fake_quant(const float *p, float *o, long n, float scale, float zero_poi
             const float q = smin(smax((v + magic) + z, (lo) + magic), (hi) + magic);                    \
             uint32_t bits;                                                                              \
             memcpy(&bits, &q, 4);                                                                       \
-            o[i] = (type)bits;                                                                          \
+            o[i] = (type)(uint8_t)bits;   /* the low byte */                                                                          \
         }                                                                                               \
     }                                                                                                   \
     DISPATCH(name, (const float *p, type *o, long n, float scale, int32_t zp), (p, o, n, scale, zp))
@@ -117,7 +131,8 @@ void cp_quantize_u8(const float *p, uint8_t *o, long n, float scale, int32_t zer
 
 #define DEQUANTIZE_LOOP(name, type)                                                                     \
     INLINE void name##_loop(const type *q, float *o, long n, float scale, int32_t zp) { \
-        VECTORISE for (long i = 0; i < n; i++) o[i] = (float)((int32_t)q[i] - zp) * scale;                        \
+        /* q − zp wraps like Swift's &- (a hostile model's zero point must not be signed overflow). */    \
+        VECTORISE for (long i = 0; i < n; i++) o[i] = (float)(int32_t)((uint32_t)(int32_t)q[i] - (uint32_t)zp) * scale; \
     }                                                                                                   \
     DISPATCH(name, (const type *q, float *o, long n, float scale, int32_t zp), (q, o, n, scale, zp))
 
@@ -177,51 +192,51 @@ void cp_norm_row(const float *s, float *d, long n, float mean, float rstd, float
     CALL(norm_row, isa, (s, d, n, mean, rstd, g, b, a, relu))
 }
 
-/* accurateSum and planeMoments' variance sum: eight Double lanes (lane k takes elements ≡ k mod 8),
- * the lanes added in order as Swift's SIMD8<Double>.sum() does, then the tail one by one. */
+/* accurateSum and planeMoments' variance: Σ term(x) in eight Double lanes (lane k takes the elements
+ * ≡ k mod 8), the lanes added in order as Swift's SIMD8<Double>.sum() does, then the tail one by one. */
 INLINE double lane_total(const double *lanes) {
     double total = -0.0;
     for (int k = 0; k < 8; k++) total += lanes[k];
     return total;
 }
 
-INLINE double sum_loop(const float *p, long n) {
-    double lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    long i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++) lanes[k] += (double)p[i + k];
-    double total = lane_total(lanes);
-    for (; i < n; i++) total += (double)p[i];
-    return total;
-}
-
-INLINE double squared_deviations_loop(const float *p, long n, float mean) {
-    double lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    long i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++) { const float v = p[i + k] - mean; lanes[k] += (double)(v * v); }
-    double total = lane_total(lanes);
-    for (; i < n; i++) { const float v = p[i] - mean; total += (double)(v * v); }
-    return total;
-}
-
-static TARGET_AVX512 double sum_avx512(const float *p, long n) { return sum_loop(p, n); }
-static TARGET_AVX2 double sum_avx2(const float *p, long n) { return sum_loop(p, n); }
-static TARGET_AVX512 double squared_deviations_avx512(const float *p, long n, float mean) { return squared_deviations_loop(p, n, mean); }
-static TARGET_AVX2 double squared_deviations_avx2(const float *p, long n, float mean) { return squared_deviations_loop(p, n, mean); }
-
-double cp_sum(const float *p, long n, int isa) {
-    switch (isa) {
-    case CP_ISA_AVX512: return sum_avx512(p, n);
-    case CP_ISA_AVX2: return sum_avx2(p, n);
-    default: return sum_loop(p, n);
+#define LANE_SUM_LOOP(name, params, term)                                                       \
+    INLINE double name##_loop params {                                                          \
+        double lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                             \
+        long i = 0;                                                                             \
+        for (; i + 8 <= n; i += 8)                                                              \
+            for (int k = 0; k < 8; k++) { const float x = p[i + k]; lanes[k] += (term); }       \
+        double total = lane_total(lanes);                                                       \
+        for (; i < n; i++) { const float x = p[i]; total += (term); }                           \
+        return total;                                                                           \
     }
-}
+
+LANE_SUM_LOOP(sum, (const float *p, long n), (double)x)
+LANE_SUM_LOOP(squared_deviations, (const float *p, long n, float mean), (double)((x - mean) * (x - mean)))
+LANE_SUM_LOOP(sum_of_squares, (const float *p, long n), (double)x * (double)x)
+DISPATCH_RETURNING(double, sum, (const float *p, long n), (p, n))
+DISPATCH_RETURNING(double, squared_deviations, (const float *p, long n, float mean), (p, n, mean))
+DISPATCH_RETURNING(double, sum_of_squares, (const float *p, long n), (p, n))
+
+double cp_sum(const float *p, long n, int isa) { CALL_RETURNING(sum, isa, (p, n)) }
+
+double cp_sum_of_squares(const float *p, long n, int isa) { CALL_RETURNING(sum_of_squares, isa, (p, n)) }
 
 double cp_squared_deviations(const float *p, long n, float mean, int isa) {
-    switch (isa) {
-    case CP_ISA_AVX512: return squared_deviations_avx512(p, n, mean);
-    case CP_ISA_AVX2: return squared_deviations_avx2(p, n, mean);
-    default: return squared_deviations_loop(p, n, mean);
-    }
+    CALL_RETURNING(squared_deviations, isa, (p, n, mean))
 }
+
+/* lanes[k] += p[8i + k] for every whole group of eight; returns how many values that took (the
+ * rest is the caller's tail): accurateSum's lanes for a sum that runs over several blocks. */
+INLINE long add_to_lanes_loop(const float *p, long n, double *lanes) {
+    double acc[8];
+    for (int k = 0; k < 8; k++) acc[k] = lanes[k];
+    long i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++) acc[k] += (double)p[i + k];
+    for (int k = 0; k < 8; k++) lanes[k] = acc[k];
+    return i;
+}
+DISPATCH_RETURNING(long, add_to_lanes, (const float *p, long n, double *lanes), (p, n, lanes))
+
+long cp_add_to_lanes(const float *p, long n, double *lanes, int isa) { CALL_RETURNING(add_to_lanes, isa, (p, n, lanes)) }

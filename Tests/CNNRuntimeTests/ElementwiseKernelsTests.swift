@@ -36,7 +36,7 @@ final class ElementwiseKernelsTests: XCTestCase {
             (Int32(CP_MUL), "Mul", { $0 * $1 }), (Int32(CP_DIV), "Div", { $0 / $1 }),
         ]
         for n in 0...70 {
-            let a = values(n, 0), b = values(n, 5)
+            let a = values(n, 0), b = values(n, 4)    // both with NaN, ±0, ±∞ (b's at other places: x/0, ∞/∞, …)
             for (op, name, f) in ops {
                 check(n, zip(a, b).map(f), "\(name) tensor-tensor") { cp_binary(op, a, 1, b, 1, $1, n, $0) }
                 check(n, a.map { f($0, 0.37) }, "\(name) tensor-scalar") { isa, o in [Float(0.37)].withUnsafeBufferPointer { cp_binary(op, a, 1, $0.baseAddress!, 0, o, n, isa) } }
@@ -156,9 +156,29 @@ final class ElementwiseKernelsTests: XCTestCase {
             let mean: Float = 3.7
             for isa in instructionSets {
                 XCTAssertEqual(cp_sum(v, n, isa).bitPattern, swiftSum(v) { Double($0) }.bitPattern, "sum isa \(isa) n \(n)")
+                XCTAssertEqual(cp_sum_of_squares(v, n, isa).bitPattern, swiftSum(v) { Double($0) * Double($0) }.bitPattern, "sum of squares isa \(isa) n \(n)")
                 XCTAssertEqual(cp_squared_deviations(v, n, mean, isa).bitPattern,
                                swiftSum(v) { let d = $0 - mean; return Double(d * d) }.bitPattern, "squares isa \(isa) n \(n)")
             }
+        }
+    }
+
+    /// Lanes carried across blocks (a chain's `means`) give accurateSum's bits over the whole run.
+    func testLanesAcrossBlocksSumAsOneRun() {
+        let n = 3 * 4096 + 13
+        let v: [Float] = (0..<n).map { Float(sin(Double($0) * 0.37)) * Float(pow(10, Double($0 % 37 - 18))) }
+        for isa in instructionSets {
+            var lanes = [Double](repeating: 0, count: 8), i = 0
+            v.withUnsafeBufferPointer { p in
+                for start in stride(from: 0, to: n, by: 4096) {
+                    let count = min(4096, n - start)
+                    i = start + cp_add_to_lanes(p.baseAddress! + start, count, &lanes, isa)
+                }
+            }
+            var total = lanes.reduce(-0.0, +)
+            while i < n { total += Double(v[i]); i += 1 }
+            XCTAssertEqual(total.bitPattern, cp_sum(v, n, isa).bitPattern, "isa \(isa)")
+            XCTAssertEqual(total.bitPattern, swiftSum(v) { Double($0) }.bitPattern, "isa \(isa)")
         }
     }
 }

@@ -1,3 +1,5 @@
+import CConvKernels
+
 /// Whole-image statistics for tiled inference.
 ///
 /// Instance normalisation and global pooling reduce over the whole feature map, so running a
@@ -195,16 +197,7 @@ public final class SpatialStatistics: @unchecked Sendable {
 /// Thrown by a measuring run once it has summed the reduction it measures (the rest is not needed).
 public struct StatisticsMeasured: Error {}
 
-/// Σ x² accumulated in Double over 8 lanes.
+/// Σ x² accumulated in Double over 8 lanes, in accurateSum's order (C, the CPU's widest lanes).
 func accurateSumOfSquares(_ p: UnsafePointer<Float>, _ n: Int) -> Double {
-    var lanes = SIMD8<Double>(repeating: 0)
-    var i = 0
-    while i + 8 <= n {
-        let v = SIMD8<Double>(SIMD8<Float>(p[i], p[i + 1], p[i + 2], p[i + 3], p[i + 4], p[i + 5], p[i + 6], p[i + 7]))
-        lanes += v * v
-        i += 8
-    }
-    var sum = (lanes).sum()
-    while i < n { sum += Double(p[i]) * Double(p[i]); i += 1 }
-    return sum
+    cp_sum_of_squares(p, n, DirectConv.isa)
 }

@@ -81,7 +81,8 @@ struct ConvKernel: RegisteredKernel {
             let exec = try DNNL.Execution(lib, threads: ctx.threads)
             shape.threads = exec.threads
             shape.winograd = oneDNNByDefault && n > 1 && !DNNL.enabled && DNNL.winograd && shape.allowsWinograd
-            if let convolution = oneDNN.convolution(shape) ?? (precision == .fp32 ? nil : oneDNN.convolution(shape.inFP32)) {
+            // A layer the direct kernels take runs there when oneDNN has no bf16 primitive for it.
+            if let convolution = oneDNN.convolution(shape) ?? (precision == .fp32 || direct ? nil : oneDNN.convolution(shape.inFP32)) {
                 try convolution.run(x: xp, weights: bufferOfWeights, bias: try bias?.floatData(), out: op, exec, ctx)
                 return [out]
             }

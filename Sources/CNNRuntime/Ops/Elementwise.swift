@@ -192,7 +192,7 @@ struct BinaryKernel<Op: BinaryFloatOp>: Kernel {
     @inline(__always)
     static func loop(_ a: UnsafePointer<Float>, _ sa: Int, _ b: UnsafePointer<Float>, _ sb: Int,
                      _ o: UnsafeMutablePointer<Float>, _ n: Int) {
-        if let op = Op.vectorKernel, sa <= 1, sb <= 1 { return cp_binary(op, a, sa, b, sb, o, n, DirectConv.isa) }
+        if let op = Op.vectorKernel, 0...1 ~= sa, 0...1 ~= sb { return cp_binary(op, a, sa, b, sb, o, n, DirectConv.isa) }
         switch (sa, sb) {
         case (1, 1): for i in 0..<n { o[i] = Op.apply(a[i], b[i]) }
         case (0, 1): let x = a[0]; for i in 0..<n { o[i] = Op.apply(x, b[i]) }
@@ -243,9 +243,12 @@ protocol UnaryFloatOp {
     static var opType: String { get }
     static func apply(_ x: Float) -> Float
 }
-enum ReluOp: UnaryFloatOp {
+enum ReluOp: VectorizedUnaryOp {
     static let opType = "Relu"
     @inline(__always) static func apply(_ x: Float) -> Float { max(x, 0) }
+    static func apply(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, count: Int) {
+        cp_relu(x, out, count, DirectConv.isa)
+    }
 }
 enum SigmoidOp: VectorizedUnaryOp {
     static let opType = "Sigmoid"
@@ -293,10 +296,6 @@ struct UnaryKernel<Op: UnaryFloatOp>: RegisteredKernel {
         let p = (try x.floatData()), o = out.buffer.pointer
         if let vectorized = Op.self as? any VectorizedUnaryOp.Type {
             ctx.parallel(x.count) { r in vectorized.apply(p + r.lowerBound, o + r.lowerBound, count: r.count) }
-            return [out]
-        }
-        if Op.self == ReluOp.self {
-            ctx.parallel(x.count) { r in cp_relu(p + r.lowerBound, o + r.lowerBound, r.count, DirectConv.isa) }
             return [out]
         }
         ctx.parallel(x.count) { r in

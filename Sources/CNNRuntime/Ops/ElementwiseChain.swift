@@ -136,19 +136,15 @@ struct ElementwiseChainKernel: Kernel {
             let planes = shape[0] * shape[1], size = start.count / planes
             let out = try ctx.tensor(Array(shape[..<2]) + Array(repeating: 1, count: shape.count - 2))
             let o = out.buffer.pointer
-            var lanes = [SIMD8<Double>](repeating: .zero, count: planes)
+            var lanes = [Double](repeating: 0, count: 8 * planes)
             try lanes.withUnsafeMutableBufferPointer { lanes in
                 let lanes = lanes.baseAddress!
                 try run(ctx, writing: nil, planeByPlane: true) { offset, n, p in
-                    let plane = offset / size
-                    var i = 0, acc = lanes[plane]
-                    while i + 8 <= n {
-                        acc += SIMD8<Double>(SIMD8<Float>(p[i], p[i + 1], p[i + 2], p[i + 3], p[i + 4], p[i + 5], p[i + 6], p[i + 7]))
-                        i += 8
-                    }
-                    lanes[plane] = acc
+                    let plane = offset / size, planeLanes = lanes + 8 * plane
+                    var i = cp_add_to_lanes(p, n, planeLanes, DirectConv.isa)
                     guard offset + n == (plane + 1) * size else { return }
-                    var sum = acc.sum()
+                    var sum = -0.0
+                    for k in 0..<8 { sum += planeLanes[k] }
                     while i < n { sum += Double(p[i]); i += 1 }
                     o[plane] = Float(sum / Double(size))
                 }
@@ -250,7 +246,7 @@ extension UnaryKernel: ChainableKernel {
     func chainLink(valueAt position: Int?) -> ChainLinkFunction? {
         guard position == 0 else { return nil }
         switch Op.self {
-        case is ReluOp.Type: return { v, o, n, _, _ in cp_relu(v, o, n, DirectConv.isa) }
+        case is ReluOp.Type: return { v, o, n, _, _ in ReluOp.apply(v, o, count: n) }
         case is SqrtOp.Type: return unaryLink(SqrtOp.self)
         case is ReciprocalOp.Type: return unaryLink(ReciprocalOp.self)
         case is NegOp.Type: return unaryLink(NegOp.self)

@@ -98,8 +98,6 @@ struct FakeQuantKernel: Kernel {
     /// o[i] = the grid value of p[i], for i < count (o may be p).
     @inline(__always)
     func apply(_ p: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>, count: Int) {
-        // Round half to even by adding and subtracting 1.5·2²³ (exact for |v| < 2²²; v is clamped just
-        // outside the quantized range first, which changes nothing after the final clamp).
         cp_fake_quant(p, o, count, scale, zeroPoint, lo, hi, DirectConv.isa)
     }
 }
@@ -131,6 +129,7 @@ enum Quantization {
         if T.self == Int8.self {
             o.withMemoryRebound(to: Int8.self, capacity: count) { cp_quantize_s8(p, $0, count, scale, zeroPoint, DirectConv.isa) }
         } else {
+            precondition(T.self == UInt8.self, "quantize writes Int8 or UInt8, not \(T.self)")
             o.withMemoryRebound(to: UInt8.self, capacity: count) { cp_quantize_u8(p, $0, count, scale, zeroPoint, DirectConv.isa) }
         }
     }
