@@ -1,3 +1,4 @@
+import CConvKernels
 import Foundation
 
 /// Adam (Kingma & Ba): per-element step sizes from running means of the gradient and its square.
@@ -135,8 +136,13 @@ public struct LBFGS: Sendable {
         return out
     }
 
-    /// y += t·d in place (the direction's 2 × history updates of one image-sized vector: no copies).
+    /// y += t·d in place (the direction's 2 × history updates of one image-sized vector: no copies), in
+    /// the C row kernel DepthwiseRows uses too (a multiply, then an add: the scalar loop's bits).
     static func addScaled(_ y: inout [Float], _ t: Float, _ d: [Float]) {
-        y.withUnsafeMutableBufferPointer { o in d.withUnsafeBufferPointer { p in for i in 0..<o.count { o[i] += t * p[i] } } }
+        precondition(y.count == d.count, "addScaled: \(y.count) ≠ \(d.count) values")
+        guard !y.isEmpty else { return }
+        y.withUnsafeMutableBufferPointer { o in d.withUnsafeBufferPointer { p in
+            cp_add_scaled(t, p.baseAddress!, o.baseAddress!, o.count, DirectConv.isa)
+        } }
     }
 }
