@@ -21,7 +21,8 @@ enum Activation: Sendable, Hashable {
 /// Depthwise convolutions run direct, vectorised along output rows; thin 2D layers (few input or
 /// output channels, stride 1, or 2 with AVX-512) run on the C kernels of DirectConv.
 /// Small maps with many channels go to oneDNN (`DNNL.smallMaps`); every 1D and 2D float convolution
-/// with CNNPIPE_DNNL=1, and bf16 ones with 16 output channels or more (see DNNL).
+/// with CNNPIPE_DNNL=1, and in a bf16 session the others (see DNNL); the direct kernels' layers have a
+/// bf16 kernel of their own (BF16DirectConv).
 struct ConvKernel: RegisteredKernel {
     static let opTypes = ["Conv"]
     static func make(_ a: AttributeReader, opset: Int) throws -> Kernel { try ConvKernel(a) }
@@ -33,6 +34,7 @@ struct ConvKernel: RegisteredKernel {
     var precision: Precision = .fp32
     let name: String
     let oneDNN = DNNLConvolutionCache()
+    let bf16Weights = BF16WeightCache()
 
     init(_ a: AttributeReader) throws {
         spatial = try SpatialAttributes(a)
@@ -71,8 +73,12 @@ struct ConvKernel: RegisteredKernel {
         // bf16 pays on layers with 16 output channels or more: multistyle26's 32→32 residual layers 0.98–1.16
         // vs 1.88–1.94 ms on the direct fp32 kernels, its 3→32 9×9 layer 16.3–17.1 vs 18.4–20.0; thinner
         // outputs are padded to 16 channels in oneDNN's layout (4→3 9×9: 6.7–7.2 vs 2.6–2.7 ms direct).
-        let bf16 = precision == .bf16 && DNNL.available && (!direct || m >= 16)
-        if DNNL.enabled || oneDNNByDefault || bf16, let lib = DNNL.library,
+        // The direct kernels' layers have their own bf16 kernel, NCHW in and out (BF16DirectConv): multistyle26
+        // at 512², by hand, its 3→32 9×9 layer 13.0 vs 18.0 ms and its first stride-2 layer 6.9 vs 10.6 ms on
+        // oneDNN's bf16 kernels with their reorders.
+        let bf16Direct = precision == .bf16 && direct && BF16DirectConv.available && w.floatBuffer != nil
+        let bf16 = precision == .bf16 && DNNL.available && !bf16Direct && (!direct || m >= 16)
+        if DNNL.enabled || oneDNNByDefault || bf16, !bf16Direct, let lib = DNNL.library,
            let bufferOfWeights = w.floatBuffer, bias?.floatBuffer != nil || bias == nil,
            var shape = DNNLConvolutionShape(input: x.shape, weights: w.shape, group: group, geometry: g,
                                             hasBias: bias != nil, activation: activation, layout: DNNL.layout,
@@ -87,7 +93,13 @@ struct ConvKernel: RegisteredKernel {
                 return [out]
             }
         }
+        let biasPointer = try bias?.floatData()
         for b in 0..<n {
+            if bf16Direct, let weights = w.floatBuffer,
+               try BF16DirectConv.run(xp + b * c * inSize, channels: c, weights, outChannels: m, bias: biasPointer,
+                                      activation, op + b * m * p, g, packed: bf16Weights, ctx) {
+                continue
+            }
             if direct {
                 try DirectConv.run(xp + b * c * inSize, channels: c, wp, outChannels: m, op + b * m * p, g, ctx)
             } else if depthwise {
