@@ -14,6 +14,7 @@ struct QuantizedConvKernel: Kernel {
     /// value); the tensor's shape stays N, C, H, W.
     var inputChannelsLast = false, outputChannelsLast = false
     let primitives = DNNLQuantizedConvolutionCache()
+    let packedWeights = Int8PackedWeights()
 
     func run(_ inputs: [Tensor?], _ ctx: ExecutionContext) throws -> [Tensor] {
         let x = try inputs.required(0, "QuantizedConv")
@@ -22,6 +23,10 @@ struct QuantizedConvKernel: Kernel {
         }
         let w = parameters.weightShape
         let g = try conv.spatial.resolve(input: Array(x.shape[2...]), kernel: Array(w[2...]), op: "Conv '\(conv.name)'")
+        if !inputChannelsLast, !outputChannelsLast, Int8DirectConv.applies(parameters, g),
+           let out = try Int8DirectConv.run(x, parameters, g, packed: packedWeights, ctx) {
+            return [out]
+        }
         if DNNL.available, let lib = DNNL.library,
            var shape = DNNLConvolutionShape(input: x.shape, weights: w, group: parameters.group, geometry: g,
                                             hasBias: parameters.bias != nil, activation: .none, layout: .blocked) {
@@ -79,8 +84,8 @@ struct QuantizedConvKernel: Kernel {
         }
     }
 
-    /// Whether this kernel's last run went through oneDNN's integer convolution (for tests and inspection).
-    var ranInteger: Bool { primitives.count > 0 }
+    /// Whether this kernel has run in integer arithmetic, on oneDNN or Int8DirectConv (for tests and inspection).
+    var ranInteger: Bool { primitives.count > 0 || packedWeights.isPacked }
 
     private func withBytes<R>(of t: Tensor, _ body: (UnsafeRawPointer) throws -> R) throws -> R {
         switch t.storage {
