@@ -10,10 +10,12 @@ enum Int8DirectConv {
     /// AVX-512 VNNI on this CPU, and not turned off with CNNPIPE_INT8_DIRECT=0 (oneDNN then runs these layers).
     static let available = DirectConv.isa == Int32(CP_ISA_AVX512) && cp_int8_conv_available() != 0
         && ProcessInfo.processInfo.environment["CNNPIPE_INT8_DIRECT"] != "0"
+    /// CNNPIPE_INT8_DIRECT=all: every layer it can run, whatever its channels (for measuring).
+    static let everyLayer = ProcessInfo.processInfo.environment["CNNPIPE_INT8_DIRECT"] == "all"
 
     static func applies(_ p: QuantizedConvParameters, _ g: Geometry) -> Bool {
         let w = p.weightShape
-        return available && p.group == 1 && w.count == 4 && min(w[0], w[1]) <= 8 && g.input.count == 2
+        return available && p.group == 1 && w.count == 4 && (min(w[0], w[1]) <= 8 || everyLayer) && g.input.count == 2
             && g.dilations == [1, 1] && g.strides.allSatisfy({ $0 <= 2 })
             && (g.padBegin + g.padEnd).allSatisfy({ $0 >= 0 })
     }
