@@ -1,6 +1,8 @@
 #include "conv_kernels.h"
 
 #include <immintrin.h>
+#include <stdlib.h>
+#include <string.h>
 
 /* One tile: `mb` output channels × `nv` vectors of output pixels along one output row, accumulated
  * in registers over every input channel and kernel tap. mb and nv are constants at every call site
@@ -14,7 +16,9 @@
 typedef struct {
     const float *x;      /* input at (channel 0, row y, column x0) */
     long plane;          /* ih · iw */
-    int iw;
+    int iw;              /* floats per input row */
+    const long *kxoff;   /* where tap kx reads in a row, from the output column (kx; or with the columns
+                          * split into even and odd halves for stride 2, its place there) */
     const float *w;      /* weights of the tile's first output channel */
     long wstride;        /* c · kh · kw */
     int c, kh, kw;
@@ -22,19 +26,8 @@ typedef struct {
     long oplane;         /* oh · ow */
 } tile_args;
 
-/* The input vector for 16 output pixels from p: 16 consecutive floats, or with stride 2 the even
- * ones of 32, gathered from two loads by a two-source permute. `lo`/`hi` mask the loads so the last
- * vector of a row reads nothing past it. */
-INLINE TARGET_AVX512 __m512 input512(const float *p, const int stride2, __mmask16 lo, __mmask16 hi) {
-    if (!stride2) return _mm512_maskz_loadu_ps(lo, p);
-    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-    return _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(lo, p), even, _mm512_maskz_loadu_ps(hi, p + 16));
-}
-
-INLINE TARGET_AVX512 void tile512(const tile_args *a, const int mb, const int nv, const int stride2,
-                                  __mmask16 lo, __mmask16 hi, __mmask16 last) {
-    const int step = stride2 ? 32 : 16;
-    __m512 acc[8][4];
+INLINE TARGET_AVX512 void tile512(const tile_args *a, const int mb, const int nv, __mmask16 last) {
+    __m512 acc[4][4];
     for (int i = 0; i < mb; i++)
         for (int j = 0; j < nv; j++) acc[i][j] = _mm512_setzero_ps();
     for (int ci = 0; ci < a->c; ci++) {
@@ -43,9 +36,9 @@ INLINE TARGET_AVX512 void tile512(const tile_args *a, const int mb, const int nv
             const float *wr = a->w + ((long)ci * a->kh + ky) * a->kw;
             for (int kx = 0; kx < a->kw; kx++) {
                 __m512 v[4];
+                const float *p = row + a->kxoff[kx];
                 for (int j = 0; j < nv; j++)
-                    v[j] = j == nv - 1 ? input512(row + kx + step * j, stride2, lo, hi)
-                                       : input512(row + kx + step * j, stride2, 0xFFFF, 0xFFFF);
+                    v[j] = j == nv - 1 ? _mm512_maskz_loadu_ps(last, p + 16 * j) : _mm512_loadu_ps(p + 16 * j);
                 for (int i = 0; i < mb; i++) {
                     __m512 b = _mm512_set1_ps(wr[i * a->wstride + kx]);
                     for (int j = 0; j < nv; j++) acc[i][j] = _mm512_fmadd_ps(v[j], b, acc[i][j]);
@@ -58,16 +51,12 @@ INLINE TARGET_AVX512 void tile512(const tile_args *a, const int mb, const int nv
             _mm512_mask_storeu_ps(a->out + i * a->oplane + 16 * j, j == nv - 1 ? last : 0xFFFF, acc[i][j]);
 }
 
-/* Tiles of up to 4 channels × 4 vectors, or with stride 2 up to 8 channels × 2 vectors (so each
- * permute feeds 8 FMAs); a constant shape per case, so the loops unroll and acc stays in registers. */
-#define TILE(S, MB, NV) case ((S) * 8 + (MB)) * 8 + (NV): tile512(a, MB, NV, S, lo, hi, last); break;
-#define TILES4(S, MB) TILE(S, MB, 1) TILE(S, MB, 2) TILE(S, MB, 3) TILE(S, MB, 4)
-#define TILES2(S, MB) TILE(S, MB, 1) TILE(S, MB, 2)
-static TARGET_AVX512 void tiles512(const tile_args *a, int mb, int nv, int stride2, __mmask16 lo, __mmask16 hi, __mmask16 last) {
-    switch ((stride2 * 8 + mb) * 8 + nv) {
-        TILES4(0, 1) TILES4(0, 2) TILES4(0, 3) TILES4(0, 4)
-        TILES2(1, 1) TILES2(1, 2) TILES2(1, 3) TILES2(1, 4) TILES2(1, 5) TILES2(1, 6) TILES2(1, 7) TILES2(1, 8)
-    }
+/* Tiles of up to 4 channels × 4 vectors; a constant shape per case, so the loops unroll and acc
+ * stays in registers. */
+#define TILE(MB, NV) case (MB) * 8 + (NV): tile512(a, MB, NV, last); break;
+#define TILES4(MB) TILE(MB, 1) TILE(MB, 2) TILE(MB, 3) TILE(MB, 4)
+static TARGET_AVX512 void tiles512(const tile_args *a, int mb, int nv, __mmask16 last) {
+    switch (mb * 8 + nv) { TILES4(1) TILES4(2) TILES4(3) TILES4(4) }
 }
 
 INLINE TARGET_AVX2 void tile256(const tile_args *a, const int mb, const int nv, __m256i last) {
@@ -81,7 +70,8 @@ INLINE TARGET_AVX2 void tile256(const tile_args *a, const int mb, const int nv, 
             for (int kx = 0; kx < a->kw; kx++) {
                 __m256 v[2];
                 for (int j = 0; j < nv; j++)
-                    v[j] = j == nv - 1 ? _mm256_maskload_ps(row + kx + 8 * j, last) : _mm256_loadu_ps(row + kx + 8 * j);
+                    v[j] = j == nv - 1 ? _mm256_maskload_ps(row + a->kxoff[kx] + 8 * j, last)
+                                       : _mm256_loadu_ps(row + a->kxoff[kx] + 8 * j);
                 for (int i = 0; i < mb; i++) {
                     __m256 b = _mm256_broadcast_ss(wr + i * a->wstride + kx);
                     for (int j = 0; j < nv; j++) acc[i][j] = _mm256_fmadd_ps(v[j], b, acc[i][j]);
@@ -106,25 +96,65 @@ static TARGET_AVX2 void tiles256(const tile_args *a, int mb, int nv, __m256i las
 
 static __mmask16 first_lanes(int n) { return n >= 16 ? 0xFFFF : n <= 0 ? 0 : (__mmask16)((1u << n) - 1); }
 
-static TARGET_AVX512 void conv512(tile_args a, int m, int ow, int sy, int sx, int y0, int y1) {
+/* Output rows y0 ..< y1 of `ow` columns; a.x holds input rows from y0 · sy on, read at a.kxoff. */
+static TARGET_AVX512 void conv512(tile_args a, int m, int ow, int sy, int y0, int y1) {
     const float *x = a.x, *w = a.w;
     float *out = a.out;
     const long orow = ow;
-    const int channels = sx == 1 ? 4 : 8, pixels = sx == 1 ? 64 : 32;
     for (int y = y0; y < y1; y++) {
-        for (int m0 = 0; m0 < m; m0 += channels) {
-            int mb = m - m0 < channels ? m - m0 : channels;
+        for (int m0 = 0; m0 < m; m0 += 4) {
+            int mb = m - m0 < 4 ? m - m0 : 4;
             a.w = w + m0 * a.wstride;
-            for (int x0 = 0; x0 < ow; x0 += pixels) {
-                int rest = ow - x0 < pixels ? ow - x0 : pixels;
+            for (int x0 = 0; x0 < ow; x0 += 64) {
+                int rest = ow - x0 < 64 ? ow - x0 : 64;
                 int nv = (rest + 15) / 16, tail = rest - 16 * (nv - 1);
-                a.x = x + (long)y * sy * a.iw + (long)x0 * sx;
+                a.x = x + (long)(y - y0) * sy * a.iw + x0;
                 a.out = out + m0 * a.oplane + y * orow + x0;
-                int need = sx * (tail - 1) + 1;      /* inputs the last vector reads, from its first */
-                tiles512(&a, mb, nv, sx == 2, first_lanes(need), first_lanes(need - 16), first_lanes(tail));
+                tiles512(&a, mb, nv, first_lanes(tail));
             }
         }
     }
+}
+
+/* Stride 2 along rows on AVX-512: bands of output rows whose input rows are first copied with each
+ * row's even columns ahead of its odd ones, so that 16 output pixels read 16 consecutive floats
+ * (a band's copy stays in L2). The sums are the same, in the same order. */
+static TARGET_AVX512 void conv512_stride2(tile_args a, int ih, int m, int ow, int sy, int y0, int y1) {
+    const int iw = a.iw, half = (iw + 1) / 2, rowlen = 2 * half;
+    const long per_row = (long)a.c * rowlen * (long)sizeof(float);
+    int band = (int)((512 * 1024 / per_row - a.kh) / sy + 1);
+    if (band < 1) band = 1;
+    if (band > y1 - y0) band = y1 - y0;
+    const int rows = (band - 1) * sy + a.kh;
+    float *split = malloc((size_t)per_row * (size_t)rows);
+    long *kxoff = malloc(sizeof(long) * (size_t)a.kw);
+    if (!split || !kxoff) { free(split); free(kxoff); return; }
+    for (int kx = 0; kx < a.kw; kx++) kxoff[kx] = (long)(kx & 1) * half + (kx >> 1);
+    const float *x = a.x;
+    const long plane = a.plane;
+    const __m512i evens = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i odds = _mm512_add_epi32(evens, _mm512_set1_epi32(1));
+    for (int b0 = y0; b0 < y1; b0 += band) {
+        int b1 = b0 + band < y1 ? b0 + band : y1, r0 = b0 * sy, n = (b1 - 1 - b0) * sy + a.kh;
+        if (r0 + n > ih) n = ih - r0;
+        for (int ci = 0; ci < a.c; ci++)
+            for (int r = 0; r < n; r++) {
+                const float *src = x + ci * plane + (long)(r0 + r) * iw;
+                float *even = split + ((long)ci * rows + r) * rowlen, *odd = even + half;
+                for (int j = 0; j < half; j += 16) {     /* 32 columns from 2j: 16 even, 16 odd */
+                    __m512 lo = _mm512_maskz_loadu_ps(first_lanes(iw - 2 * j), src + 2 * j);
+                    __m512 hi = _mm512_maskz_loadu_ps(first_lanes(iw - 2 * j - 16), src + 2 * j + 16);
+                    __mmask16 store = first_lanes(half - j);
+                    _mm512_mask_storeu_ps(even + j, store, _mm512_permutex2var_ps(lo, evens, hi));
+                    _mm512_mask_storeu_ps(odd + j, store, _mm512_permutex2var_ps(lo, odds, hi));
+                }
+            }
+        tile_args t = a;
+        t.x = split; t.plane = (long)rows * rowlen; t.iw = rowlen; t.kxoff = kxoff;
+        conv512(t, m, ow, sy, b0, b1);
+    }
+    free(split);
+    free(kxoff);
 }
 
 static TARGET_AVX2 void conv256(tile_args a, int m, int ow, int sy, int y0, int y1) {
@@ -140,7 +170,7 @@ static TARGET_AVX2 void conv256(tile_args a, int m, int ow, int sy, int y0, int 
                 int nv = (rest + 7) / 8, tail = rest - 8 * (nv - 1);
                 int lanes[8];
                 for (int l = 0; l < 8; l++) lanes[l] = l < tail ? -1 : 0;
-                a.x = x + (long)y * sy * a.iw + x0;
+                a.x = x + (long)(y - y0) * sy * a.iw + x0;
                 a.out = out + m0 * a.oplane + y * orow + x0;
                 tiles256(&a, mb, nv, _mm256_loadu_si256((const __m256i *)lanes));
             }
@@ -184,10 +214,17 @@ void cp_direct_conv2d(const float *x, int c, int ih, int iw, const float *w, int
     int oh = (ih - kh) / sy + 1, ow = (iw - kw) / sx + 1;
     if (y1 > oh) y1 = oh;
     if (y0 >= y1) return;
-    tile_args a = { x, (long)ih * iw, iw, w, (long)c * kh * kw, c, kh, kw, out, (long)oh * ow };
+    long *kxoff = malloc(sizeof(long) * (size_t)kw);
+    if (!kxoff) return;
+    for (int kx = 0; kx < kw; kx++) kxoff[kx] = kx;
+    tile_args a = { x, (long)ih * iw, iw, kxoff, w, (long)c * kh * kw, c, kh, kw, out, (long)oh * ow };
+    if (isa != CP_ISA_SCALAR && sx == 1) a.x = x + (long)y0 * sy * iw;
     switch (isa) {
-    case CP_ISA_AVX512: conv512(a, m, ow, sy, sx, y0, y1); break;
+    case CP_ISA_AVX512:
+        if (sx == 2) conv512_stride2(a, ih, m, ow, sy, y0, y1); else conv512(a, m, ow, sy, y0, y1);
+        break;
     case CP_ISA_AVX2: conv256(a, m, ow, sy, y0, y1); break;
     default: conv_scalar(a, m, ow, sy, sx, y0, y1); break;
     }
+    free(kxoff);
 }

@@ -22,6 +22,7 @@ final class DirectConvTests: XCTestCase {
         Shape(c: 32, m: 32, kh: 3, kw: 3, ih: 21, iw: 67, sy: 2, sx: 2),   // a style network's downsampling
         Shape(c: 3, m: 5, kh: 4, kw: 4, ih: 9, iw: 40, sy: 2, sx: 2),
         Shape(c: 2, m: 3, kh: 3, kw: 3, ih: 9, iw: 36, sy: 2, sx: 2),     // every row ends in a partial vector
+        Shape(c: 64, m: 5, kh: 3, kw: 3, ih: 11, iw: 601, sy: 2, sx: 2),  // wide rows: one output row per band
         Shape(c: 4, m: 6, kh: 3, kw: 2, ih: 12, iw: 20, sy: 3, sx: 1),
     ]
 

@@ -86,14 +86,16 @@ enum DNNL {
     /// about 70 ms once. Descriptors against dlib: the same 2–4e-7 as the direct kernels.
     nonisolated(unsafe) static var winograd = ProcessInfo.processInfo.environment["CNNPIPE_WINOGRAD"] != "0"
 
-    /// `smallMaps` also covers 2D stride-2 layers with kernels of 3×3 and up (unless CNNPIPE_DNNL_STRIDED=0):
-    /// the direct kernels gather every other input column with a permute there. MMOD at 1000×750, 2 threads,
-    /// three interleaved rounds by hand: 33.3–36.0 → 31.6–34.6 ms (its 5×5 stride-2 layers); multistyle26's
-    /// two 3×3 stride-2 layers: a toss-up.
-    static func coversStrided(strides: [Int], kernel: [Int]) -> Bool {
-        smallMaps && strided && strides == [2, 2] && kernel.count == 2 && kernel.allSatisfy { $0 >= 3 }
+    /// `smallMaps` also covers 2D stride-2 layers with kernels of 3×3 and up that the direct kernels do not
+    /// take (`direct`: on AVX2, or too many channels); CNNPIPE_DNNL_STRIDED=0 never, =all every one (for
+    /// measuring). The direct AVX-512 kernel splits each input row into even and odd columns first; MMOD at
+    /// 1000×750, 2 threads, by hand: its three 5×5 stride-2 layers 12.4–13.7 ms direct vs 15.6–16.5 on
+    /// oneDNN, whole detector 32.4–34.1 vs 36.0–39.1; multistyle26's 3×3 stride-2 layers: a toss-up.
+    static func coversStrided(strides: [Int], kernel: [Int], direct: Bool) -> Bool {
+        smallMaps && strided != "0" && (!direct || strided == "all")
+            && strides == [2, 2] && kernel.count == 2 && kernel.allSatisfy { $0 >= 3 }
     }
-    static let strided = ProcessInfo.processInfo.environment["CNNPIPE_DNNL_STRIDED"] != "0"
+    static let strided = ProcessInfo.processInfo.environment["CNNPIPE_DNNL_STRIDED"] ?? ""
 
     /// oneDNN can be used: the library loaded and CNNPIPE_NO_DNNL is not set. bf16 sessions need it.
     static let available: Bool = {

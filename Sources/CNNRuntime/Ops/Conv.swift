@@ -66,9 +66,9 @@ struct ConvKernel: RegisteredKernel {
         let xp = (try x.floatData()), wp = (try w.floatData()), op = out.buffer.pointer
         let depthwise = cg == 1 && mg == 1 && g.input.count <= 2
         let direct = !depthwise && DirectConv.applies(channels: c, outChannels: m, group: group, g)
-        // The layers oneDNN measured faster on: small maps with many channels, stride 2.
+        // The layers oneDNN measured faster on: small maps with many channels, stride 2 the direct kernels do not take.
         let oneDNNByDefault = !depthwise && group == 1
-            && (DNNL.coversStrided(strides: g.strides, kernel: g.kernel)
+            && (DNNL.coversStrided(strides: g.strides, kernel: g.kernel, direct: direct)
                 || !direct && DNNL.coversSmallMap(channels: c, outChannels: m, outputPixels: p, spatialRank: g.input.count))
         // bf16 pays on layers with 16 output channels or more: multistyle26's 32→32 residual layers 0.98–1.16
         // vs 1.88–1.94 ms on the direct fp32 kernels, its 3→32 9×9 layer 16.3–17.1 vs 18.4–20.0; thinner
