@@ -1,4 +1,5 @@
 #include "bf16_conv.h"
+#include "plane_walk.h"
 
 #include <immintrin.h>
 #include <stdlib.h>
@@ -16,11 +17,11 @@ int cp_bf16_conv_available(void) {
     return known;
 }
 
-int cp_bf16_layout_for(int c, int ih, int iw, int kh, int kw, int sy, int sx, cp_bf16_layout *l) {
+int cp_bf16_layout_for(int c, int ih, int iw, int kh, int kw, int sy, int sx, cp_plane_layout *l) {
     if (c < 1 || kh < 1 || kw < 1 || sy < 1 || sx < 1 || sx > 2 || ih < kh || iw < kw || kh * kw > 4096) return 0;
     int channel_words = (c + 1) / 2 * kw, column_words = c * ((kw + 1) / 2);
     l->column_pairs = sx == 1 && column_words < channel_words;
-    l->pairs = l->column_pairs ? c : (c + 1) / 2;
+    l->groups = l->column_pairs ? c : (c + 1) / 2;
     l->taps = kh * (l->column_pairs ? (kw + 1) / 2 : kw);
     l->phases = l->column_pairs ? 1 : sx;
     l->qw = (iw + l->phases - 1) / l->phases;
@@ -37,10 +38,10 @@ INLINE uint32_t bf16(float f) {
     return (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
 }
 
-void cp_bf16_pack_weights(const float *w, int m, int c, const cp_bf16_layout *l, uint32_t *out) {
+void cp_bf16_pack_weights(const float *w, int m, int c, const cp_plane_layout *l, uint32_t *out) {
     const int kh = l->kh, kw = l->kw, per_row = l->taps / kh;
     for (int o = 0; o < m; o++)
-        for (int p = 0; p < l->pairs; p++)
+        for (int p = 0; p < l->groups; p++)
             for (int ky = 0; ky < kh; ky++)
                 for (int t = 0; t < per_row; t++) {
                     float a, b;
@@ -52,7 +53,7 @@ void cp_bf16_pack_weights(const float *w, int m, int c, const cp_bf16_layout *l,
                         a = w[(((long)o * c + 2 * p) * kh + ky) * kw + t];
                         b = 2 * p + 1 < c ? w[(((long)o * c + 2 * p + 1) * kh + ky) * kw + t] : 0.0f;
                     }
-                    out[((long)o * l->pairs + p) * l->taps + ky * per_row + t] = bf16(a) | bf16(b) << 16;
+                    out[((long)o * l->groups + p) * l->taps + ky * per_row + t] = bf16(a) | bf16(b) << 16;
                 }
 }
 
@@ -84,7 +85,7 @@ INLINE TARGET_BF16 __m512i pairs16(__m512 a, __m512 b) {
     return _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16));
 }
 
-static TARGET_BF16 void pair_row(const float *a, const float *b, const cp_bf16_layout *l, uint32_t *dst) {
+static TARGET_BF16 void pair_row(const float *a, const float *b, const cp_plane_layout *l, uint32_t *dst) {
     const long iw = l->iw, qw = l->qw;
     const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
     const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
@@ -105,13 +106,13 @@ static TARGET_BF16 void pair_row(const float *a, const float *b, const cp_bf16_l
     }
 }
 
-void cp_bf16_pair_rows(const float *x, int c, int h, int w, int top, int left, const cp_bf16_layout *l,
+void cp_bf16_pair_rows(const float *x, int c, int h, int w, int top, int left, const cp_plane_layout *l,
                        uint32_t *q, int y0, int y1) {
     if (!cp_bf16_conv_available()) return;
     const int iw = l->iw;
     float *scratch = malloc(sizeof(float) * (size_t)iw * 2);
     if (!scratch) return;
-    for (int p = 0; p < l->pairs; p++)
+    for (int p = 0; p < l->groups; p++)
         for (int y = y0; y < y1; y++) {
             uint32_t *dst = q + p * l->plane + (long)y * l->phases * l->qw;
             int ca = l->column_pairs ? p : 2 * p;
@@ -122,27 +123,21 @@ void cp_bf16_pair_rows(const float *x, int c, int h, int w, int top, int left, c
     free(scratch);
 }
 
+/* What the store applies: the bias (NULL: none) and a clamp to [lo, hi] (a fused Relu or Clip). */
 typedef struct {
-    const uint32_t *q;     /* pair plane 0 at the output row's first input row and the tile's first column */
-    long plane;
-    const long *tapoff;    /* word offset of each tap from q */
-    int taps, pairs;
-    const uint32_t *w;     /* weight words of the tile's first output channel */
-    long wstride;          /* pairs · taps */
-    float *out;            /* output at (tile's first channel, row, column) */
-    long oplane;
-    const float *bias;     /* the tile's first channel's bias, or NULL */
-    int clamp;             /* whether to clamp the sums to [lo, hi] */
+    const float *bias;
+    int clamp;
     float lo, hi;
-} bf16_tile;
+} bf16_epilogue;
 
 /* `mb` output channels × `nv` vectors of 16 pixels, summed over every pair plane and tap in registers
  * (mb, nv constant per call site, so the loops unroll). The last vector loads and stores through `last`. */
-INLINE TARGET_BF16 void tile(const bf16_tile *a, const int mb, const int nv, __mmask16 last) {
+INLINE TARGET_BF16 void tile(const plane_tile *a, const int mb, const int nv, __mmask16 last) {
+    const bf16_epilogue *e = a->epilogue;
     __m512 acc[4][4];
     for (int i = 0; i < mb; i++)
-        for (int j = 0; j < nv; j++) acc[i][j] = a->bias ? _mm512_set1_ps(a->bias[i]) : _mm512_setzero_ps();
-    for (int p = 0; p < a->pairs; p++) {
+        for (int j = 0; j < nv; j++) acc[i][j] = e->bias ? _mm512_set1_ps(e->bias[a->m0 + i]) : _mm512_setzero_ps();
+    for (int p = 0; p < a->groups; p++) {
         const uint32_t *q = a->q + p * a->plane, *wr = a->w + (long)p * a->taps;
         for (int t = 0; t < a->taps; t++) {
             const uint32_t *row = q + a->tapoff[t];
@@ -156,46 +151,24 @@ INLINE TARGET_BF16 void tile(const bf16_tile *a, const int mb, const int nv, __m
             }
         }
     }
+    float *out = a->out;
     for (int i = 0; i < mb; i++)
         for (int j = 0; j < nv; j++) {
             __m512 v = acc[i][j];
-            if (a->clamp) v = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(a->lo)), _mm512_set1_ps(a->hi));
-            _mm512_mask_storeu_ps(a->out + i * a->oplane + 16 * j, j == nv - 1 ? last : 0xFFFF, v);
+            if (e->clamp) v = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(e->lo)), _mm512_set1_ps(e->hi));
+            _mm512_mask_storeu_ps(out + i * a->oplane + 16 * j, j == nv - 1 ? last : 0xFFFF, v);
         }
 }
 
 #define TILE(MB, NV) case (MB) * 8 + (NV): tile(a, MB, NV, last); break;
 #define TILES(MB) TILE(MB, 1) TILE(MB, 2) TILE(MB, 3) TILE(MB, 4)
-static TARGET_BF16 void tiles(const bf16_tile *a, int mb, int nv, __mmask16 last) {
+static TARGET_BF16 void tiles(const plane_tile *a, int mb, int nv, __mmask16 last) {
     switch (mb * 8 + nv) { TILES(1) TILES(2) TILES(3) TILES(4) }
 }
 
-void cp_bf16_conv2d(const uint32_t *q, const cp_bf16_layout *l, const uint32_t *w, int m, const float *bias,
+void cp_bf16_conv2d(const uint32_t *q, const cp_plane_layout *l, const uint32_t *w, int m, const float *bias,
                     int clamp, float lo, float hi, float *out, int y0, int y1) {
     if (!cp_bf16_conv_available()) return;
-    const int oh = (l->ih - l->kh) / l->sy + 1, ow = (l->iw - l->kw) / l->sx + 1;
-    if (y1 > oh) y1 = oh;
-    if (y0 >= y1) return;
-    const long row_words = (long)l->phases * l->qw;
-    long *tapoff = malloc(sizeof(long) * (size_t)l->taps);
-    if (!tapoff) return;
-    const int per_row = l->taps / l->kh;
-    for (int ky = 0, t = 0; ky < l->kh; ky++)
-        for (int k = 0; k < per_row; k++, t++)
-            tapoff[t] = ky * row_words + (l->column_pairs ? 2 * k : (long)(k % l->phases) * l->qw + k / l->phases);
-    bf16_tile a = { 0, l->plane, tapoff, l->taps, l->pairs, 0, (long)l->pairs * l->taps, 0, (long)oh * ow,
-                    0, clamp, lo, hi };
-    for (int y = y0; y < y1; y++)
-        for (int m0 = 0; m0 < m; m0 += 4) {
-            int mb = m - m0 < 4 ? m - m0 : 4;
-            a.w = w + m0 * a.wstride;
-            a.bias = bias ? bias + m0 : NULL;
-            for (int x0 = 0; x0 < ow; x0 += 64) {
-                int rest = ow - x0 < 64 ? ow - x0 : 64, nv = (rest + 15) / 16, tail = rest - 16 * (nv - 1);
-                a.q = q + (long)y * l->sy * row_words + x0;
-                a.out = out + m0 * a.oplane + (long)y * ow + x0;
-                tiles(&a, mb, nv, (__mmask16)(tail >= 16 ? 0xFFFF : (1u << tail) - 1));
-            }
-        }
-    free(tapoff);
+    const bf16_epilogue e = { bias, clamp, lo, hi };
+    cp_plane_walk(q, l, w, m, &e, out, sizeof(float), y0, y1, tiles);
 }

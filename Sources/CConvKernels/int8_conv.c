@@ -1,4 +1,5 @@
 #include "int8_conv.h"
+#include "plane_walk.h"
 
 #include <immintrin.h>
 #include <stdlib.h>
@@ -17,9 +18,9 @@ int cp_int8_conv_available(void) {
     return known;
 }
 
-int cp_int8_layout_for(int c, int ih, int iw, int kh, int kw, int sy, int sx, cp_int8_layout *l) {
+int cp_int8_layout_for(int c, int ih, int iw, int kh, int kw, int sy, int sx, cp_plane_layout *l) {
     if (c < 1 || kh < 1 || kw < 1 || sy < 1 || sx < 1 || sx > 2 || ih < kh || iw < kw || kh * kw > 4096) return 0;
-    l->quads = (c + 3) / 4;
+    l->groups = (c + 3) / 4;
     l->taps = kh * kw;
     l->phases = sx;
     l->qw = (iw + sx - 1) / sx;
@@ -28,11 +29,11 @@ int cp_int8_layout_for(int c, int ih, int iw, int kh, int kw, int sy, int sx, cp
     return 1;
 }
 
-void cp_int8_pack_weights(const int8_t *w, int m, int c, const cp_int8_layout *l, uint32_t *out, int32_t *sums) {
+void cp_int8_pack_weights(const int8_t *w, int m, int c, const cp_plane_layout *l, uint32_t *out, int32_t *sums) {
     const long taps = l->taps;
     for (int o = 0; o < m; o++) {
         int32_t sum = 0;
-        for (int p = 0; p < l->quads; p++)
+        for (int p = 0; p < l->groups; p++)
             for (long t = 0; t < taps; t++) {
                 uint32_t word = 0;
                 for (int k = 0; k < 4; k++) {
@@ -41,7 +42,7 @@ void cp_int8_pack_weights(const int8_t *w, int m, int c, const cp_int8_layout *l
                     sum += v;
                     word |= (uint32_t)(uint8_t)v << (8 * k);
                 }
-                out[((long)o * l->quads + p) * taps + t] = word;
+                out[((long)o * l->groups + p) * taps + t] = word;
             }
         sums[o] = sum;
     }
@@ -85,7 +86,7 @@ INLINE TARGET_VNNI __m512i quad(__m512i a, __m512i b, __m512i c, __m512i d) {
                            _mm512_or_si512(_mm512_slli_epi32(c, 16), _mm512_slli_epi32(d, 24)));
 }
 
-static TARGET_VNNI void quad_row(const uint8_t *const r[4], int flip, const cp_int8_layout *l, uint32_t *dst) {
+static TARGET_VNNI void quad_row(const uint8_t *const r[4], int flip, const cp_plane_layout *l, uint32_t *dst) {
     const long iw = l->iw, qw = l->qw;
     const __m128i f16 = _mm_set1_epi8(flip ? (char)0x80 : 0);
     const __m256i f32 = _mm256_set1_epi8(flip ? (char)0x80 : 0);
@@ -105,12 +106,12 @@ static TARGET_VNNI void quad_row(const uint8_t *const r[4], int flip, const cp_i
 }
 
 void cp_int8_quad_rows(const uint8_t *x, int c, int h, int w, int top, int left, int flip, uint8_t fill,
-                       const cp_int8_layout *l, uint32_t *q, int y0, int y1) {
+                       const cp_plane_layout *l, uint32_t *q, int y0, int y1) {
     if (!cp_int8_conv_available()) return;
     const int iw = l->iw;
     uint8_t *scratch = malloc((size_t)iw * 4);
     if (!scratch) return;
-    for (int p = 0; p < l->quads; p++)
+    for (int p = 0; p < l->groups; p++)
         for (int y = y0; y < y1; y++) {
             const uint8_t *r[4];
             for (int k = 0; k < 4; k++)
@@ -119,19 +120,6 @@ void cp_int8_quad_rows(const uint8_t *x, int c, int h, int w, int top, int left,
         }
     free(scratch);
 }
-
-typedef struct {
-    const uint32_t *q;     /* quad plane 0 at the output row's first input row and the tile's first column */
-    long plane;
-    const long *tapoff;    /* word offset of each tap from q */
-    int taps, quads;
-    const uint32_t *w;     /* weight words of the tile's first output channel */
-    long wstride;          /* quads · taps */
-    uint8_t *out;          /* output bytes at (tile's first channel, row, column) */
-    long oplane;
-    int m0;                /* the tile's first output channel */
-    const cp_requant *r;
-} int8_tile;
 
 /* 16 sums of channel ch as bytes, as cp_requant says. */
 INLINE TARGET_VNNI __m128i requantise(__m512i sum, const cp_requant *r, int ch) {
@@ -148,11 +136,11 @@ INLINE TARGET_VNNI __m128i requantise(__m512i sum, const cp_requant *r, int ch) 
 
 /* `mb` output channels × `nv` vectors of 16 pixels, summed over every quad plane and tap in registers
  * (mb, nv constant per call site, so the loops unroll). The last vector loads and stores through `last`. */
-INLINE TARGET_VNNI void tile(const int8_tile *a, const int mb, const int nv, __mmask16 last) {
+INLINE TARGET_VNNI void tile(const plane_tile *a, const int mb, const int nv, __mmask16 last) {
     __m512i acc[4][4];
     for (int i = 0; i < mb; i++)
         for (int j = 0; j < nv; j++) acc[i][j] = _mm512_setzero_si512();
-    for (int p = 0; p < a->quads; p++) {
+    for (int p = 0; p < a->groups; p++) {
         const uint32_t *q = a->q + p * a->plane, *wr = a->w + (long)p * a->taps;
         for (int t = 0; t < a->taps; t++) {
             const uint32_t *row = q + a->tapoff[t];
@@ -167,40 +155,18 @@ INLINE TARGET_VNNI void tile(const int8_tile *a, const int mb, const int nv, __m
     }
     for (int i = 0; i < mb; i++)
         for (int j = 0; j < nv; j++)
-            _mm_mask_storeu_epi8(a->out + i * a->oplane + 16 * j, j == nv - 1 ? last : 0xFFFF,
-                                 requantise(acc[i][j], a->r, a->m0 + i));
+            _mm_mask_storeu_epi8((uint8_t *)a->out + i * a->oplane + 16 * j, j == nv - 1 ? last : 0xFFFF,
+                                 requantise(acc[i][j], a->epilogue, a->m0 + i));
 }
 
 #define TILE(MB, NV) case (MB) * 8 + (NV): tile(a, MB, NV, last); break;
 #define TILES(MB) TILE(MB, 1) TILE(MB, 2) TILE(MB, 3) TILE(MB, 4)
-static TARGET_VNNI void tiles(const int8_tile *a, int mb, int nv, __mmask16 last) {
+static TARGET_VNNI void tiles(const plane_tile *a, int mb, int nv, __mmask16 last) {
     switch (mb * 8 + nv) { TILES(1) TILES(2) TILES(3) TILES(4) }
 }
 
-void cp_int8_conv2d(const uint32_t *q, const cp_int8_layout *l, const uint32_t *w, int m, const cp_requant *r,
+void cp_int8_conv2d(const uint32_t *q, const cp_plane_layout *l, const uint32_t *w, int m, const cp_requant *r,
                     void *out, int y0, int y1) {
     if (!cp_int8_conv_available()) return;
-    const int oh = (l->ih - l->kh) / l->sy + 1, ow = (l->iw - l->kw) / l->sx + 1;
-    if (y1 > oh) y1 = oh;
-    if (y0 >= y1) return;
-    const long row_words = (long)l->phases * l->qw;
-    long *tapoff = malloc(sizeof(long) * (size_t)l->taps);
-    if (!tapoff) return;
-    for (int ky = 0, t = 0; ky < l->kh; ky++)
-        for (int kx = 0; kx < l->kw; kx++, t++)
-            tapoff[t] = ky * row_words + (long)(kx % l->phases) * l->qw + kx / l->phases;
-    int8_tile a = { 0, l->plane, tapoff, l->taps, l->quads, 0, (long)l->quads * l->taps, 0, (long)oh * ow, 0, r };
-    for (int y = y0; y < y1; y++)
-        for (int m0 = 0; m0 < m; m0 += 4) {
-            int mb = m - m0 < 4 ? m - m0 : 4;
-            a.w = w + m0 * a.wstride;
-            a.m0 = m0;
-            for (int x0 = 0; x0 < ow; x0 += 64) {
-                int rest = ow - x0 < 64 ? ow - x0 : 64, nv = (rest + 15) / 16, tail = rest - 16 * (nv - 1);
-                a.q = q + (long)y * l->sy * row_words + x0;
-                a.out = (uint8_t *)out + m0 * a.oplane + (long)y * ow + x0;
-                tiles(&a, mb, nv, (__mmask16)(tail >= 16 ? 0xFFFF : (1u << tail) - 1));
-            }
-        }
-    free(tapoff);
+    cp_plane_walk(q, l, w, m, r, out, 1, y0, y1, tiles);
 }

@@ -3,6 +3,8 @@
 
 #include <stdint.h>
 
+#include "plane_layout.h"
+
 /* Direct 2-D convolution in bfloat16 with float32 sums (AVX-512 BF16's vdpbf16ps), on the same
  * tiles as cp_direct_conv2d: output channels × 16-pixel vectors along an output row, NCHW in and
  * out, so nothing is reordered around it.
@@ -16,36 +18,26 @@
  *   (a 9×9 kernel over 3 channels is 3 · 9 · 5 words instead of 2 · 9 · 9).
  * Whichever needs fewer words per output is used. bf16 values are float32 rounded to nearest even. */
 
-typedef struct {
-    int column_pairs;   /* 1: column pairs, 0: channel pairs */
-    int pairs;          /* pair planes */
-    int taps;           /* weight words per pair plane and output channel */
-    int phases;         /* column phases (the column stride for channel pairs, else 1) */
-    int qw;             /* words per phase row */
-    int ih, iw;         /* the (padded) input the plane holds */
-    int kh, kw, sy, sx;
-    long plane;         /* words per pair plane: ih · phases · qw */
-} cp_bf16_layout;
 
 /* Whether this CPU has AVX-512 BF16 (the only ISA the kernel is written for). */
 int cp_bf16_conv_available(void);
 
 /* The layout for c channels of an input of ih × iw after padding, kernel kh × kw, strides sy, sx.
  * Returns 0 when the kernel does not run that convolution (sx > 2, or sizes out of range). */
-int cp_bf16_layout_for(int c, int ih, int iw, int kh, int kw, int sy, int sx, cp_bf16_layout *l);
+int cp_bf16_layout_for(int c, int ih, int iw, int kh, int kw, int sy, int sx, cp_plane_layout *l);
 
-/* Weights w [m][c][kh][kw] (float32) as weight words [m][pairs][taps]. */
-void cp_bf16_pack_weights(const float *w, int m, int c, const cp_bf16_layout *l, uint32_t *out);
+/* Weights w [m][c][kh][kw] (float32) as weight words [m][groups][taps]. */
+void cp_bf16_pack_weights(const float *w, int m, int c, const cp_plane_layout *l, uint32_t *out);
 
-/* Rows y0 ..< y1 of the pair plane q [pairs][ih][phases][qw] from x [c][h][w] (float32), zero
+/* Rows y0 ..< y1 of the pair plane q [groups][ih][phases][qw] from x [c][h][w] (float32), zero
  * outside x: the padded input has x at row `top`, column `left`. */
-void cp_bf16_pair_rows(const float *x, int c, int h, int w, int top, int left, const cp_bf16_layout *l,
+void cp_bf16_pair_rows(const float *x, int c, int h, int w, int top, int left, const cp_plane_layout *l,
                        uint32_t *q, int y0, int y1);
 
 /* out[m][y][x] = bias[m] + Σ over pairs and taps of packed weights · pair plane (bias NULL: 0),
  * clamped to [lo, hi] when `clamp` (a fused Relu or Clip), for output rows y0 ..< y1
  * (out: [m, (ih - kh) / sy + 1, (iw - kw) / sx + 1]). Does nothing without AVX-512 BF16. */
-void cp_bf16_conv2d(const uint32_t *q, const cp_bf16_layout *l, const uint32_t *w, int m, const float *bias,
+void cp_bf16_conv2d(const uint32_t *q, const cp_plane_layout *l, const uint32_t *w, int m, const float *bias,
                     int clamp, float lo, float hi, float *out, int y0, int y1);
 
 #endif

@@ -18,13 +18,13 @@ enum BF16DirectConv {
                     _ ctx: ExecutionContext) throws -> Bool {
         guard available, g.input.count == 2, g.dilations == [1, 1] else { return false }
         let (h, width) = (g.input[0], g.input[1]), (top, left) = (g.padBegin[0], g.padBegin[1])
-        var layout = cp_bf16_layout()
+        var layout = cp_plane_layout()
         guard top >= 0, left >= 0,
               cp_bf16_layout_for(Int32(c), Int32(h + top + g.padEnd[0]), Int32(width + left + g.padEnd[1]),
                                  Int32(g.kernel[0]), Int32(g.kernel[1]), Int32(g.strides[0]), Int32(g.strides[1]),
                                  &layout) != 0 else { return false }
         let words = try packed.words(for: w, outChannels: m, channels: c, layout)
-        let plane = try ctx.tensor([Int(layout.pairs) * layout.plane])   // 32-bit words in a float tensor
+        let plane = try ctx.tensor([Int(layout.groups) * layout.plane])   // 32-bit words in a float tensor
         let q = UnsafeMutablePointer<UInt32>(OpaquePointer(plane.buffer.pointer))
         let l = layout
         let (clamp, lo, hi): (Int32, Float, Float) = switch activation {
@@ -57,14 +57,14 @@ final class BF16WeightCache: @unchecked Sendable {
     private let lock = NSLock()
     private var packed: [(of: FloatBuffer, words: [UInt32])] = []
 
-    func words(for w: FloatBuffer, outChannels m: Int, channels c: Int, _ layout: cp_bf16_layout) throws -> [UInt32] {
+    func words(for w: FloatBuffer, outChannels m: Int, channels c: Int, _ layout: cp_plane_layout) throws -> [UInt32] {
         lock.lock()
         defer { lock.unlock() }
-        if let hit = packed.first(where: { $0.of === w && $0.words.count == m * Int(layout.pairs * layout.taps) }) {
+        if let hit = packed.first(where: { $0.of === w && $0.words.count == m * Int(layout.groups * layout.taps) }) {
             return hit.words
         }
         var l = layout
-        let words = [UInt32](unsafeUninitializedCapacity: m * Int(layout.pairs * layout.taps)) { buffer, count in
+        let words = [UInt32](unsafeUninitializedCapacity: m * Int(layout.groups * layout.taps)) { buffer, count in
             cp_bf16_pack_weights(w.pointer, Int32(m), Int32(c), &l, buffer.baseAddress)
             count = buffer.count
         }

@@ -26,12 +26,12 @@ enum Int8DirectConv {
                     _ ctx: ExecutionContext) throws -> Tensor? {
         let (n, c, m) = (x.shape[0], x.shape[1], p.weightShape[0])
         let (h, width) = (g.input[0], g.input[1]), (top, left) = (g.padBegin[0], g.padBegin[1])
-        var layout = cp_int8_layout()
+        var layout = cp_plane_layout()
         guard cp_int8_layout_for(Int32(c), Int32(h + top + g.padEnd[0]), Int32(width + left + g.padEnd[1]),
                                  Int32(g.kernel[0]), Int32(g.kernel[1]), Int32(g.strides[0]), Int32(g.strides[1]),
                                  &layout) != 0 else { return nil }
         let weights = packed.weights(p, layout)
-        let plane = try ctx.tensor([Int(layout.quads) * layout.plane])   // 32-bit words in a float tensor
+        let plane = try ctx.tensor([Int(layout.groups) * layout.plane])   // 32-bit words in a float tensor
         let q = UnsafeMutablePointer<UInt32>(OpaquePointer(plane.buffer.pointer))
         let l = layout, inSize = c * h * width, outSize = m * g.output[0] * g.output[1]
         // Padding is the input zero point, as stored; signed bytes are read as unsigned (+128).
@@ -59,29 +59,11 @@ enum Int8DirectConv {
                 }
             }
         }
-        let shape = [n, m] + g.output, count = n * outSize
-        let out: Tensor = try withBytes(of: x) { src in
-            if p.outputSigned {
-                return Tensor(shape: shape, storage: .int8([Int8](unsafeUninitializedCapacity: count) { o, done in
-                    convolve(src, UnsafeMutableRawPointer(o.baseAddress!))
-                    done = count
-                }))
-            }
-            return Tensor(shape: shape, storage: .uint8([UInt8](unsafeUninitializedCapacity: count) { o, done in
-                convolve(src, UnsafeMutableRawPointer(o.baseAddress!))
-                done = count
-            }))
+        let out = try x.withEightBitBytes("int8 convolution") { src in
+            Tensor.eightBit([n, m] + g.output, signed: p.outputSigned) { convolve(src, $0) }
         }
         withExtendedLifetime(plane) {}
         return out
-    }
-
-    private static func withBytes<R>(of t: Tensor, _ body: (UnsafeRawPointer) throws -> R) throws -> R {
-        switch t.storage {
-        case .int8(let v): return try v.withUnsafeBytes { try body($0.baseAddress!) }
-        case .uint8(let v): return try v.withUnsafeBytes { try body($0.baseAddress!) }
-        default: throw ModelError("int8 convolution: input is not 8-bit")
-        }
     }
 }
 
@@ -98,14 +80,14 @@ final class Int8PackedWeights: @unchecked Sendable {
         return made
     }
 
-    func weights(_ p: QuantizedConvParameters, _ layout: cp_int8_layout) -> Int8PackedWeights {
+    func weights(_ p: QuantizedConvParameters, _ layout: cp_plane_layout) -> Int8PackedWeights {
         lock.lock()
         defer { lock.unlock() }
         guard !made else { return self }
         let m = p.weightShape[0], c = p.weightShape[1]
         var sums = [Int32](repeating: 0, count: m)
         var l = layout
-        words = [UInt32](unsafeUninitializedCapacity: m * Int(layout.quads * layout.taps)) { buffer, count in
+        words = [UInt32](unsafeUninitializedCapacity: m * Int(layout.groups * layout.taps)) { buffer, count in
             p.weights.withUnsafeBufferPointer {
                 cp_int8_pack_weights($0.baseAddress, Int32(m), Int32(c), &l, buffer.baseAddress, &sums)
             }

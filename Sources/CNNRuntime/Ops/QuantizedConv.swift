@@ -35,18 +35,10 @@ struct QuantizedConvKernel: Kernel {
             if let primitive = primitives.convolution(lib, .init(shape: shape, inputChannelsLast: inputChannelsLast,
                                                                  outputChannelsLast: outputChannelsLast), parameters) {
                 ctx.multiplyAdds += x.shape[0] * w[0] * g.output.reduce(1, *) * w[1] * g.kernelSize
-                let count = shape.output.reduce(1, *)
-                return [try withBytes(of: x) { src in
-                    if parameters.outputSigned {
-                        return Tensor(shape: shape.output, storage: .int8(try [Int8](unsafeUninitializedCapacity: count) { o, n in
-                            try primitive.run(x: src, out: UnsafeMutableRawPointer(o.baseAddress!), exec, ctx)
-                            n = count
-                        }))
+                return [try x.withEightBitBytes("QuantizedConv '\(conv.name)'") { src in
+                    try Tensor.eightBit(shape.output, signed: parameters.outputSigned) { out in
+                        try primitive.run(x: src, out: out, exec, ctx)
                     }
-                    return Tensor(shape: shape.output, storage: .uint8(try [UInt8](unsafeUninitializedCapacity: count) { o, n in
-                        try primitive.run(x: src, out: UnsafeMutableRawPointer(o.baseAddress!), exec, ctx)
-                        n = count
-                    }))
                 }]
             }
         }
@@ -68,31 +60,41 @@ struct QuantizedConvKernel: Kernel {
         guard toChannelsLast || inputChannelsLast else { return t }
         guard let lib = DNNL.library else { throw ModelError("QuantizedConv '\(conv.name)': NHWC input without oneDNN") }
         let signed = t.elementType == .int8
-        return try withBytes(of: t) { src in
-            if signed {
-                return Tensor(shape: t.shape, storage: .int8(try [Int8](unsafeUninitializedCapacity: t.count) { o, n in
-                    try DNNL.transposeBytes(lib, dims: t.shape, signed: true, toChannelsLast: toChannelsLast, from: src,
-                                            to: UnsafeMutableRawPointer(o.baseAddress!))
-                    n = t.count
-                }))
+        return try t.withEightBitBytes("QuantizedConv '\(conv.name)'") { src in
+            try Tensor.eightBit(t.shape, signed: signed) { out in
+                try DNNL.transposeBytes(lib, dims: t.shape, signed: signed, toChannelsLast: toChannelsLast, from: src, to: out)
             }
-            return Tensor(shape: t.shape, storage: .uint8(try [UInt8](unsafeUninitializedCapacity: t.count) { o, n in
-                try DNNL.transposeBytes(lib, dims: t.shape, signed: false, toChannelsLast: toChannelsLast, from: src,
-                                        to: UnsafeMutableRawPointer(o.baseAddress!))
-                n = t.count
-            }))
         }
     }
 
     /// Whether this kernel has run in integer arithmetic, on oneDNN or Int8DirectConv (for tests and inspection).
     var ranInteger: Bool { primitives.count > 0 || packedWeights.isPacked }
 
-    private func withBytes<R>(of t: Tensor, _ body: (UnsafeRawPointer) throws -> R) throws -> R {
-        switch t.storage {
+}
+
+extension Tensor {
+    /// The bytes of an int8 or uint8 tensor; `what` names the op in the error for any other type.
+    func withEightBitBytes<R>(_ what: String, _ body: (UnsafeRawPointer) throws -> R) throws -> R {
+        switch storage {
         case .int8(let v): return try v.withUnsafeBytes { try body($0.baseAddress!) }
         case .uint8(let v): return try v.withUnsafeBytes { try body($0.baseAddress!) }
-        default: throw ModelError("QuantizedConv '\(conv.name)': input is not 8-bit")
+        default: throw ModelError("\(what): input is not 8-bit")
         }
+    }
+
+    /// An int8 (`signed`) or uint8 tensor of `shape` whose bytes `write` fills.
+    static func eightBit(_ shape: [Int], signed: Bool, _ write: (UnsafeMutableRawPointer) throws -> Void) rethrows -> Tensor {
+        let count = shape.reduce(1, *)
+        if signed {
+            return Tensor(shape: shape, storage: .int8(try [Int8](unsafeUninitializedCapacity: count) { o, n in
+                try write(UnsafeMutableRawPointer(o.baseAddress!))
+                n = count
+            }))
+        }
+        return Tensor(shape: shape, storage: .uint8(try [UInt8](unsafeUninitializedCapacity: count) { o, n in
+            try write(UnsafeMutableRawPointer(o.baseAddress!))
+            n = count
+        }))
     }
 }
 
