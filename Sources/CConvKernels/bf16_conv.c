@@ -110,8 +110,7 @@ void cp_bf16_pair_rows(const float *x, int c, int h, int w, int top, int left, c
                        uint32_t *q, int y0, int y1) {
     if (!cp_bf16_conv_available()) return;
     const int iw = l->iw;
-    float *scratch = malloc(sizeof(float) * (size_t)iw * 2);
-    if (!scratch) return;
+    float *scratch = cp_must_alloc(sizeof(float) * (size_t)iw * 2);
     for (int p = 0; p < l->groups; p++)
         for (int y = y0; y < y1; y++) {
             uint32_t *dst = q + p * l->plane + (long)y * l->phases * l->qw;

@@ -1,4 +1,5 @@
 #include "conv_kernels.h"
+#include "plane_walk.h"
 
 #include <immintrin.h>
 #include <stdlib.h>
@@ -126,9 +127,8 @@ static TARGET_AVX512 void conv512_stride2(tile_args a, int ih, int m, int ow, in
     if (band < 1) band = 1;
     if (band > y1 - y0) band = y1 - y0;
     const int rows = (band - 1) * sy + a.kh;
-    float *split = malloc((size_t)per_row * (size_t)rows);
-    long *kxoff = malloc(sizeof(long) * (size_t)a.kw);
-    if (!split || !kxoff) { free(split); free(kxoff); return; }
+    float *split = cp_must_alloc((size_t)per_row * (size_t)rows);
+    long *kxoff = cp_must_alloc(sizeof(long) * (size_t)a.kw);
     for (int kx = 0; kx < a.kw; kx++) kxoff[kx] = (long)(kx & 1) * half + (kx >> 1);
     const float *x = a.x;
     const long plane = a.plane;
@@ -214,8 +214,7 @@ void cp_direct_conv2d(const float *x, int c, int ih, int iw, const float *w, int
     int oh = (ih - kh) / sy + 1, ow = (iw - kw) / sx + 1;
     if (y1 > oh) y1 = oh;
     if (y0 >= y1) return;
-    long *kxoff = malloc(sizeof(long) * (size_t)kw);
-    if (!kxoff) return;
+    long *kxoff = cp_must_alloc(sizeof(long) * (size_t)kw);
     for (int kx = 0; kx < kw; kx++) kxoff[kx] = kx;
     tile_args a = { x, (long)ih * iw, iw, kxoff, w, (long)c * kh * kw, c, kh, kw, out, (long)oh * ow };
     if (isa != CP_ISA_SCALAR && sx == 1) a.x = x + (long)y0 * sy * iw;

@@ -109,8 +109,7 @@ void cp_int8_quad_rows(const uint8_t *x, int c, int h, int w, int top, int left,
                        const cp_plane_layout *l, uint32_t *q, int y0, int y1) {
     if (!cp_int8_conv_available()) return;
     const int iw = l->iw;
-    uint8_t *scratch = malloc((size_t)iw * 4);
-    if (!scratch) return;
+    uint8_t *scratch = cp_must_alloc((size_t)iw * 4);
     for (int p = 0; p < l->groups; p++)
         for (int y = y0; y < y1; y++) {
             const uint8_t *r[4];
@@ -127,10 +126,12 @@ INLINE TARGET_VNNI __m128i requantise(__m512i sum, const cp_requant *r, int ch) 
     if (r->bias) v = _mm512_add_ps(v, _mm512_set1_ps(r->bias[ch]));
     v = _mm512_mul_ps(v, _mm512_set1_ps(r->scale[ch]));
     if (r->clamp) v = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(r->low)), _mm512_set1_ps(r->high));
+    /* Saturate before converting: past ±2^31 the conversion gives INT_MIN whatever the sign (and NaN → qmin). */
+    const int qmin = r->is_signed ? -128 : 0, qmax = r->is_signed ? 127 : 255;
+    v = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps((float)(qmin - r->zero_point))),
+                      _mm512_set1_ps((float)(qmax - r->zero_point)));
     __m512i i = _mm512_add_epi32(_mm512_cvt_roundps_epi32(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC),
                                  _mm512_set1_epi32(r->zero_point));
-    i = _mm512_max_epi32(i, _mm512_set1_epi32(r->is_signed ? -128 : 0));
-    i = _mm512_min_epi32(i, _mm512_set1_epi32(r->is_signed ? 127 : 255));
     return _mm512_cvtepi32_epi8(i);
 }
 

@@ -1,6 +1,16 @@
 #include "plane_walk.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+
+void *cp_must_alloc(size_t bytes) {
+    void *p = malloc(bytes ? bytes : 1);
+    if (!p) {
+        fputs("cnnpipe: out of memory in a convolution kernel\n", stderr);
+        abort();
+    }
+    return p;
+}
 
 void cp_plane_walk(const uint32_t *q, const cp_plane_layout *l, const uint32_t *w, int m, const void *epilogue,
                    void *out, int element_size, int y0, int y1, plane_tiles tiles) {
@@ -8,8 +18,7 @@ void cp_plane_walk(const uint32_t *q, const cp_plane_layout *l, const uint32_t *
     if (y1 > oh) y1 = oh;
     if (y0 >= y1) return;
     const long row_words = (long)l->phases * l->qw;
-    long *tapoff = malloc(sizeof(long) * (size_t)l->taps);
-    if (!tapoff) return;
+    long *tapoff = cp_must_alloc(sizeof(long) * (size_t)l->taps);
     const int per_row = l->taps / l->kh;
     for (int ky = 0, t = 0; ky < l->kh; ky++)
         for (int k = 0; k < per_row; k++, t++)

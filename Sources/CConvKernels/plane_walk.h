@@ -2,6 +2,7 @@
 #define CNNPIPE_PLANE_WALK_H
 
 #include <immintrin.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "plane_layout.h"
@@ -28,5 +29,9 @@ typedef void (*plane_tiles)(const plane_tile *t, int mb, int nv, __mmask16 last)
  * bytes) in tiles of 4 channels × 64 pixels. */
 void cp_plane_walk(const uint32_t *q, const cp_plane_layout *l, const uint32_t *w, int m, const void *epilogue,
                    void *out, int element_size, int y0, int y1, plane_tiles tiles);
+
+/* malloc that ends the process with a message when memory runs out, as Swift's allocations do, rather
+ * than leaving an output unwritten. */
+void *cp_must_alloc(size_t bytes);
 
 #endif

@@ -25,6 +25,11 @@ final class Int8DirectConvTests: XCTestCase {
              inputZeroPoint: 0, outputZeroPoint: 100, scale: 0.5, bias: true, clamp: nil),
         Case(channels: 2, outChannels: 9, kernel: 1, stride: 1, pad: 0, size: (5, 16), inputSigned: true, outputSigned: true,
              inputZeroPoint: 0, outputZeroPoint: 0, scale: 0.25, bias: false, clamp: nil),
+        // Scaled past ±2^31 (a tiny output scale): must saturate on the side of the value's sign.
+        Case(channels: 4, outChannels: 3, kernel: 3, stride: 1, pad: 1, size: (6, 20), inputSigned: true, outputSigned: true,
+             inputZeroPoint: 0, outputZeroPoint: -5, scale: 1e7, bias: false, clamp: (0, .greatestFiniteMagnitude)),
+        Case(channels: 4, outChannels: 3, kernel: 3, stride: 1, pad: 1, size: (6, 20), inputSigned: false, outputSigned: false,
+             inputZeroPoint: 128, outputZeroPoint: 3, scale: 1e7, bias: true, clamp: nil),
     ]
 
     func testMatchesTheDefinitionByteForByte() throws {

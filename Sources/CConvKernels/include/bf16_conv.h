@@ -16,7 +16,10 @@
  *   16 consecutive words;
  * - column pairs (stride 1 only): word = (x[c][y][col], x[c][y][col + 1]), taps kx = 0, 2, 4, …
  *   (a 9×9 kernel over 3 channels is 3 · 9 · 5 words instead of 2 · 9 · 9).
- * Whichever needs fewer words per output is used. bf16 values are float32 rounded to nearest even. */
+ * Whichever needs fewer words per output is used. bf16 values are float32 rounded to nearest even.
+ * With column pairs and an odd kernel width the last tap's word also holds the column after the
+ * kernel, with weight 0: an infinite input there makes that output NaN (0 · ∞), where the exact
+ * convolution would not read it. */
 
 
 /* Whether this CPU has AVX-512 BF16 (the only ISA the kernel is written for). */

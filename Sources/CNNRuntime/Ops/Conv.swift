@@ -76,7 +76,9 @@ struct ConvKernel: RegisteredKernel {
         // The direct kernels' layers have their own bf16 kernel, NCHW in and out (BF16DirectConv): multistyle26
         // at 512², by hand, its 3→32 9×9 layer 13.0 vs 18.0 ms and its first stride-2 layer 6.9 vs 10.6 ms on
         // oneDNN's bf16 kernels with their reorders.
+        // It also takes these layers from oneDNN where CNNPIPE_DNNL=1 or =all settings would send them there.
         let bf16Direct = precision == .bf16 && direct && BF16DirectConv.available && w.floatBuffer != nil
+            && (bias == nil || bias?.floatBuffer != nil)
         let bf16 = precision == .bf16 && DNNL.available && !bf16Direct && (!direct || m >= 16)
         if DNNL.enabled || oneDNNByDefault || bf16, !bf16Direct, let lib = DNNL.library,
            let bufferOfWeights = w.floatBuffer, bias?.floatBuffer != nil || bias == nil,
@@ -93,7 +95,7 @@ struct ConvKernel: RegisteredKernel {
                 return [out]
             }
         }
-        let biasPointer = try bias?.floatData()
+        let biasPointer = bf16Direct ? bias?.floatBuffer?.pointer : nil
         for b in 0..<n {
             if bf16Direct, let weights = w.floatBuffer,
                try BF16DirectConv.run(xp + b * c * inSize, channels: c, weights, outChannels: m, bias: biasPointer,

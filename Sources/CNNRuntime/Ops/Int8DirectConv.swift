@@ -25,6 +25,7 @@ enum Int8DirectConv {
     static func run(_ x: Tensor, _ p: QuantizedConvParameters, _ g: Geometry, packed: Int8PackedWeights,
                     _ ctx: ExecutionContext) throws -> Tensor? {
         let (n, c, m) = (x.shape[0], x.shape[1], p.weightShape[0])
+        guard c == p.weightShape[1] else { return nil }   // the other paths report the mismatch
         let (h, width) = (g.input[0], g.input[1]), (top, left) = (g.padBegin[0], g.padBegin[1])
         var layout = cp_plane_layout()
         guard cp_int8_layout_for(Int32(c), Int32(h + top + g.padEnd[0]), Int32(width + left + g.padEnd[1]),
