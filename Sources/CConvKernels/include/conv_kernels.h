@@ -2,7 +2,9 @@
 #define CNNPIPE_CONV_KERNELS_H
 
 /* Direct 2-D convolution kernels for the layers im2col + sgemm serves badly: few input channels
- * (the column matrix is mostly copying) or few output channels (a thin matrix product). */
+ * (the column matrix is mostly copying) or few output channels (a thin matrix product).
+ * Their bf16 and int8 twins: bf16_conv.h, int8_conv.h (on plane_layout.h). (Naming them here also makes
+ * an existing build's module cache notice the new headers: clang does not rescan an umbrella directory.) */
 
 enum {
     CP_ISA_SCALAR = 0,
