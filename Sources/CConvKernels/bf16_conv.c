@@ -71,11 +71,9 @@ static const float *source_row(const float *x, int c, int h, int w, int top, int
     return scratch;
 }
 
-INLINE __mmask16 lanes(long n) { return n >= 16 ? 0xFFFF : n <= 0 ? 0 : (__mmask16)((1u << n) - 1); }
-
 /* 16 floats of a row of n from column j, zeros past its end (or for a NULL row). */
 INLINE TARGET_BF16 __m512 load16(const float *row, long j, long n) {
-    return row ? _mm512_maskz_loadu_ps(lanes(n - j), row + j) : _mm512_setzero_ps();
+    return row ? _mm512_maskz_loadu_ps(cp_first_lanes(n - j), row + j) : _mm512_setzero_ps();
 }
 
 /* Words (bf16(a[i]), bf16(b[i])): a in the low half. vcvtneps2bf16 rounds to nearest even. */
@@ -90,7 +88,7 @@ static TARGET_BF16 void pair_row(const float *a, const float *b, const cp_plane_
     const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
     const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
     for (long j = 0; j < qw; j += 16) {
-        __mmask16 store = lanes(qw - j);
+        __mmask16 store = cp_first_lanes(qw - j);
         if (l->column_pairs) {
             _mm512_mask_storeu_epi32(dst + j, store, pairs16(load16(a, j, iw), load16(a, j + 1, iw)));
         } else if (l->phases == 1) {

@@ -3,7 +3,6 @@
 
 #include <immintrin.h>
 #include <stdlib.h>
-#include <string.h>
 
 /* One tile: `mb` output channels × `nv` vectors of output pixels along one output row, accumulated
  * in registers over every input channel and kernel tap. mb and nv are constants at every call site
@@ -95,8 +94,6 @@ static TARGET_AVX2 void tiles256(const tile_args *a, int mb, int nv, __m256i las
     }
 }
 
-static __mmask16 first_lanes(int n) { return n >= 16 ? 0xFFFF : n <= 0 ? 0 : (__mmask16)((1u << n) - 1); }
-
 /* Output rows y0 ..< y1 of `ow` columns; a.x holds input rows from y0 · sy on, read at a.kxoff. */
 static TARGET_AVX512 void conv512(tile_args a, int m, int ow, int sy, int y0, int y1) {
     const float *x = a.x, *w = a.w;
@@ -111,7 +108,7 @@ static TARGET_AVX512 void conv512(tile_args a, int m, int ow, int sy, int y0, in
                 int nv = (rest + 15) / 16, tail = rest - 16 * (nv - 1);
                 a.x = x + (long)(y - y0) * sy * a.iw + x0;
                 a.out = out + m0 * a.oplane + y * orow + x0;
-                tiles512(&a, mb, nv, first_lanes(tail));
+                tiles512(&a, mb, nv, cp_first_lanes(tail));
             }
         }
     }
@@ -120,7 +117,7 @@ static TARGET_AVX512 void conv512(tile_args a, int m, int ow, int sy, int y0, in
 /* Stride 2 along rows on AVX-512: bands of output rows whose input rows are first copied with each
  * row's even columns ahead of its odd ones, so that 16 output pixels read 16 consecutive floats
  * (a band's copy stays in L2). The sums are the same, in the same order. */
-static TARGET_AVX512 void conv512_stride2(tile_args a, int ih, int m, int ow, int sy, int y0, int y1) {
+static TARGET_AVX512 void conv512_stride2(tile_args a, int m, int ow, int sy, int y0, int y1) {
     const int iw = a.iw, half = (iw + 1) / 2, rowlen = 2 * half;
     const long per_row = (long)a.c * rowlen * (long)sizeof(float);
     int band = (int)((512 * 1024 / per_row - a.kh) / sy + 1);
@@ -128,33 +125,29 @@ static TARGET_AVX512 void conv512_stride2(tile_args a, int ih, int m, int ow, in
     if (band > y1 - y0) band = y1 - y0;
     const int rows = (band - 1) * sy + a.kh;
     float *split = cp_must_alloc((size_t)per_row * (size_t)rows);
-    long *kxoff = cp_must_alloc(sizeof(long) * (size_t)a.kw);
-    for (int kx = 0; kx < a.kw; kx++) kxoff[kx] = (long)(kx & 1) * half + (kx >> 1);
     const float *x = a.x;
     const long plane = a.plane;
     const __m512i evens = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
     const __m512i odds = _mm512_add_epi32(evens, _mm512_set1_epi32(1));
     for (int b0 = y0; b0 < y1; b0 += band) {
         int b1 = b0 + band < y1 ? b0 + band : y1, r0 = b0 * sy, n = (b1 - 1 - b0) * sy + a.kh;
-        if (r0 + n > ih) n = ih - r0;
         for (int ci = 0; ci < a.c; ci++)
             for (int r = 0; r < n; r++) {
                 const float *src = x + ci * plane + (long)(r0 + r) * iw;
                 float *even = split + ((long)ci * rows + r) * rowlen, *odd = even + half;
                 for (int j = 0; j < half; j += 16) {     /* 32 columns from 2j: 16 even, 16 odd */
-                    __m512 lo = _mm512_maskz_loadu_ps(first_lanes(iw - 2 * j), src + 2 * j);
-                    __m512 hi = _mm512_maskz_loadu_ps(first_lanes(iw - 2 * j - 16), src + 2 * j + 16);
-                    __mmask16 store = first_lanes(half - j);
+                    __m512 lo = _mm512_maskz_loadu_ps(cp_first_lanes(iw - 2 * j), src + 2 * j);
+                    __m512 hi = _mm512_maskz_loadu_ps(cp_first_lanes(iw - 2 * j - 16), src + 2 * j + 16);
+                    __mmask16 store = cp_first_lanes(half - j);
                     _mm512_mask_storeu_ps(even + j, store, _mm512_permutex2var_ps(lo, evens, hi));
                     _mm512_mask_storeu_ps(odd + j, store, _mm512_permutex2var_ps(lo, odds, hi));
                 }
             }
         tile_args t = a;
-        t.x = split; t.plane = (long)rows * rowlen; t.iw = rowlen; t.kxoff = kxoff;
+        t.x = split; t.plane = (long)rows * rowlen; t.iw = rowlen;
         conv512(t, m, ow, sy, b0, b1);
     }
     free(split);
-    free(kxoff);
 }
 
 static TARGET_AVX2 void conv256(tile_args a, int m, int ow, int sy, int y0, int y1) {
@@ -214,13 +207,15 @@ void cp_direct_conv2d(const float *x, int c, int ih, int iw, const float *w, int
     int oh = (ih - kh) / sy + 1, ow = (iw - kw) / sx + 1;
     if (y1 > oh) y1 = oh;
     if (y0 >= y1) return;
+    /* Where tap kx reads: kx, or for stride 2 (AVX-512) its place in a row split into even and odd halves. */
+    const int split = isa == CP_ISA_AVX512 && sx == 2, half = (iw + 1) / 2;
     long *kxoff = cp_must_alloc(sizeof(long) * (size_t)kw);
-    for (int kx = 0; kx < kw; kx++) kxoff[kx] = kx;
+    for (int kx = 0; kx < kw; kx++) kxoff[kx] = split ? (long)(kx & 1) * half + (kx >> 1) : kx;
     tile_args a = { x, (long)ih * iw, iw, kxoff, w, (long)c * kh * kw, c, kh, kw, out, (long)oh * ow };
     if (isa != CP_ISA_SCALAR && sx == 1) a.x = x + (long)y0 * sy * iw;
     switch (isa) {
     case CP_ISA_AVX512:
-        if (sx == 2) conv512_stride2(a, ih, m, ow, sy, y0, y1); else conv512(a, m, ow, sy, y0, y1);
+        if (split) conv512_stride2(a, m, ow, sy, y0, y1); else conv512(a, m, ow, sy, y0, y1);
         break;
     case CP_ISA_AVX2: conv256(a, m, ow, sy, y0, y1); break;
     default: conv_scalar(a, m, ow, sy, sx, y0, y1); break;

@@ -63,19 +63,17 @@ static const uint8_t *source_row(const uint8_t *x, int c, int h, int w, int top,
     return scratch;
 }
 
-INLINE __mmask32 lanes32(long n) { return n >= 32 ? 0xFFFFFFFFu : n <= 0 ? 0 : (__mmask32)((1u << n) - 1); }
-
 /* 16 bytes (zero-extended to 32-bit lanes) of a row of n from column j, 0 past its end or for NULL. */
 INLINE TARGET_VNNI __m512i bytes16(const uint8_t *row, long j, long n, __m128i flip) {
     if (!row) return _mm512_setzero_si512();
-    __m128i b = _mm_maskz_loadu_epi8((__mmask16)lanes32(n - j), row + j);
+    __m128i b = _mm_maskz_loadu_epi8(cp_first_lanes(n - j), row + j);
     return _mm512_cvtepu8_epi32(_mm_xor_si128(b, flip));
 }
 
 /* Columns 2j, 2j+2, … (even) or 2j+1, 2j+3, … (odd) of the 32 bytes from 2j, as 32-bit lanes. */
 INLINE TARGET_VNNI void bytes32(const uint8_t *row, long j, long n, __m256i flip, __m512i *even, __m512i *odd) {
     if (!row) { *even = *odd = _mm512_setzero_si512(); return; }
-    __m256i b = _mm256_maskz_loadu_epi8(lanes32(n - 2 * j), row + 2 * j);
+    __m256i b = _mm256_maskz_loadu_epi8(cp_first_lanes32(n - 2 * j), row + 2 * j);
     __m512i v = _mm512_cvtepu8_epi16(_mm256_xor_si256(b, flip));
     *even = _mm512_and_si512(v, _mm512_set1_epi32(0xFFFF));
     *odd = _mm512_srli_epi32(v, 16);
@@ -91,7 +89,7 @@ static TARGET_VNNI void quad_row(const uint8_t *const r[4], int flip, const cp_p
     const __m128i f16 = _mm_set1_epi8(flip ? (char)0x80 : 0);
     const __m256i f32 = _mm256_set1_epi8(flip ? (char)0x80 : 0);
     for (long j = 0; j < qw; j += 16) {
-        __mmask16 store = (__mmask16)lanes32(qw - j);
+        __mmask16 store = cp_first_lanes(qw - j);
         if (l->phases == 1) {
             __m512i w = quad(bytes16(r[0], j, iw, f16), bytes16(r[1], j, iw, f16),
                              bytes16(r[2], j, iw, f16), bytes16(r[3], j, iw, f16));

@@ -33,7 +33,7 @@ void cp_plane_walk(const uint32_t *q, const cp_plane_layout *l, const uint32_t *
                 int rest = ow - x0 < 64 ? ow - x0 : 64, nv = (rest + 15) / 16, tail = rest - 16 * (nv - 1);
                 a.q = q + (long)y * l->sy * row_words + x0;
                 a.out = (char *)out + (m0 * a.oplane + (long)y * ow + x0) * element_size;
-                tiles(&a, mb, nv, (__mmask16)(tail >= 16 ? 0xFFFF : (1u << tail) - 1));
+                tiles(&a, mb, nv, cp_first_lanes(tail));
             }
         }
     free(tapoff);

@@ -30,6 +30,12 @@ typedef void (*plane_tiles)(const plane_tile *t, int mb, int nv, __mmask16 last)
 void cp_plane_walk(const uint32_t *q, const cp_plane_layout *l, const uint32_t *w, int m, const void *epilogue,
                    void *out, int element_size, int y0, int y1, plane_tiles tiles);
 
+/* A mask of the first n lanes: none for n ≤ 0, all 32 (or 16) from n = 32 (16) on. */
+static inline __mmask32 cp_first_lanes32(long n) {
+    return n >= 32 ? 0xFFFFFFFFu : n <= 0 ? 0 : (__mmask32)((1u << n) - 1);
+}
+static inline __mmask16 cp_first_lanes(long n) { return (__mmask16)cp_first_lanes32(n < 16 ? n : 16); }
+
 /* malloc that ends the process with a message when memory runs out, as Swift's allocations do, rather
  * than leaving an output unwritten. */
 void *cp_must_alloc(size_t bytes);

@@ -31,7 +31,7 @@ enum Int8DirectConv {
         guard cp_int8_layout_for(Int32(c), Int32(h + top + g.padEnd[0]), Int32(width + left + g.padEnd[1]),
                                  Int32(g.kernel[0]), Int32(g.kernel[1]), Int32(g.strides[0]), Int32(g.strides[1]),
                                  &layout) != 0 else { return nil }
-        let weights = packed.weights(p, layout)
+        packed.pack(p, layout)
         let plane = try ctx.tensor([Int(layout.groups) * layout.plane])   // 32-bit words in a float tensor
         let q = UnsafeMutablePointer<UInt32>(OpaquePointer(plane.buffer.pointer))
         let l = layout, inSize = c * h * width, outSize = m * g.output[0] * g.output[1]
@@ -48,7 +48,7 @@ enum Int8DirectConv {
                                           Int32(rows.lowerBound), Int32(rows.upperBound))
                     }
                 }
-                weights.withRequant(p) { words, requant in
+                packed.withRequant(p) { words, requant in
                     ctx.parallel(g.output[0], minimumPerThread: 1) { rows in
                         withUnsafePointer(to: l) { layoutPointer in
                             withUnsafePointer(to: requant) {
@@ -81,10 +81,11 @@ final class Int8PackedWeights: @unchecked Sendable {
         return made
     }
 
-    func weights(_ p: QuantizedConvParameters, _ layout: cp_plane_layout) -> Int8PackedWeights {
+    /// Packs the weights for `layout` the first time (the layout of a fused node's weights never changes).
+    func pack(_ p: QuantizedConvParameters, _ layout: cp_plane_layout) {
         lock.lock()
         defer { lock.unlock() }
-        guard !made else { return self }
+        guard !made else { return }
         let m = p.weightShape[0], c = p.weightShape[1]
         var sums = [Int32](repeating: 0, count: m)
         var l = layout
@@ -98,7 +99,6 @@ final class Int8PackedWeights: @unchecked Sendable {
         offsets = sums.map { zeroPoint &* $0 }
         scales = p.outputScales.count == 1 ? Array(repeating: p.outputScales[0], count: m) : p.outputScales
         made = true
-        return self
     }
 
     func withRequant(_ p: QuantizedConvParameters, _ body: (UnsafePointer<UInt32>, cp_requant) -> Void) {
